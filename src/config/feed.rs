@@ -1,0 +1,186 @@
+//! `feeds.d/<id>.toml|yaml`: one threat-intelligence feed and how to read it.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// A feed definition as written in its file.
+///
+/// Example (TOML):
+/// ```toml
+/// name = "Feodo Tracker IP blocklist"
+/// provider = "abuse.ch"
+/// url = "https://feodotracker.abuse.ch/downloads/ipblocklist.csv"
+/// format = "csv"
+/// enabled = true
+/// tags = ["c2", "botnet"]
+/// base_score = 80
+///
+/// [csv]
+/// value_columns = [2]
+/// header_lines = 1
+/// ```
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedConfig {
+    /// Display name. Required.
+    pub name: String,
+    /// Who publishes the feed. Required.
+    pub provider: String,
+    /// Where the feed is fetched from over http(s). Exactly one of `url` and `path` is set.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// A local file (free text, CSV) or folder (MISP feed), relative to the repository root.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// How the body is parsed: `misp`, `csv` or `freetext`. Required.
+    pub format: FeedFormat,
+    /// Whether builds fetch and use the feed. Default: `true`.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Free labels used by tasks to select feeds (`c2`, `phishing`, …). Default: none.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// MISP tags attached to everything this feed contributes to a MISP feed, such as
+    /// `osint:source-type="block-or-filter-list"`. They also count for decay base scores.
+    /// Default: none.
+    #[serde(default)]
+    pub misp_tags: Vec<String>,
+    /// Base score (0–100, not clamped, as in MISP) used for this feed's indicators when no
+    /// tag with a numerical value applies. Default: the decay model's `default_base_score`.
+    #[serde(default)]
+    pub base_score: Option<f64>,
+    /// Minimum time between two requests of the feed, in seconds. Default: 0 (every build).
+    #[serde(default)]
+    pub refresh_secs: u64,
+    /// Request headers whose values are read from environment variables:
+    /// header name → variable name. The value itself never appears in a file. Default: none.
+    #[serde(default)]
+    pub headers_from_env: BTreeMap<String, String>,
+    /// A regular expression; values that match it are skipped (MISP `excluderegex`). MISP's
+    /// delimited form `/pattern/flags` is accepted as well as a bare pattern. Default: none.
+    #[serde(default)]
+    pub exclude_regex: Option<String>,
+    /// Licence or terms of use of the data, shown on the feed's page. Default: none.
+    #[serde(default)]
+    pub licence: Option<String>,
+    /// Home page of the feed, shown on the feed's page. Default: none.
+    #[serde(default)]
+    pub homepage: Option<String>,
+    /// Settings for `format = "csv"`.
+    #[serde(default)]
+    pub csv: Option<CsvOptions>,
+    /// Settings for `format = "freetext"`.
+    #[serde(default)]
+    pub freetext: Option<FreetextOptions>,
+    /// Settings for `format = "misp"`.
+    #[serde(default)]
+    pub misp: Option<MispOptions>,
+}
+
+const fn default_true() -> bool {
+    true
+}
+
+/// How a feed body is parsed.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FeedFormat {
+    /// A MISP feed folder: `manifest.json` and one `<uuid>.json` per event.
+    Misp,
+    /// Delimited values, read as MISP reads CSV feeds.
+    Csv,
+    /// Free text, read as MISP's free-text import reads it.
+    Freetext,
+}
+
+impl FeedFormat {
+    /// The name used in definition files.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FeedFormat::Misp => "misp",
+            FeedFormat::Csv => "csv",
+            FeedFormat::Freetext => "freetext",
+        }
+    }
+}
+
+/// CSV settings, with MISP's meaning where MISP has the setting.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CsvOptions {
+    /// Field separator. One character, or `\t` for TAB; feedsmith also accepts a longer
+    /// separator such as ThreatFox's `", "`. Default: `,`.
+    #[serde(default = "default_delimiter")]
+    pub delimiter: String,
+    /// 1-based numbers of the columns that hold values, as MISP numbers them. Default: every
+    /// column.
+    #[serde(default)]
+    pub value_columns: Vec<usize>,
+    /// A row whose first field starts with this text is a comment. Default: `#`.
+    #[serde(default = "default_comment_prefix")]
+    pub comment_prefix: String,
+    /// Number of header rows skipped before the data, not counting comment rows (Feodo
+    /// Tracker's CSV has one uncommented header row). Default: 0.
+    #[serde(default)]
+    pub header_lines: usize,
+}
+
+fn default_delimiter() -> String {
+    ",".to_owned()
+}
+
+fn default_comment_prefix() -> String {
+    "#".to_owned()
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        CsvOptions {
+            delimiter: default_delimiter(),
+            value_columns: Vec::new(),
+            comment_prefix: default_comment_prefix(),
+            header_lines: 0,
+        }
+    }
+}
+
+/// Free-text settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FreetextOptions {
+    /// Skip lines starting with `#`, `;` or `//` and trailing ` # …` / ` ; …` comments.
+    /// MISP reads comment lines as data; feedsmith does not, unless this is `false`.
+    /// Default: `true`.
+    #[serde(default = "default_true")]
+    pub skip_comments: bool,
+    /// Reject zero-padded IPv4 octets instead of reading them as decimal. Default: `false`.
+    #[serde(default)]
+    pub strict_zero_padded: bool,
+}
+
+impl Default for FreetextOptions {
+    fn default() -> Self {
+        FreetextOptions { skip_comments: true, strict_zero_padded: false }
+    }
+}
+
+/// MISP feed settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MispOptions {
+    /// Accept a manifest written as a JSON array of entries with `uuid` keys, and re-key it.
+    /// Default: `false` (such a manifest is an error, as bug case 17 asks).
+    #[serde(default)]
+    pub lenient_manifest: bool,
+    /// Only take attributes with `to_ids` set. Default: `true`.
+    #[serde(default = "default_true")]
+    pub to_ids_only: bool,
+}
+
+impl Default for MispOptions {
+    fn default() -> Self {
+        MispOptions { lenient_manifest: false, to_ids_only: true }
+    }
+}

@@ -1,0 +1,1 @@
+//! Key locations in definition files (placeholder until the loader lands).

@@ -1,0 +1,55 @@
+//! `feedsmith.toml`: settings of the whole repository.
+
+use serde::Deserialize;
+
+/// The project settings as written in `feedsmith.toml`. Every key is optional.
+///
+/// Example:
+/// ```toml
+/// title = "Example threat feeds"
+/// base_url = "https://example.github.io/feeds/"
+/// output_dir = "site"
+///
+/// [fetch]
+/// timeout_secs = 60
+/// concurrency = 8
+/// ```
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectConfig {
+    /// Title of the site and organisation name of MISP events. Default: `feedsmith`.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Public URL the output folder is served from, used in links meant to be copied.
+    /// Default: none (links stay relative).
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// Build output folder, relative to the repository root. Default: `site`.
+    #[serde(default)]
+    pub output_dir: Option<String>,
+    /// Cache of raw responses, relative to the root. Default: `.feedsmith/cache`.
+    #[serde(default)]
+    pub cache_dir: Option<String>,
+    /// State carried between builds (the ledger), relative to the root.
+    /// Default: `.feedsmith/state`.
+    #[serde(default)]
+    pub state_dir: Option<String>,
+    /// Fetch defaults.
+    #[serde(default)]
+    pub fetch: FetchConfig,
+}
+
+/// How feeds are fetched.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FetchConfig {
+    /// Time allowed for one whole request, in seconds. Default: 60.
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
+    /// Requests in flight at once. Default: 8.
+    #[serde(default)]
+    pub concurrency: Option<usize>,
+    /// Largest body accepted, in bytes. Default: 200 MiB.
+    #[serde(default)]
+    pub max_body_bytes: Option<u64>,
+}

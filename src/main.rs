@@ -1,0 +1,2 @@
+//! The `feedsmith` command line.
+fn main() {}

@@ -1,0 +1,172 @@
+//! Reading feed bodies into records, one input format per file.
+//!
+//! Each parser takes raw bytes and the feed's settings and returns a [`ParsedFeed`]: the
+//! accepted [`Record`]s, de-duplicated on their canonical value, and a [`ParseStats`] that
+//! accounts for every line: read, accepted, skipped as a comment or blank, rejected with a
+//! reason (with a few examples), and the warnings raised while normalizing.
+//!
+//! A parser never panics on hostile input and never drops a value silently: what it does not
+//! accept, it counts. A body that cannot be read at all (a MISP manifest that is not an object,
+//! a CSV file whose rows do not match its header) is a [`ParseError`], and the feed fails.
+//!
+//! # Architecture
+//! - `text`: byte-order mark, line endings and UTF-8 checks shared by the text formats.
+//! - `freetext`: MISP's free-text import, line by line, with comment handling.
+//! - `csv`: MISP's CSV feed semantics on an RFC 4180 reader.
+//! - `misp`: MISP feed manifests and event files.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::indicator::{Indicator, RejectReason, Warning};
+
+/// How many examples of each rejection reason a report keeps.
+pub const MAX_EXAMPLES: usize = 5;
+
+/// One accepted indicator with what the feed said about it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    /// The typed canonical value.
+    pub indicator: Indicator,
+    /// The IDS flag: MISP's `to_ids`, or the type's default for text feeds.
+    pub to_ids: bool,
+    /// Unix seconds of the last change of the attribute (MISP `timestamp`), if known.
+    pub timestamp: Option<i64>,
+    /// Unix seconds of the first sighting the feed reports, if any.
+    pub first_seen: Option<i64>,
+    /// Unix seconds of the last sighting the feed reports, if any.
+    pub last_seen: Option<i64>,
+    /// Tags on the attribute itself (MISP feeds only).
+    pub tags: Box<[Arc<str>]>,
+    /// Tags on the event that holds the attribute, shared by its attributes (MISP only).
+    pub event_tags: Arc<[Arc<str>]>,
+}
+
+impl Record {
+    /// A record with no times and no tags, as text feeds give.
+    #[must_use]
+    pub fn bare(indicator: Indicator) -> Record {
+        let to_ids = indicator.kind.default_to_ids();
+        Record {
+            indicator,
+            to_ids,
+            timestamp: None,
+            first_seen: None,
+            last_seen: None,
+            tags: Box::default(),
+            event_tags: Arc::from(Vec::new()),
+        }
+    }
+}
+
+/// The count of one rejection reason, with a few examples.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Rejected {
+    /// How many values were rejected for this reason.
+    pub count: u64,
+    /// The first few rejected values (truncated to 200 characters), with their line numbers.
+    pub examples: Vec<Example>,
+}
+
+/// A rejected value and where it was.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Example {
+    /// 1-based line in the body (for MISP feeds, the event file and attribute index instead).
+    pub line: u64,
+    /// The text, cut to 200 characters.
+    pub text: String,
+}
+
+/// What a parser did with a body.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ParseStats {
+    /// Lines (text formats) or attributes (MISP) read.
+    pub lines: u64,
+    /// Lines skipped as comments.
+    pub comments: u64,
+    /// Blank lines.
+    pub blank: u64,
+    /// Values accepted, duplicates included.
+    pub accepted: u64,
+    /// Accepted values that repeated an earlier one of the same feed.
+    pub duplicates: u64,
+    /// Values not accepted, by reason code.
+    pub rejected: BTreeMap<&'static str, Rejected>,
+    /// Warnings raised on accepted values, by code.
+    pub warnings: BTreeMap<&'static str, u64>,
+    /// Whether the body started with a UTF-8 byte-order mark (removed).
+    pub bom: bool,
+    /// MISP feeds: events read.
+    pub events: u64,
+}
+
+impl ParseStats {
+    /// Counts a rejected value, keeping it as an example while there is room.
+    pub fn reject(&mut self, reason: RejectReason, line: u64, text: &str) {
+        let entry = self.rejected.entry(reason.code()).or_default();
+        entry.count += 1;
+        if entry.examples.len() < MAX_EXAMPLES {
+            let text: String = text.chars().take(200).collect();
+            entry.examples.push(Example { line, text });
+        }
+    }
+
+    /// Counts a warning raised on an accepted value.
+    pub fn warn(&mut self, warning: Warning) {
+        *self.warnings.entry(warning.code()).or_default() += 1;
+    }
+
+    /// Total number of rejected values.
+    #[must_use]
+    pub fn rejected_total(&self) -> u64 {
+        self.rejected.values().map(|r| r.count).sum()
+    }
+}
+
+/// A parsed feed body.
+#[derive(Clone, Debug, Default)]
+pub struct ParsedFeed {
+    /// Accepted records, one per distinct indicator, in first-seen order.
+    pub records: Vec<Record>,
+    /// What happened to every line.
+    pub stats: ParseStats,
+}
+
+/// A body that cannot be read at all.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParseError {
+    /// A MISP manifest that is not a JSON object keyed by event UUID.
+    #[error("manifest.json must be a JSON object keyed by event UUID (got {got})")]
+    ManifestNotObject {
+        /// The JSON kind found instead (`array`, `string`, …).
+        got: &'static str,
+    },
+    /// JSON that does not parse.
+    #[error("invalid JSON in {file}: {source}")]
+    Json {
+        /// The file within the feed.
+        file: String,
+        /// The parser's message.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A MISP event file without `Event.uuid`, or with a UUID other than its manifest key.
+    #[error("event file {file}: {message}")]
+    Event {
+        /// The file within the feed.
+        file: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A CSV body whose rows cannot be mapped to columns.
+    #[error("CSV schema error at line {line}: {message}")]
+    CsvSchema {
+        /// 1-based line.
+        line: u64,
+        /// What is wrong.
+        message: String,
+    },
+}
