@@ -22,6 +22,7 @@ pub mod config;
 pub mod decay;
 pub mod export;
 pub mod fetch;
+pub mod fs;
 pub mod indicator;
 pub mod ledger;
 pub mod parse;

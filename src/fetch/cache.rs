@@ -1,0 +1,138 @@
+//! Raw responses on disk, one folder per feed, with the validators of each response.
+//!
+//! `<cache>/<feed>/<key>.body` holds the bytes and `<key>.json` the metadata, where `key` is
+//! the first 32 hex digits of the SHA-256 of the URL. Both are written to a temporary file,
+//! synced and renamed, so a killed build never leaves half a body behind.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{Body, FetchError};
+use crate::fs::write_atomic;
+
+/// What is kept beside a cached body.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct CacheMeta {
+    /// The URL the body answers.
+    pub url: String,
+    /// The `ETag` the server sent.
+    pub etag: Option<String>,
+    /// The `Last-Modified` the server sent.
+    pub last_modified: Option<String>,
+    /// The `Content-Type` the server sent.
+    pub content_type: Option<String>,
+    /// Size of the body in bytes.
+    pub bytes: u64,
+    /// SHA-256 of the body, hex.
+    pub sha256: String,
+}
+
+/// A cached body and its metadata.
+#[derive(Clone, Debug)]
+pub struct Cached {
+    /// The bytes.
+    pub bytes: Vec<u8>,
+    /// The metadata.
+    pub meta: CacheMeta,
+}
+
+/// The cache folder.
+#[derive(Clone, Debug)]
+pub struct Cache {
+    dir: PathBuf,
+}
+
+impl Cache {
+    /// A cache rooted at `dir` (created on first write).
+    #[must_use]
+    pub fn new(dir: PathBuf) -> Cache {
+        Cache { dir }
+    }
+
+    fn paths(&self, feed: &str, url: &str) -> (PathBuf, PathBuf) {
+        let digest = Sha256::digest(url.as_bytes());
+        let key = &hex::encode(digest)[..32];
+        let folder = self.dir.join(feed);
+        (folder.join(format!("{key}.body")), folder.join(format!("{key}.json")))
+    }
+
+    /// The cached body of `url` for `feed`, if there is one whose checksum still matches.
+    pub fn load(&self, feed: &str, url: &str) -> Result<Option<Cached>, FetchError> {
+        let (body_path, meta_path) = self.paths(feed, url);
+        let meta_text = match std::fs::read_to_string(&meta_path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(FetchError::Io { path: meta_path, source }),
+        };
+        let Ok(meta) = serde_json::from_str::<CacheMeta>(&meta_text) else {
+            tracing::warn!(feed, path = %meta_path.display(), "Ignoring unreadable cache entry");
+            return Ok(None);
+        };
+        let bytes = match std::fs::read(&body_path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(FetchError::Io { path: body_path, source }),
+        };
+        if meta.url != url || hex::encode(Sha256::digest(&bytes)) != meta.sha256 {
+            tracing::warn!(feed, path = %body_path.display(), "Ignoring corrupt cache entry");
+            return Ok(None);
+        }
+        Ok(Some(Cached { bytes, meta }))
+    }
+
+    /// Stores a body and its validators.
+    pub fn store(
+        &self,
+        feed: &str,
+        url: &str,
+        body: &Body,
+        etag: Option<String>,
+        last_modified: Option<String>,
+    ) -> Result<(), FetchError> {
+        let (body_path, meta_path) = self.paths(feed, url);
+        let meta = CacheMeta {
+            url: url.to_owned(),
+            etag,
+            last_modified,
+            content_type: body.content_type.clone(),
+            bytes: body.bytes.len() as u64,
+            sha256: hex::encode(Sha256::digest(&body.bytes)),
+        };
+        let meta_json = serde_json::to_vec_pretty(&meta).unwrap_or_default();
+        write_atomic(&body_path, &body.bytes)
+            .and_then(|()| write_atomic(&meta_path, &meta_json))
+            .map_err(|source| FetchError::Io { path: body_path, source })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::fetch::Origin;
+
+    #[test]
+    fn stored_body_loads_back_and_corruption_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_owned());
+        let body = Body {
+            bytes: b"198.51.100.1\n".to_vec(),
+            status: 200,
+            content_type: Some("text/plain".into()),
+            origin: Origin::Network,
+            elapsed: Duration::ZERO,
+        };
+        cache.store("f", "https://a.example/x", &body, Some("\"v1\"".into()), None).unwrap();
+        let loaded = cache.load("f", "https://a.example/x").unwrap().unwrap();
+        assert_eq!(loaded.bytes, body.bytes);
+        assert_eq!(loaded.meta.etag.as_deref(), Some("\"v1\""));
+        assert!(cache.load("f", "https://a.example/y").unwrap().is_none());
+
+        let (body_path, _) = cache.paths("f", "https://a.example/x");
+        std::fs::write(body_path, b"tampered").unwrap();
+        assert!(cache.load("f", "https://a.example/x").unwrap().is_none());
+    }
+}
