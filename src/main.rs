@@ -1,2 +1,270 @@
-//! The `feedsmith` command line.
-fn main() {}
+//! The `feedsmith` command line: arguments, terminal output, progress and exit codes.
+//!
+//! Everything else lives in the library; this file only turns its results into text and an
+//! [`ExitStatus`].
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use feedsmith::build::{self, BuildOptions, FetchMode, Reporter};
+use feedsmith::config;
+use feedsmith::report::FeedStatus;
+use indicatif::{ProgressBar, ProgressStyle};
+use tracing_subscriber::EnvFilter;
+
+/// Builds blocklists, a MISP feed and a static site from threat-intelligence feeds.
+#[derive(Debug, Parser)]
+#[command(name = "feedsmith", version, about, long_about = None)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct GlobalArgs {
+    /// The feedsmith repository (holding feedsmith.toml, feeds.d/, decay.d/, tasks.d/).
+    #[arg(long, global = true, default_value = ".", value_name = "DIR")]
+    root: PathBuf,
+    /// More log output (-v: debug, -vv: trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Less log output (-q: warnings and errors only, -qq: errors only).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "verbose")]
+    quiet: u8,
+    /// Never show a progress bar.
+    #[arg(long, global = true)]
+    no_progress: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Fetch every enabled feed and write the outputs, the site and report.json.
+    Build(BuildArgs),
+    /// Load and validate every definition; print every problem with file:line:column.
+    Check,
+}
+
+#[derive(Debug, Args)]
+struct BuildArgs {
+    /// Output folder (default: the project's `output_dir`, normally `site/`).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Reference time for decay and file headers, RFC 3339 (default: now).
+    #[arg(long, value_name = "RFC3339")]
+    now: Option<String>,
+    /// Use cached responses only; no network.
+    #[arg(long, conflicts_with = "replay")]
+    offline: bool,
+    /// Answer every request from a folder of recorded responses (its index.toml); no network.
+    #[arg(long, value_name = "DIR")]
+    replay: Option<PathBuf>,
+}
+
+/// How the process ends. The numbers are part of feedsmith's interface (README, "Exit codes").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ExitStatus {
+    /// The command did what was asked (a build may still report failed feeds).
+    Success = 0,
+    /// An unexpected or I/O error stopped the command.
+    Error = 1,
+    /// The definitions are invalid; nothing was built.
+    InvalidConfig = 2,
+    /// Outputs were written, but no enabled feed could be read, so they hold nothing new.
+    AllFeedsFailed = 3,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.global);
+    let status = match run(&cli) {
+        Ok(status) => status,
+        Err(error) => {
+            printer::error(&format!("{error:#}"));
+            ExitStatus::Error
+        }
+    };
+    ExitCode::from(status as u8)
+}
+
+fn init_logging(global: &GlobalArgs) {
+    let level = match (global.verbose, global.quiet) {
+        (0, 0) => "info",
+        (1, _) => "debug",
+        (v, _) if v >= 2 => "trace",
+        (_, 1) => "warn",
+        _ => "error",
+    };
+    let filter = EnvFilter::try_from_env("FEEDSMITH_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(format!("feedsmith={level},warn")));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .init();
+}
+
+fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
+    let root = cli.global.root.canonicalize().with_context(|| {
+        format!("cannot open the repository folder {}", cli.global.root.display())
+    })?;
+    let project = match config::load(&root) {
+        Ok(project) => project,
+        Err(errors) => {
+            printer::diagnostics(&errors.diagnostics);
+            return Ok(ExitStatus::InvalidConfig);
+        }
+    };
+    match &cli.command {
+        Command::Check => {
+            let enabled = project.enabled_feeds().count();
+            printer::out(&format!(
+                "Definitions are valid: {} feeds ({enabled} enabled), {} decay models, {} tasks.",
+                project.feeds.len(),
+                project.models.len(),
+                project.tasks.len()
+            ));
+            Ok(ExitStatus::Success)
+        }
+        Command::Build(args) => build_command(&cli.global, &project, args),
+    }
+}
+
+fn build_command(
+    global: &GlobalArgs,
+    project: &config::Project,
+    args: &BuildArgs,
+) -> anyhow::Result<ExitStatus> {
+    let now = match &args.now {
+        Some(text) => time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+            .with_context(|| format!("`--now {text}` is not an RFC 3339 time such as 2026-08-23T00:00:00Z"))?
+            .unix_timestamp(),
+        None => time::OffsetDateTime::now_utc().unix_timestamp(),
+    };
+    let fetch = match (&args.replay, args.offline) {
+        (Some(dir), _) => FetchMode::Replay(
+            dir.canonicalize().with_context(|| format!("cannot open the replay folder {}", dir.display()))?,
+        ),
+        (None, true) => FetchMode::Offline,
+        (None, false) => FetchMode::Online,
+    };
+    let options = BuildOptions { now, fetch, output_dir: args.out.clone() };
+    let show_progress = !global.no_progress && global.verbose == 0 && std::io::stderr().is_terminal();
+    let progress = Progress::new(show_progress);
+    let started = std::time::Instant::now();
+    let outcome = build::run(project, &options, &progress).context("the build failed")?;
+    progress.finish();
+
+    let report = &outcome.report;
+    let ok = report.count_status(FeedStatus::Ok);
+    let empty = report.count_status(FeedStatus::Empty);
+    let failed = report.count_status(FeedStatus::Error);
+    printer::out(&format!(
+        "Built {} in {:.1}s: {} feeds ({ok} ok, {empty} empty, {failed} failed), {} tasks, {} outputs.",
+        outcome.output_dir.display(),
+        started.elapsed().as_secs_f64(),
+        report.feeds.len(),
+        report.tasks.len(),
+        report.tasks.iter().map(|t| t.outputs.len()).sum::<usize>(),
+    ));
+    for feed in report.feeds.iter().filter(|f| f.status == FeedStatus::Error) {
+        printer::out(&format!("  failed: {}: {}", feed.id, feed.error.as_deref().unwrap_or("")));
+    }
+    if !report.feeds.is_empty() && failed == report.feeds.len() {
+        return Ok(ExitStatus::AllFeedsFailed);
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// A progress bar on stderr, hidden when it would get in the way.
+struct Progress {
+    bar: Option<ProgressBar>,
+}
+
+impl Progress {
+    fn new(show: bool) -> Progress {
+        Progress { bar: show.then(ProgressBar::hidden) }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Reporter for Progress {
+    fn fetching(&self, total: usize) {
+        if let Some(bar) = &self.bar {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            bar.set_length(total as u64);
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} fetching {pos}/{len} {wide_msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+        }
+    }
+
+    fn feed_fetched(&self, id: &str) {
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+            bar.set_message(id.to_owned());
+        }
+    }
+
+    fn stage(&self, name: &str) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(name.to_owned());
+        }
+    }
+}
+
+/// The only place that writes to stdout and stderr.
+mod printer {
+    use super::Write as _;
+    use feedsmith::config::Diagnostic;
+
+    /// A line of normal output on stdout.
+    #[expect(clippy::print_stdout, reason = "the printer is the one place that prints")]
+    pub(super) fn out(line: &str) {
+        println!("{line}");
+    }
+
+    /// An error on stderr, each cause on its own line.
+    pub(super) fn error(message: &str) {
+        let mut stderr = std::io::stderr().lock();
+        let mut lines = message.split(": ");
+        if let Some(first) = lines.next() {
+            let _ = writeln!(stderr, "error: {first}");
+        }
+        for cause in lines {
+            let _ = writeln!(stderr, "  caused by: {cause}");
+        }
+    }
+
+    /// Every definition problem, then a summary line; GitHub annotations inside Actions.
+    pub(super) fn diagnostics(diagnostics: &[Diagnostic]) {
+        let mut stderr = std::io::stderr().lock();
+        let in_actions = std::env::var_os("GITHUB_ACTIONS").is_some();
+        for d in diagnostics {
+            let _ = writeln!(stderr, "error: {d}");
+            if in_actions {
+                let message = d.message.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
+                let _ = writeln!(
+                    std::io::stdout(),
+                    "::error file={},line={},col={}::{}",
+                    d.file.display(),
+                    d.line,
+                    d.column,
+                    message
+                );
+            }
+        }
+        let _ = writeln!(stderr, "{} problem(s) found; nothing was built.", diagnostics.len());
+    }
+}

@@ -1,0 +1,214 @@
+//! A task's selection: which indicators of its feeds it keeps, their scores, their order.
+//!
+//! For every record of every feed the task reads, in its types and IP version:
+//!
+//! 1. the model is the task's, or with `auto` the first model (by id) covering the type;
+//! 2. the base score comes from the record's tags, its event's tags and the feed's MISP tags
+//!    with MISP's weighting, else the feed's `base_score`, else the model's default;
+//! 3. the reference time is MISP's (`last_seen`, else the attribute `timestamp`) when the feed
+//!    gives one; otherwise the indicator is listed by the feed in this very build, so the
+//!    reference is the build time;
+//! 4. an indicator listed by several feeds keeps its best score.
+//!
+//! An indicator is kept when its score is at least the minimum (the model's threshold unless
+//! the task sets `min_score`), so "kept" is exactly MISP's "not decayed". Types no model
+//! covers are kept unscored unless the task says otherwise.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use crate::config::{ModelChoice, Project, Task};
+use crate::decay::{self, Model, Taxonomies};
+use crate::export::Entry;
+use crate::indicator::{AttrType, Family, Indicator};
+use crate::parse::{ParsedFeed, Record};
+
+/// A task's selected indicators, sorted, and what was left out.
+pub(super) struct Selection<'a> {
+    pub(super) entries: Vec<Entry<'a>>,
+    pub(super) expired: u64,
+    pub(super) unscored: u64,
+}
+
+struct Candidate<'a> {
+    score: Option<f64>,
+    to_ids: bool,
+    reference_time: i64,
+    feeds: Vec<&'a str>,
+}
+
+pub(super) fn select<'a>(
+    project: &'a Project,
+    task: &Task,
+    parsed: &[Option<&'a ParsedFeed>],
+    models: &[Model],
+    now: i64,
+) -> Selection<'a> {
+    let taxonomies = Taxonomies::builtin();
+    let mut candidates: HashMap<&'a Indicator, Candidate<'a>> = HashMap::new();
+    for &feed_index in &task.feeds {
+        let Some(feed_parsed) = parsed.get(feed_index).copied().flatten() else { continue };
+        let feed = &project.feeds[feed_index];
+        let feed_tags: Vec<&str> = feed.config.misp_tags.iter().map(String::as_str).collect();
+        // The base score of an untagged record depends only on the feed and the model.
+        let mut untagged_base: HashMap<usize, f64> = HashMap::new();
+        for record in &feed_parsed.records {
+            let kind = record.indicator.kind;
+            if !task.types.is_empty() && !task.types.contains(&kind) {
+                continue;
+            }
+            if let Some(version) = task.config.select.ip_version {
+                if ip_version(&record.indicator) != Some(version) {
+                    continue;
+                }
+            }
+            let model_index = match task.model {
+                ModelChoice::Model(i) => Some(i),
+                ModelChoice::Auto => project.models.iter().position(|m| m.types.contains(&kind)),
+            };
+            let score = model_index.map(|i| {
+                let model = &models[i];
+                let config = &project.models[i].config;
+                let default = feed.config.base_score.unwrap_or(config.default_base_score);
+                let base = if record.tags.is_empty() && record.event_tags.is_empty() {
+                    *untagged_base.entry(i).or_insert_with(|| {
+                        decay::base_score(&[] as &[&str], &feed_tags, &config.base_score_config, default, taxonomies).value
+                    })
+                } else {
+                    let event_tags: Vec<&str> = record
+                        .event_tags
+                        .iter()
+                        .map(|t| &**t)
+                        .chain(feed_tags.iter().copied())
+                        .collect();
+                    decay::base_score(&record.tags, &event_tags, &config.base_score_config, default, taxonomies).value
+                };
+                let reference = reference_time(record, now);
+                (model.score(base, reference, now).value, config.threshold)
+            });
+            let reference_time = reference_time(record, now);
+            let candidate = candidates.entry(&record.indicator).or_insert_with(|| Candidate {
+                score: None,
+                to_ids: false,
+                reference_time: i64::MIN,
+                feeds: Vec::new(),
+            });
+            if let Some((value, _)) = score {
+                candidate.score = Some(candidate.score.map_or(value, |s: f64| s.max(value)));
+            }
+            candidate.to_ids |= record.to_ids;
+            candidate.reference_time = candidate.reference_time.max(reference_time);
+            if !candidate.feeds.contains(&feed.id.as_str()) {
+                candidate.feeds.push(&feed.id);
+            }
+        }
+    }
+
+    let minimum = |indicator: &Indicator| -> Option<f64> {
+        if let Some(min) = task.config.select.min_score {
+            return Some(min);
+        }
+        let model_index = match task.model {
+            ModelChoice::Model(i) => Some(i),
+            ModelChoice::Auto => project.models.iter().position(|m| m.types.contains(&indicator.kind)),
+        };
+        model_index.map(|i| project.models[i].config.threshold)
+    };
+
+    let mut expired = 0;
+    let mut unscored = 0;
+    let mut keyed: Vec<(SortKey<'a>, Entry<'a>)> = Vec::with_capacity(candidates.len());
+    for (indicator, mut candidate) in candidates {
+        match candidate.score {
+            Some(score) => {
+                if minimum(indicator).is_some_and(|min| score < min) {
+                    expired += 1;
+                    continue;
+                }
+            }
+            None => {
+                if !task.config.select.keep_unscored {
+                    continue;
+                }
+                unscored += 1;
+            }
+        }
+        candidate.feeds.sort_unstable();
+        let entry = Entry {
+            indicator,
+            to_ids: candidate.to_ids,
+            score: candidate.score,
+            reference_time: candidate.reference_time,
+            feeds: candidate.feeds,
+        };
+        keyed.push((SortKey::of(indicator), entry));
+    }
+    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Selection { entries: keyed.into_iter().map(|(_, e)| e).collect(), expired, unscored }
+}
+
+/// MISP's reference time for a record that carries one, else the build time.
+fn reference_time(record: &Record, now: i64) -> i64 {
+    decay::reference_time(record.last_seen, record.timestamp).unwrap_or(now)
+}
+
+/// The IP version of an address, network or `ip|port` value.
+fn ip_version(indicator: &Indicator) -> Option<u8> {
+    if indicator.kind.family() != Family::Ip {
+        return None;
+    }
+    let address = indicator.value.split('|').next().unwrap_or_default();
+    let address = address.split('/').next().unwrap_or_default();
+    match address.parse::<IpAddr>().ok()? {
+        IpAddr::V4(_) => Some(4),
+        IpAddr::V6(_) => Some(6),
+    }
+}
+
+/// Output order: by family, then addresses numerically, then values as text, then type, so
+/// that one value listed under two types (`ip-src` and `ip-dst`) sits on adjacent lines.
+#[derive(PartialEq, Eq)]
+struct SortKey<'a> {
+    family: Family,
+    network: Option<(u8, u128, u8)>,
+    value: &'a str,
+    kind: AttrType,
+}
+
+impl<'a> SortKey<'a> {
+    fn of(indicator: &'a Indicator) -> SortKey<'a> {
+        let network = if indicator.kind.family() == Family::Ip {
+            let address = indicator.value.split('|').next().unwrap_or_default();
+            address
+                .parse::<IpNet>()
+                .ok()
+                .or_else(|| address.parse::<IpAddr>().ok().map(IpNet::from))
+                .map(|net| match net {
+                    IpNet::V4(n) => (4, u128::from(u32::from(n.network())), n.prefix_len()),
+                    IpNet::V6(n) => (6, u128::from(n.network()), n.prefix_len()),
+                })
+        } else {
+            None
+        };
+        SortKey { family: indicator.kind.family(), network, value: &indicator.value, kind: indicator.kind }
+    }
+}
+
+impl Ord for SortKey<'_> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.family
+            .cmp(&other.family)
+            .then_with(|| self.network.cmp(&other.network))
+            .then_with(|| self.value.cmp(other.value))
+            .then_with(|| self.kind.cmp(&other.kind))
+    }
+}
+
+impl PartialOrd for SortKey<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}

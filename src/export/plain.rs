@@ -1,0 +1,85 @@
+//! The `plain` format: one value per line, after a short `#` header.
+//!
+//! ```text
+//! # IPv4 firewall blocklist
+//! # task: ipv4-blocklist
+//! # built: 2026-08-23T00:00:00Z
+//! # entries: 2
+//! 198.51.100.7
+//! 203.0.113.0/24
+//! ```
+//!
+//! Values are canonical indicators, so they hold no whitespace or line breaks; a value that
+//! somehow does is skipped rather than written, because one broken line can make a consumer
+//! reject the whole list.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use super::{Entry, ExportError, file_report, rfc3339, write_file};
+use crate::config::OutputFormat;
+use crate::report::OutputReport;
+
+/// Writes `entries` (already sorted) to `dir/relative`.
+pub fn write(
+    dir: &Path,
+    relative: &str,
+    task_id: &str,
+    task_name: &str,
+    now: i64,
+    entries: &[Entry<'_>],
+) -> Result<OutputReport, ExportError> {
+    let mut safe: Vec<&str> = entries
+        .iter()
+        .map(|e| &*e.indicator.value)
+        .filter(|v| !v.is_empty() && !v.chars().any(|c| c.is_whitespace() || c.is_control()))
+        .collect();
+    let unsafe_values = entries.len() - safe.len();
+    // Entries come sorted with equal values adjacent; one value listed under two types
+    // (`ip-src` and `ip-dst`) is one line.
+    safe.dedup();
+    let mut out = String::with_capacity(128 + safe.iter().map(|v| v.len() + 1).sum::<usize>());
+    // The header repeats feed-controlled text nowhere: the task name comes from the
+    // definitions, and is still kept on one line.
+    let name: String = task_name.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let _ = writeln!(out, "# {name}");
+    let _ = writeln!(out, "# task: {task_id}");
+    let _ = writeln!(out, "# built: {}", rfc3339(now));
+    let _ = writeln!(out, "# entries: {}", safe.len());
+    for value in &safe {
+        out.push_str(value);
+        out.push('\n');
+    }
+    write_file(&dir.join(relative), out.as_bytes())?;
+    let skipped = unsafe_values as u64;
+    if skipped > 0 {
+        tracing::warn!(task = task_id, skipped, "Skipped values that cannot be written one per line");
+    }
+    Ok(file_report(relative, OutputFormat::Plain, safe.len() as u64, skipped, out.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::indicator::{AttrType, Indicator};
+
+    #[test]
+    fn writes_header_then_one_value_per_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Indicator::new(AttrType::IpDst, "198.51.100.7");
+        let b = Indicator::new(AttrType::IpDst, "bad\nvalue");
+        let entries = [
+            Entry { indicator: &a, to_ids: true, score: None, reference_time: 0, feeds: vec![] },
+            Entry { indicator: &b, to_ids: true, score: None, reference_time: 0, feeds: vec![] },
+        ];
+        let report = write(dir.path(), "x/list.txt", "t", "Test list", 0, &entries).unwrap();
+        let text = std::fs::read_to_string(dir.path().join("x/list.txt")).unwrap();
+        assert_eq!(
+            text,
+            "# Test list\n# task: t\n# built: 1970-01-01T00:00:00Z\n# entries: 1\n198.51.100.7\n"
+        );
+        assert_eq!(report.entries, 1);
+        assert_eq!(report.skipped, 1);
+        assert_eq!(report.bytes, text.len() as u64);
+    }
+}
