@@ -15,11 +15,24 @@
 //! # Architecture
 //! - `types`: the table of MISP attribute types.
 //! - `refang`: undoing defanged spellings (`hxxp`, `[.]`, …).
-//! - `ip`, `domain`, `url`, `hash`: canonical forms per family.
+//! - `classify`: the rule order of MISP's detection, and [`normalize`] for known types.
+//! - `ip`, `domain`, `url`, `hash`: canonical forms per family; `other` for e-mail, CVE,
+//!   phone, AS and bitcoin values.
 //! - `tld`: the set of top-level domains that decides domain versus file name.
 
+mod classify;
+mod domain;
+mod hash;
+mod ip;
+mod other;
+mod refang;
+mod tld;
 mod types;
+mod url;
 
+pub use classify::{MAX_VALUE_LEN, classify, normalize};
+pub use refang::refang;
+pub use tld::is_tld;
 pub use types::{AttrType, Family};
 
 use std::fmt;
@@ -51,7 +64,7 @@ impl fmt::Display for Indicator {
 
 /// Why a piece of feed text is not accepted as an indicator.
 ///
-/// Every variant has a stable snake_case code ([`RejectReason::code`]) used in the build
+/// Every variant has a stable `snake_case` code ([`RejectReason::code`]) used in the build
 /// report and on the site.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -167,8 +180,8 @@ impl Warning {
         match self {
             Warning::Defanged => "defanged",
             Warning::ZeroPadded => "zero_padded",
-            Warning::HostBits => "host_bits",
-            Warning::MappedIpv4 => "mapped_ipv4",
+            Warning::HostBits => "host_bits_set",
+            Warning::MappedIpv4 => "ipv4_mapped",
             Warning::TrailingDot => "trailing_dot",
             Warning::PortDropped => "port_dropped",
         }
@@ -231,3 +244,6 @@ pub struct Options {
     /// Reject zero-padded IPv4 octets instead of reading them as decimal.
     pub strict_zero_padded: bool,
 }
+
+#[cfg(test)]
+mod tests;
