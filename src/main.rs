@@ -3,7 +3,7 @@
 //! Everything else lives in the library; this file only turns its results into text and an
 //! [`ExitStatus`].
 
-use std::io::{IsTerminal as _, Write as _};
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -226,7 +226,7 @@ impl Reporter for Progress {
 
 /// The only place that writes to stdout and stderr.
 mod printer {
-    use super::Write as _;
+    use std::io::Write as _;
     use feedsmith::config::Diagnostic;
 
     /// A line of normal output on stdout.

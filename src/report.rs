@@ -66,6 +66,8 @@ pub struct FeedReport {
     pub duration_ms: u64,
     /// What the parser did with every line.
     pub stats: ParseStats,
+    /// Values rejected, over every reason.
+    pub rejected: u64,
     /// Distinct accepted indicators.
     pub indicators: u64,
     /// Distinct accepted indicators per attribute type.

@@ -169,7 +169,7 @@ async fn get_raw(
     headers: &[(String, String)],
 ) -> Result<Body, FetchError> {
     match location {
-        Location::Url(url) => fetcher.get(&feed.id, url, headers).await,
+        Location::Url(url) => fetcher.get(&feed.id, url, headers, feed.config.refresh_secs).await,
         Location::Path(path) => {
             let started = Instant::now();
             let display = path.display().to_string();

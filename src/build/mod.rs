@@ -373,6 +373,7 @@ fn feed_report(project: &Project, result: &FeedResult) -> FeedReport {
         http_status,
         bytes,
         duration_ms,
+        rejected: stats.rejected_total(),
         stats,
         indicators,
         by_type,

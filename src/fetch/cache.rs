@@ -27,6 +27,9 @@ pub struct CacheMeta {
     pub bytes: u64,
     /// SHA-256 of the body, hex.
     pub sha256: String,
+    /// When the body was received, Unix seconds (wall clock).
+    #[serde(default)]
+    pub fetched_at: i64,
 }
 
 /// A cached body and its metadata.
@@ -99,6 +102,7 @@ impl Cache {
             content_type: body.content_type.clone(),
             bytes: body.bytes.len() as u64,
             sha256: hex::encode(Sha256::digest(&body.bytes)),
+            fetched_at: time::OffsetDateTime::now_utc().unix_timestamp(),
         };
         let meta_json = serde_json::to_vec_pretty(&meta).unwrap_or_default();
         write_atomic(&body_path, &body.bytes)

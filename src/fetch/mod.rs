@@ -168,12 +168,14 @@ impl Fetcher {
         matches!(self.mode, Mode::Online)
     }
 
-    /// Gets `url` for `feed`, with the given request headers (name, value).
+    /// Gets `url` for `feed`, with the given request headers (name, value). Online, a body
+    /// cached less than `refresh_secs` ago is used without a request.
     pub async fn get(
         &self,
         feed: &str,
         url: &str,
         headers: &[(String, String)],
+        refresh_secs: u64,
     ) -> Result<Body, FetchError> {
         let started = Instant::now();
         match &self.mode {
@@ -207,7 +209,7 @@ impl Fetcher {
                     elapsed: started.elapsed(),
                 })
             }
-            Mode::Online => self.get_online(feed, url, headers, started).await,
+            Mode::Online => self.get_online(feed, url, headers, refresh_secs, started).await,
         }
     }
 
@@ -216,9 +218,23 @@ impl Fetcher {
         feed: &str,
         url: &str,
         headers: &[(String, String)],
+        refresh_secs: u64,
         started: Instant,
     ) -> Result<Body, FetchError> {
         let cached = self.cache.load(feed, url)?;
+        if let Some(cached) = &cached {
+            let age = time::OffsetDateTime::now_utc().unix_timestamp() - cached.meta.fetched_at;
+            if refresh_secs > 0 && age >= 0 && age.unsigned_abs() < refresh_secs {
+                tracing::debug!(feed, age_secs = age, "Cached body is fresh; not requested");
+                return Ok(Body {
+                    bytes: cached.bytes.clone(),
+                    status: 200,
+                    content_type: cached.meta.content_type.clone(),
+                    origin: Origin::Cache,
+                    elapsed: started.elapsed(),
+                });
+            }
+        }
         let mut request = self.client.get(url);
         for (name, value) in headers {
             request = request.header(name.as_str(), value.as_str());
