@@ -259,7 +259,8 @@ fn classify_backslash(raw: &str) -> Option<AttrType> {
 /// two).
 fn is_ip_shaped(s: &str) -> bool {
     let s = s.split_once('/').map_or(s, |(addr, _)| addr);
-    let dotted = s.split('.').count() == 4 && s.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    let dotted = s.split('.').count() == 4
+        && s.split('.').all(|group| !group.is_empty() && group.bytes().all(|b| b.is_ascii_digit()));
     let colons = s.bytes().filter(|&b| b == b':').count();
     let v6 = (colons >= 3 || s.contains("::"))
         && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');

@@ -4,13 +4,24 @@
 //! string taken from a feed:
 //!
 //! - [`classify`]: what MISP attribute type is this text, and what is its canonical value? This
-//!   is MISP's free-text type detection (`ComplexTypeTool`), with the improvements documented in
-//!   the README (see `docs/misp-differences.md`).
+//!   is MISP's free-text type detection (`ComplexTypeTool`), with the improvements listed in
+//!   `docs/misp-differences.md`.
 //! - [`normalize`]: the type is already known (a MISP feed attribute, a typed CSV column); check
 //!   the value and bring it to the form MISP stores.
 //!
 //! Both return either a [`Classified`] value with the warnings raised on the way, or the
 //! [`RejectReason`] that says why the text is not an indicator. Callers count both.
+//!
+//! ```
+//! use feedsmith::indicator::{classify, AttrType, Options, Warning};
+//! let c = classify("198.051.100.007:8080", &Options::default()).unwrap();
+//! assert_eq!(c.indicator.kind, AttrType::IpDstPort);
+//! assert_eq!(&*c.indicator.value, "198.51.100.7|8080");
+//! assert!(c.warnings.contains(Warning::ZeroPadded));
+//! ```
+//!
+//! Link-local, private, reserved and other special ranges are valid indicators here; the
+//! warning lists of the `filter` stage decide whether they are published.
 //!
 //! # Architecture
 //! - `types`: the table of MISP attribute types.

@@ -459,6 +459,9 @@ mod feedsmith_rules {
     fn malformed_dotted_quads_are_invalid_ips() {
         assert_eq!(c("1.2.3.256"), Err("invalid_ip"));
         assert_eq!(c("1.2.3.4.5"), Err("unrecognized"));
+        assert_eq!(c("..."), Err("unrecognized"));
+        assert_eq!(c("06:09:51"), Err("unrecognized"));
+        assert_eq!(c("fe80:0000:f2cd:7d80:3f37:52c6"), Err("invalid_ip"));
     }
 
     #[test]
