@@ -641,3 +641,55 @@ mod normalize_known_types {
         assert_eq!(n(AttrType::Regkey, "a\u{0}b"), Err("invalid_value"));
     }
 }
+
+/// Generated input: no panic on any mix of the characters that matter, and an accepted
+/// network or hash value classifies again to itself.
+mod generated {
+    use super::*;
+
+    /// Characters and fragments that steer the rules.
+    const PIECES: &[&str] = &[
+        "1", "0", "9", "255", "256", "a", "F", "x", "é", "ü", "рф", ".", ".", ":", "::", "/", "[",
+        "]", "(", ")", "{", "}", "@", "%", "|", "\\", "-", "_", "+", "#", "?", "…", "[.]", "hxxp",
+        "://", "http://", "com", "example", "xn--", "ffff", " ", "\u{0}",
+    ];
+
+    /// A small deterministic generator (64-bit LCG, Knuth's constants).
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn next(&mut self) -> usize {
+            self.0 = self
+                .0
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (self.0 >> 33) as usize
+        }
+    }
+
+    #[test]
+    fn never_panics_and_is_idempotent_for_network_values() {
+        let mut rng = Lcg(0x5eed);
+        let mut accepted = 0;
+        for _ in 0..50_000 {
+            let len = 1 + rng.next() % 10;
+            let text: String = (0..len).map(|_| PIECES[rng.next() % PIECES.len()]).collect();
+            let Ok(first) = classify(&text, &opts()) else { continue };
+            accepted += 1;
+            let family = first.indicator.kind.family();
+            if matches!(
+                family,
+                Family::Ip | Family::Domain | Family::Url | Family::Hash | Family::Email
+            ) {
+                let again = classify(&first.indicator.value, &opts());
+                assert_eq!(
+                    again.map(|c| c.indicator),
+                    Ok(first.indicator.clone()),
+                    "from {text:?}"
+                );
+            }
+            let _ = normalize(first.indicator.kind, &text, &opts());
+        }
+        assert!(accepted > 1000, "the generator should hit some indicators, hit {accepted}");
+    }
+}
