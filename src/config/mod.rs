@@ -20,6 +20,7 @@ mod load;
 mod locate;
 mod project;
 mod task;
+mod validate;
 
 pub use decay::{DecayConfig, DecayKind};
 pub use feed::{CsvOptions, FeedConfig, FeedFormat, FreetextOptions, MispOptions};

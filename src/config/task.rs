@@ -33,7 +33,7 @@ pub struct TaskConfig {
 }
 
 /// Which indicators a task takes. Every condition must hold.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SelectConfig {
     /// Feed ids. With neither `feeds` nor `feed_tags`, every enabled feed. Default: none.
@@ -59,6 +59,22 @@ pub struct SelectConfig {
     /// Keep indicators that no model covers (they have no score). Default: `true`.
     #[serde(default = "default_true")]
     pub keep_unscored: bool,
+}
+
+// Written out rather than derived: a task without `[select]` must get the same defaults as
+// one with an empty `[select]` (`model = "auto"`, `keep_unscored = true`).
+impl Default for SelectConfig {
+    fn default() -> Self {
+        SelectConfig {
+            feeds: Vec::new(),
+            feed_tags: Vec::new(),
+            types: Vec::new(),
+            ip_version: None,
+            model: default_model(),
+            min_score: None,
+            keep_unscored: true,
+        }
+    }
 }
 
 fn default_model() -> String {

@@ -1,0 +1,819 @@
+//! Semantic checks of parsed definitions, and their resolution into runtime structs.
+//!
+//! serde has already refused unknown keys and values of the wrong type. What is left is what
+//! one value cannot say about itself: ranges (`lifetime_days` above 0), shapes (a delimiter,
+//! a regular expression, an output path), pairs (`url` or `path`, settings for the feed's own
+//! format) and references between files (a task naming a feed or a model). Every check runs
+//! on every item, and every problem is kept in a [`Report`] with the position of the key it is
+//! about, so that one `feedsmith check` shows a reviewer all of them.
+//!
+//! Choices worth knowing:
+//! - A task naming a **disabled** feed is not an error: the feed is left out with a warning,
+//!   so that switching a broken upstream off is a one-line change to its own file.
+//! - Unknown attribute types in a decay model are accepted (MISP's own models list types such
+//!   as `snort` that feedsmith never exports); the resolved model keeps only known ones.
+//! - References to an item whose file did not parse are not reported again.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
+
+use regex::Regex;
+
+use super::load::{DECAY_DIR, FEEDS_DIR, Folder, Item, SourceFile, TASKS_DIR};
+use super::locate::Position;
+use super::{
+    ConfigErrors, CsvOptions, DecayConfig, DecayModel, Diagnostic, Feed, FeedConfig, FeedFormat,
+    ModelChoice, OutputFormat, Project, ProjectConfig, Settings, Source, Task, TaskConfig,
+};
+use crate::indicator::AttrType;
+
+/// Default site title and MISP organisation name.
+const DEFAULT_TITLE: &str = "feedsmith";
+/// Default build output folder, relative to the root.
+const DEFAULT_OUTPUT_DIR: &str = "site";
+/// Default cache folder, relative to the root.
+const DEFAULT_CACHE_DIR: &str = ".feedsmith/cache";
+/// Default state folder, relative to the root.
+const DEFAULT_STATE_DIR: &str = ".feedsmith/state";
+/// Default time allowed for one request, in seconds.
+const DEFAULT_TIMEOUT_SECS: u64 = 60;
+/// Default number of requests in flight.
+const DEFAULT_CONCURRENCY: usize = 8;
+/// Default largest body, in bytes (200 MiB).
+const DEFAULT_MAX_BODY_BYTES: u64 = 200 * 1024 * 1024;
+/// The TLP tags an output may put on its MISP event.
+const TLP_TAGS: &[&str] =
+    &["tlp:clear", "tlp:white", "tlp:green", "tlp:amber", "tlp:amber+strict", "tlp:red"];
+
+/// Every problem found so far, in the order found.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Report {
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Report {
+    /// Records a problem about `key` of a parsed file, at the key's position (or its nearest
+    /// written parent's when the key is absent).
+    pub(crate) fn error(&mut self, source: &SourceFile, key: &str, message: impl Into<String>) {
+        let position = source.keys.position(key);
+        self.located(source.file.clone(), position, key, message);
+    }
+
+    /// Records a problem at a known position.
+    pub(crate) fn located(
+        &mut self,
+        file: PathBuf,
+        (line, column): Position,
+        key: &str,
+        message: impl Into<String>,
+    ) {
+        self.diagnostics.push(Diagnostic {
+            file,
+            line,
+            column,
+            key: key.to_owned(),
+            message: message.into(),
+        });
+    }
+
+    /// Records a problem about a file as a whole (line and column 0).
+    pub(crate) fn file_error(&mut self, file: PathBuf, message: impl Into<String>) {
+        self.located(file, (0, 0), "", message);
+    }
+
+    /// Whether no problem was found.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.diagnostics.is_empty()
+    }
+
+    /// The problems, sorted by file, line and column (in the order found for ties).
+    pub(crate) fn into_errors(mut self) -> ConfigErrors {
+        self.diagnostics
+            .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+        ConfigErrors { diagnostics: self.diagnostics }
+    }
+}
+
+/// Checks everything that parsed and resolves it. Returns `None` when a problem was found;
+/// the problems are in `report`.
+pub(crate) fn resolve(
+    root: &Path,
+    settings: Option<&Item<ProjectConfig>>,
+    feeds: &Folder<FeedConfig>,
+    models: &Folder<DecayConfig>,
+    tasks: &Folder<TaskConfig>,
+    report: &mut Report,
+) -> Option<Project> {
+    let settings = resolve_settings(root, settings, report);
+    let resolved_feeds: Vec<Option<Feed>> =
+        feeds.items.iter().map(|item| resolve_feed(root, item, report)).collect();
+    let resolved_models: Vec<Option<DecayModel>> =
+        models.items.iter().map(|item| resolve_model(item, report)).collect();
+    let refs = References { feeds, models };
+    let mut outputs = OutputPaths::default();
+    let resolved_tasks: Vec<Option<Task>> =
+        tasks.items.iter().map(|item| resolve_task(item, &refs, &mut outputs, report)).collect();
+    if !report.is_empty() {
+        return None;
+    }
+    Some(Project {
+        root: root.to_path_buf(),
+        settings: settings?,
+        feeds: resolved_feeds.into_iter().collect::<Option<_>>()?,
+        models: resolved_models.into_iter().collect::<Option<_>>()?,
+        tasks: resolved_tasks.into_iter().collect::<Option<_>>()?,
+    })
+}
+
+fn resolve_settings(
+    root: &Path,
+    item: Option<&Item<ProjectConfig>>,
+    report: &mut Report,
+) -> Option<Settings> {
+    let default = ProjectConfig::default();
+    let config = item.map_or(&default, |item| &item.config);
+    let mut ok = true;
+    let mut fail = |key: &str, message: String, report: &mut Report| {
+        ok = false;
+        if let Some(item) = item {
+            report.error(&item.source, key, message);
+        }
+    };
+    if config.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
+        fail("title", "the title is empty".to_owned(), report);
+    }
+    if let Some(base_url) = &config.base_url
+        && let Err(why) = check_http_url(base_url)
+    {
+        fail("base_url", why, report);
+    }
+    let mut folder = |key: &str, value: Option<&str>, default: &str, report: &mut Report| {
+        let value = value.unwrap_or(default);
+        if value.trim().is_empty() {
+            fail(key, "the folder is empty; leave the key out for the default".to_owned(), report);
+        }
+        root.join(value)
+    };
+    let output_dir = folder("output_dir", config.output_dir.as_deref(), DEFAULT_OUTPUT_DIR, report);
+    let cache_dir = folder("cache_dir", config.cache_dir.as_deref(), DEFAULT_CACHE_DIR, report);
+    let state_dir = folder("state_dir", config.state_dir.as_deref(), DEFAULT_STATE_DIR, report);
+    if let Some(why) = unsafe_output_dir(root, &output_dir) {
+        fail("output_dir", why, report);
+    }
+    let fetch = &config.fetch;
+    if fetch.timeout_secs == Some(0) {
+        fail("fetch.timeout_secs", "must be at least 1 second, not 0".to_owned(), report);
+    }
+    if fetch.concurrency == Some(0) {
+        fail("fetch.concurrency", "must be at least 1, not 0".to_owned(), report);
+    }
+    if fetch.max_body_bytes == Some(0) {
+        fail("fetch.max_body_bytes", "must be at least 1 byte, not 0".to_owned(), report);
+    }
+    ok.then(|| Settings {
+        title: config.title.clone().unwrap_or_else(|| DEFAULT_TITLE.to_owned()),
+        base_url: config.base_url.clone(),
+        output_dir,
+        cache_dir,
+        state_dir,
+        timeout: Duration::from_secs(fetch.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS)),
+        concurrency: fetch.concurrency.unwrap_or(DEFAULT_CONCURRENCY),
+        max_body_bytes: fetch.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+    })
+}
+
+/// The build replaces its output folder whole: it must not be the repository, hold it, or be
+/// one of the folders the definitions live in.
+fn unsafe_output_dir(root: &Path, output_dir: &Path) -> Option<String> {
+    let root = normalize(root);
+    let out = normalize(output_dir);
+    if root.starts_with(&out) {
+        return Some(format!(
+            "`{}` holds the repository, and a build replaces the output folder whole",
+            output_dir.display()
+        ));
+    }
+    let protected = [FEEDS_DIR, DECAY_DIR, TASKS_DIR, "templates", ".git"];
+    protected.iter().find(|dir| out.starts_with(root.join(dir))).map(|dir| {
+        format!("`{dir}` holds definitions, and a build replaces the output folder whole")
+    })
+}
+
+/// Removes `.` and resolves `..` lexically (without touching the file system).
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn check_http_url(raw: &str) -> Result<url::Url, String> {
+    let url =
+        url::Url::parse(raw).map_err(|err| format!("`{}` is not a URL: {err}", shown(raw)))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("`{}` is not an http or https URL", shown(raw)));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("`{}` has no host", shown(raw)));
+    }
+    Ok(url)
+}
+
+/// A value from a definition as a message shows it: control characters escaped, so that a
+/// diagnostic stays on one line, and everything else (backslashes of a regex) as written.
+fn shown(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn check_not_blank(source: &SourceFile, key: &str, value: &str, report: &mut Report) -> bool {
+    if value.trim().is_empty() {
+        report.error(source, key, "must not be empty");
+        return false;
+    }
+    true
+}
+
+fn check_score(
+    source: &SourceFile,
+    key: &str,
+    value: f64,
+    allow_zero: bool,
+    report: &mut Report,
+) -> bool {
+    let ok = value.is_finite() && if allow_zero { value >= 0.0 } else { value > 0.0 };
+    if !ok {
+        let bound = if allow_zero { "0 or more" } else { "greater than 0" };
+        report.error(source, key, format!("must be a number {bound}, not {value}"));
+    }
+    ok
+}
+
+fn resolve_feed(root: &Path, item: &Item<FeedConfig>, report: &mut Report) -> Option<Feed> {
+    let config = &item.config;
+    let source = &item.source;
+    let before = report.diagnostics.len();
+    check_not_blank(source, "name", &config.name, report);
+    check_not_blank(source, "provider", &config.provider, report);
+
+    let feed_source = match (&config.url, &config.path) {
+        (Some(_), Some(_)) => {
+            report.error(
+                source,
+                "path",
+                "`url` is set too: a feed reads from exactly one of `url` and `path`",
+            );
+            None
+        }
+        (None, None) => {
+            report.error(source, "", "a feed needs one of `url` and `path`");
+            None
+        }
+        (Some(url), None) => match check_http_url(url) {
+            Ok(parsed) if parsed.password().is_some() || !parsed.username().is_empty() => {
+                report.error(
+                    source,
+                    "url",
+                    "credentials in a URL reach logs and the site: put them in an environment \
+                     variable named in `headers_from_env`",
+                );
+                None
+            }
+            Ok(_) if config.format == FeedFormat::Misp => {
+                Some(Source::Url(url.trim_end_matches('/').to_owned()))
+            }
+            Ok(_) => Some(Source::Url(url.clone())),
+            Err(why) => {
+                report.error(source, "url", why);
+                None
+            }
+        },
+        (None, Some(path)) => resolve_feed_path(root, source, config.format, path, report),
+    };
+
+    for (key, present, format) in [
+        ("csv", config.csv.is_some(), FeedFormat::Csv),
+        ("freetext", config.freetext.is_some(), FeedFormat::Freetext),
+        ("misp", config.misp.is_some(), FeedFormat::Misp),
+    ] {
+        if present && config.format != format {
+            report.error(
+                source,
+                key,
+                format!(
+                    "settings for `format = \"{}\"`, but the feed's format is `{}`",
+                    format.as_str(),
+                    config.format.as_str()
+                ),
+            );
+        }
+    }
+
+    let csv = config.csv.clone().unwrap_or_default();
+    let csv = resolve_csv(source, csv, report);
+
+    if let Some(score) = config.base_score {
+        check_score(source, "base_score", score, true, report);
+    }
+
+    for (header, variable) in &config.headers_from_env {
+        let key = format!("headers_from_env.{header}");
+        if !is_header_name(header) {
+            report.error(source, &key, format!("`{}` is not an HTTP header name", shown(header)));
+        }
+        if !is_env_var_name(variable) {
+            report.error(
+                source,
+                &key,
+                format!(
+                    "`{}` is not an environment variable name (letters, digits and `_`, \
+                     not starting with a digit)",
+                    shown(variable)
+                ),
+            );
+        }
+    }
+
+    let exclude = config.exclude_regex.as_deref().and_then(|raw| {
+        compile_exclude(raw).map_err(|why| report.error(source, "exclude_regex", why)).ok()
+    });
+
+    if let Some(homepage) = &config.homepage
+        && let Err(why) = check_http_url(homepage)
+    {
+        report.error(source, "homepage", why);
+    }
+
+    if report.diagnostics.len() != before {
+        return None;
+    }
+    Some(Feed {
+        id: item.id.clone(),
+        file: source.file.clone(),
+        source: feed_source?,
+        config: config.clone(),
+        csv: csv?,
+        freetext: config.freetext.clone().unwrap_or_default(),
+        misp: config.misp.clone().unwrap_or_default(),
+        exclude,
+    })
+}
+
+fn resolve_feed_path(
+    root: &Path,
+    source: &SourceFile,
+    format: FeedFormat,
+    path: &str,
+    report: &mut Report,
+) -> Option<Source> {
+    if path.trim().is_empty() {
+        report.error(source, "path", "must not be empty");
+        return None;
+    }
+    let full = root.join(path);
+    let Ok(meta) = std::fs::metadata(&full) else {
+        report.error(
+            source,
+            "path",
+            format!("`{}` does not exist (paths start at the repository root)", shown(path)),
+        );
+        return None;
+    };
+    match (format, meta.is_dir()) {
+        (FeedFormat::Misp, false) => {
+            report.error(
+                source,
+                "path",
+                format!("`{}` is a file; a MISP feed is a folder", shown(path)),
+            );
+            None
+        }
+        (FeedFormat::Csv | FeedFormat::Freetext, true) => {
+            report.error(
+                source,
+                "path",
+                format!("`{}` is a folder; a `{}` feed is a file", shown(path), format.as_str()),
+            );
+            None
+        }
+        _ => Some(Source::Path(full)),
+    }
+}
+
+fn resolve_csv(
+    source: &SourceFile,
+    mut csv: CsvOptions,
+    report: &mut Report,
+) -> Option<CsvOptions> {
+    let mut ok = true;
+    if let Some(delimiter) = resolve_delimiter(&csv.delimiter) {
+        csv.delimiter = delimiter;
+    } else {
+        ok = false;
+        report.error(
+            source,
+            "csv.delimiter",
+            format!(
+                "`{}` is not an accepted delimiter: use one character, `\\t` for TAB, or one \
+                 character followed by spaces (such as `, `)",
+                shown(&csv.delimiter)
+            ),
+        );
+    }
+    for (index, &column) in csv.value_columns.iter().enumerate() {
+        if column == 0 {
+            ok = false;
+            report.error(
+                source,
+                &format!("csv.value_columns[{index}]"),
+                "columns are numbered from 1, as in MISP",
+            );
+        }
+    }
+    if csv.comment_prefix.is_empty() {
+        ok = false;
+        report.error(
+            source,
+            "csv.comment_prefix",
+            "an empty prefix would make every row a comment",
+        );
+    } else if csv.comment_prefix.contains(['\n', '\r']) {
+        ok = false;
+        report.error(source, "csv.comment_prefix", "must not hold a line break");
+    }
+    ok.then_some(csv)
+}
+
+/// The separator a delimiter setting stands for: one character (not a line break or a quote),
+/// the two characters `\t` for TAB, or one visible character followed by spaces, such as
+/// the `, ` that `ThreatFox` writes between quoted fields.
+fn resolve_delimiter(raw: &str) -> Option<String> {
+    if raw == "\\t" {
+        return Some("\t".to_owned());
+    }
+    let mut chars = raw.chars();
+    let first = chars.next()?;
+    if matches!(first, '\n' | '\r' | '"') {
+        return None;
+    }
+    let rest = chars.as_str();
+    if rest.is_empty() || (!first.is_whitespace() && rest.chars().all(|c| c == ' ')) {
+        Some(raw.to_owned())
+    } else {
+        None
+    }
+}
+
+/// Compiles `exclude_regex`, either a bare pattern or MISP's delimited `/pattern/flags`.
+fn compile_exclude(raw: &str) -> Result<Regex, String> {
+    let pattern = match raw.strip_prefix('/').and_then(|rest| rest.rsplit_once('/')) {
+        Some((body, flags)) => {
+            let mut inline = String::new();
+            for flag in flags.chars() {
+                match flag {
+                    'i' | 'm' | 's' | 'x' | 'U' => inline.push(flag),
+                    // Rust regexes always match Unicode; PHP's `u` asks for that.
+                    'u' => {}
+                    other => {
+                        return Err(format!(
+                            "unknown flag `{}` after the closing `/`: accepted flags are \
+                             `i`, `m`, `s`, `x`, `U` and `u`",
+                            shown(&other.to_string())
+                        ));
+                    }
+                }
+            }
+            if inline.is_empty() { body.to_owned() } else { format!("(?{inline}){body}") }
+        }
+        None => raw.to_owned(),
+    };
+    if pattern.is_empty() {
+        return Err("the pattern is empty and would exclude every value".to_owned());
+    }
+    Regex::new(&pattern).map_err(|err| {
+        format!("`{}` is not a valid regular expression: {}", shown(raw), regex_reason(&err))
+    })
+}
+
+/// The reason of a regex error, without the pattern and caret lines the crate draws above it.
+fn regex_reason(err: &regex::Error) -> String {
+    let text = err.to_string();
+    text.lines()
+        .find_map(|line| line.trim().strip_prefix("error: "))
+        .map_or_else(|| text.split_whitespace().collect::<Vec<_>>().join(" "), str::to_owned)
+}
+
+/// An HTTP header name: one or more token characters (RFC 9110 §5.6.2).
+fn is_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// An environment variable name as shells accept it: `^[A-Za-z_][A-Za-z0-9_]*$`.
+fn is_env_var_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+fn resolve_model(item: &Item<DecayConfig>, report: &mut Report) -> Option<DecayModel> {
+    let config = &item.config;
+    let source = &item.source;
+    let before = report.diagnostics.len();
+    check_not_blank(source, "name", &config.name, report);
+    if let Some(uuid) = &config.uuid
+        && uuid::Uuid::parse_str(uuid).is_err()
+    {
+        report.error(source, "uuid", format!("`{}` is not a UUID", shown(uuid)));
+    }
+    // MISP divides by both: a zero would make every score infinite or undefined.
+    check_score(source, "lifetime_days", config.lifetime_days, false, report);
+    check_score(source, "decay_speed", config.decay_speed, false, report);
+    check_score(source, "threshold", config.threshold, true, report);
+    check_score(source, "default_base_score", config.default_base_score, true, report);
+    for (tag, &weight) in &config.base_score_config {
+        check_score(source, &format!("base_score_config.{tag}"), weight, true, report);
+    }
+    if config.attribute_types.is_empty() {
+        report.error(source, "attribute_types", "a model needs at least one attribute type");
+    }
+    let mut types = Vec::new();
+    for name in &config.attribute_types {
+        match AttrType::from_name(name) {
+            Some(kind) if !types.contains(&kind) => types.push(kind),
+            Some(_) => {}
+            None => tracing::debug!(
+                model = %item.id,
+                "Attribute type `{}` is not exported by feedsmith; the model ignores it",
+                shown(name)
+            ),
+        }
+    }
+    (report.diagnostics.len() == before).then(|| DecayModel {
+        id: item.id.clone(),
+        config: config.clone(),
+        types,
+    })
+}
+
+/// What tasks may refer to.
+struct References<'a> {
+    feeds: &'a Folder<FeedConfig>,
+    models: &'a Folder<DecayConfig>,
+}
+
+impl References<'_> {
+    fn feed_index(&self, id: &str) -> Option<usize> {
+        self.feeds.items.binary_search_by(|item| item.id.as_str().cmp(id)).ok()
+    }
+
+    fn model_index(&self, id: &str) -> Option<usize> {
+        self.models.items.binary_search_by(|item| item.id.as_str().cmp(id)).ok()
+    }
+}
+
+/// Output paths claimed so far, across every task: path → (task id, task file).
+#[derive(Default)]
+struct OutputPaths {
+    claimed: BTreeMap<String, (String, PathBuf)>,
+}
+
+fn resolve_task(
+    item: &Item<TaskConfig>,
+    refs: &References<'_>,
+    outputs: &mut OutputPaths,
+    report: &mut Report,
+) -> Option<Task> {
+    let config = &item.config;
+    let source = &item.source;
+    let select = &config.select;
+    let before = report.diagnostics.len();
+    check_not_blank(source, "name", &config.name, report);
+
+    let mut feeds = BTreeSet::new();
+    for (index, id) in select.feeds.iter().enumerate() {
+        let key = format!("select.feeds[{index}]");
+        match refs.feed_index(id) {
+            Some(found) if refs.feeds.items.get(found).is_some_and(|f| f.config.enabled) => {
+                feeds.insert(found);
+            }
+            Some(_) => {
+                let (line, column) = source.keys.position(&key);
+                tracing::warn!(
+                    task = %item.id,
+                    "{}:{line}:{column}: `{key}`: feed `{id}` is disabled; the task skips it",
+                    source.file.display()
+                );
+            }
+            None if refs.feeds.broken.contains(id) => {}
+            None => {
+                report.error(source, &key, format!("no feed `{}` in `{FEEDS_DIR}/`", shown(id)));
+            }
+        }
+    }
+    for (index, tag) in select.feed_tags.iter().enumerate() {
+        let mut carried = false;
+        for (position, feed) in refs.feeds.items.iter().enumerate() {
+            if feed.config.tags.contains(tag) {
+                carried = true;
+                if feed.config.enabled {
+                    feeds.insert(position);
+                }
+            }
+        }
+        if !carried {
+            tracing::warn!(
+                task = %item.id,
+                "{}: `select.feed_tags[{index}]`: no feed carries the tag `{}`",
+                source.file.display(),
+                shown(tag)
+            );
+        }
+    }
+    if select.feeds.is_empty() && select.feed_tags.is_empty() {
+        feeds.extend(
+            refs.feeds.items.iter().enumerate().filter(|(_, f)| f.config.enabled).map(|(i, _)| i),
+        );
+    }
+
+    let mut types = Vec::new();
+    for (index, name) in select.types.iter().enumerate() {
+        match AttrType::from_name(name) {
+            Some(kind) if !types.contains(&kind) => types.push(kind),
+            Some(_) => {}
+            None => report.error(
+                source,
+                &format!("select.types[{index}]"),
+                format!("unknown attribute type `{}`", shown(name)),
+            ),
+        }
+    }
+    if let Some(version) = select.ip_version
+        && version != 4
+        && version != 6
+    {
+        report.error(source, "select.ip_version", format!("must be 4 or 6, not {version}"));
+    }
+    if let Some(min) = select.min_score {
+        check_score(source, "select.min_score", min, true, report);
+    }
+    let model = if select.model == "auto" {
+        Some(ModelChoice::Auto)
+    } else if let Some(index) = refs.model_index(&select.model) {
+        Some(ModelChoice::Model(index))
+    } else {
+        if !refs.models.broken.contains(&select.model) {
+            report.error(
+                source,
+                "select.model",
+                format!(
+                    "no decay model `{}` in `{DECAY_DIR}/`; name a model or `auto`",
+                    shown(&select.model)
+                ),
+            );
+        }
+        None
+    };
+
+    if config.outputs.is_empty() {
+        report.error(source, "outputs", "a task needs at least one output");
+    }
+    for (index, output) in config.outputs.iter().enumerate() {
+        let key = format!("outputs[{index}]");
+        match check_output_path(&output.path) {
+            Err(why) => report.error(source, &format!("{key}.path"), why),
+            Ok(()) => outputs.claim(&item.id, source, &format!("{key}.path"), &output.path, report),
+        }
+        if output.format != OutputFormat::MispFeed {
+            for (name, set) in [
+                ("event_info", output.event_info.is_some()),
+                ("org_name", output.org_name.is_some()),
+                ("threat_level", output.threat_level.is_some()),
+                ("tlp", output.tlp.is_some()),
+            ] {
+                if set {
+                    report.error(
+                        source,
+                        &format!("{key}.{name}"),
+                        format!(
+                            "only used with `format = \"misp-feed\"`, and this output is `{}`",
+                            output.format.as_str()
+                        ),
+                    );
+                }
+            }
+        }
+        if let Some(level) = output.threat_level
+            && !(1..=4).contains(&level)
+        {
+            report.error(
+                source,
+                &format!("{key}.threat_level"),
+                format!("must be 1 (high) to 4 (undefined), not {level}"),
+            );
+        }
+        if let Some(tlp) = &output.tlp
+            && !TLP_TAGS.contains(&tlp.as_str())
+        {
+            report.error(
+                source,
+                &format!("{key}.tlp"),
+                format!("`{}` is not one of {}", shown(tlp), TLP_TAGS.join(", ")),
+            );
+        }
+    }
+
+    (report.diagnostics.len() == before).then(|| Task {
+        id: item.id.clone(),
+        config: config.clone(),
+        feeds: feeds.into_iter().collect(),
+        types,
+        model: model.unwrap_or(ModelChoice::Auto),
+    })
+}
+
+/// An output path stays inside the output folder: relative, `/`-separated, no `.` or `..`
+/// segment, no empty segment.
+fn check_output_path(path: &str) -> Result<(), String> {
+    let shown_path = shown(path);
+    if path.is_empty() {
+        return Err("must not be empty".to_owned());
+    }
+    if path.contains('\\') {
+        return Err(format!("`{shown_path}` holds a backslash; separate folders with `/`"));
+    }
+    if path.starts_with('/') || path.as_bytes().get(1) == Some(&b':') {
+        return Err(format!("`{shown_path}` is absolute; paths are inside the output folder"));
+    }
+    if path.split('/').any(|segment| segment == "..") {
+        return Err(format!("`{shown_path}` leaves the output folder with `..`"));
+    }
+    if path.split('/').any(|segment| segment.is_empty() || segment == ".") {
+        return Err(format!("`{shown_path}` has an empty or `.` segment"));
+    }
+    if path.chars().any(char::is_control) {
+        return Err(format!("`{shown_path}` holds a control character"));
+    }
+    Ok(())
+}
+
+impl OutputPaths {
+    /// Claims `path` for a task, reporting a path already claimed, or one that is inside, or
+    /// holds, another output.
+    fn claim(
+        &mut self,
+        task: &str,
+        source: &SourceFile,
+        key: &str,
+        path: &str,
+        report: &mut Report,
+    ) {
+        let clash = |other: &str, (task, file): &(String, PathBuf), how: &str| {
+            format!(
+                "`{}` {how} `{}`, written by task `{task}` (`{}`)",
+                shown(path),
+                shown(other),
+                file.display()
+            )
+        };
+        if let Some(owner) = self.claimed.get(path) {
+            report.error(source, key, clash(path, owner, "is also"));
+            return;
+        }
+        // An ancestor folder claimed as a file (or a folder output) would collide.
+        let mut ancestor = path;
+        while let Some((up, _)) = ancestor.rsplit_once('/') {
+            if let Some(owner) = self.claimed.get(up) {
+                report.error(source, key, clash(up, owner, "is inside"));
+                return;
+            }
+            ancestor = up;
+        }
+        let prefix = format!("{path}/");
+        if let Some((other, owner)) = self.claimed.range(prefix.clone()..).next()
+            && other.starts_with(&prefix)
+        {
+            report.error(source, key, clash(other, owner, "holds"));
+            return;
+        }
+        self.claimed.insert(path.to_owned(), (task.to_owned(), source.file.clone()));
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,468 @@
+//! Tests of the checks and of whole fixture projects: every case under
+//! `tests/fixtures/invalid/<case>/` holds an `expected.txt`, written by hand from the fixture,
+//! with the exact diagnostics `load` must report.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::*;
+use crate::config::load;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// The diagnostics of a fixture project, one Display line each.
+fn diagnostics_of(root: &Path) -> Vec<String> {
+    match load(root) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors.diagnostics.iter().map(ToString::to_string).collect(),
+    }
+}
+
+fn assert_invalid_case(case: &str) {
+    let root = fixtures().join("invalid").join(case);
+    let expected = fs::read_to_string(root.join("expected.txt")).expect("expected.txt");
+    let expected: Vec<&str> = expected.lines().filter(|l| !l.is_empty()).collect();
+    assert_eq!(diagnostics_of(&root), expected, "case `{case}`");
+}
+
+#[test]
+fn reports_an_unknown_key_at_the_key() {
+    assert_invalid_case("unknown-key");
+}
+
+#[test]
+fn reports_a_value_of_the_wrong_type_at_the_value() {
+    assert_invalid_case("wrong-type");
+}
+
+#[test]
+fn reports_an_unknown_format_at_the_value() {
+    assert_invalid_case("unknown-format");
+}
+
+#[test]
+fn rejects_a_decay_model_with_zero_lifetime() {
+    assert_invalid_case("zero-lifetime");
+}
+
+#[test]
+fn rejects_a_two_character_delimiter() {
+    assert_invalid_case("two-char-delimiter");
+}
+
+#[test]
+fn errors_when_feed_id_duplicated_across_toml_and_yaml() {
+    assert_invalid_case("duplicate-id");
+}
+
+#[test]
+fn reports_a_task_naming_an_unknown_feed_at_the_list_element() {
+    assert_invalid_case("unknown-feed");
+}
+
+#[test]
+fn reports_a_task_naming_an_unknown_model() {
+    assert_invalid_case("unknown-model");
+}
+
+#[test]
+fn locates_errors_in_yaml_files() {
+    assert_invalid_case("bad-yaml");
+}
+
+#[test]
+fn reports_a_regex_that_does_not_compile() {
+    assert_invalid_case("bad-regex");
+}
+
+#[test]
+fn rejects_a_feed_with_both_url_and_path() {
+    assert_invalid_case("url-and-path");
+}
+
+#[test]
+fn reports_every_problem_of_a_project_at_once() {
+    assert_invalid_case("three-errors");
+    let root = fixtures().join("invalid/three-errors");
+    assert_eq!(diagnostics_of(&root).len(), 3);
+}
+
+#[test]
+fn every_invalid_fixture_has_a_test() {
+    let mut cases: Vec<String> = fs::read_dir(fixtures().join("invalid"))
+        .expect("fixtures")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    cases.sort();
+    let tested = [
+        "bad-regex",
+        "bad-yaml",
+        "duplicate-id",
+        "three-errors",
+        "two-char-delimiter",
+        "unknown-feed",
+        "unknown-format",
+        "unknown-key",
+        "unknown-model",
+        "url-and-path",
+        "wrong-type",
+        "zero-lifetime",
+    ];
+    assert_eq!(cases, tested);
+}
+
+#[test]
+fn loads_the_minimal_project_with_default_settings() {
+    let root = fixtures().join("projects/minimal");
+    let project = load(&root).expect("valid project");
+    let root = std::path::absolute(&root).expect("absolute");
+    assert_eq!(project.root, root);
+    let settings = &project.settings;
+    assert_eq!(settings.title, "feedsmith");
+    assert_eq!(settings.base_url, None);
+    assert_eq!(settings.output_dir, root.join("site"));
+    assert_eq!(settings.cache_dir, root.join(".feedsmith/cache"));
+    assert_eq!(settings.state_dir, root.join(".feedsmith/state"));
+    assert_eq!(settings.timeout, Duration::from_mins(1));
+    assert_eq!(settings.concurrency, 8);
+    assert_eq!(settings.max_body_bytes, 200 * 1024 * 1024);
+
+    assert_eq!(project.feeds.len(), 1);
+    let feed = &project.feeds[0];
+    assert_eq!(feed.id, "local");
+    assert_eq!(feed.file, Path::new("feeds.d/local.toml"));
+    assert_eq!(feed.source, Source::Path(root.join("data/blocklist.txt")));
+    assert_eq!(feed.config.format, FeedFormat::Freetext);
+    assert!(feed.config.enabled);
+    assert!(feed.freetext.skip_comments);
+    assert!(!feed.freetext.strict_zero_padded);
+    assert_eq!(feed.csv.delimiter, ",");
+    assert!(feed.misp.to_ids_only);
+    assert!(feed.exclude.is_none());
+
+    assert!(project.models.is_empty());
+    assert_eq!(project.tasks.len(), 1);
+    let task = &project.tasks[0];
+    assert_eq!(task.id, "blocklist");
+    assert_eq!(task.feeds, vec![0]);
+    assert!(task.types.is_empty());
+    assert_eq!(task.model, ModelChoice::Auto);
+    // No `[select]` table: the same defaults as an empty one.
+    assert_eq!(task.config.select.model, "auto");
+    assert!(task.config.select.keep_unscored);
+    assert_eq!(task.config.outputs[0].format, OutputFormat::Plain);
+}
+
+/// A throw-away repository made of `(relative path, contents)` pairs.
+fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (path, text) in files {
+        let path = dir.path().join(path);
+        fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        fs::write(path, text).expect("write");
+    }
+    dir
+}
+
+const FEED_A: &str = "name = \"A\"\nprovider = \"p\"\nurl = \"https://a.example/x.txt\"\n\
+                      format = \"freetext\"\ntags = [\"c2\"]\n";
+const FEED_B_DISABLED: &str = "name = \"B\"\nprovider = \"p\"\n\
+                               url = \"https://b.example/x.txt\"\nformat = \"freetext\"\n\
+                               enabled = false\ntags = [\"c2\"]\n";
+const FEED_C: &str = "name: C\nprovider: p\nurl: https://c.example/x.txt\nformat: freetext\n\
+                      tags: [phishing]\n";
+
+#[test]
+fn selects_named_feeds_and_tagged_feeds_but_never_disabled_ones() {
+    let dir = repo(&[
+        ("feeds.d/a.toml", FEED_A),
+        ("feeds.d/b.toml", FEED_B_DISABLED),
+        ("feeds.d/c.yml", FEED_C),
+        (
+            "tasks.d/by-tag.toml",
+            "name = \"t\"\n[select]\nfeed_tags = [\"c2\"]\n[[outputs]]\nformat = \"plain\"\n\
+             path = \"t.txt\"\n",
+        ),
+        (
+            "tasks.d/named.toml",
+            "name = \"t\"\n[select]\nfeeds = [\"b\", \"c\"]\n[[outputs]]\nformat = \"plain\"\n\
+             path = \"n.txt\"\n",
+        ),
+        ("tasks.d/every.yaml", "name: t\noutputs:\n  - format: plain\n    path: e.txt\n"),
+    ]);
+    let project = load(dir.path()).expect("valid");
+    let ids: Vec<&str> = project.feeds.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(ids, ["a", "b", "c"]);
+    let task = |id: &str| project.tasks.iter().find(|t| t.id == id).expect("task");
+    assert_eq!(task("by-tag").feeds, vec![0]);
+    assert_eq!(task("named").feeds, vec![2]);
+    assert_eq!(task("every").feeds, vec![0, 2]);
+}
+
+#[test]
+fn strips_the_trailing_slash_of_a_misp_feed_url() {
+    let dir = repo(&[(
+        "feeds.d/circl.toml",
+        "name = \"CIRCL\"\nprovider = \"CIRCL\"\n\
+         url = \"https://www.circl.lu/doc/misp/feed-osint/\"\nformat = \"misp\"\n",
+    )]);
+    let project = load(dir.path()).expect("valid");
+    assert_eq!(
+        project.feeds[0].source,
+        Source::Url("https://www.circl.lu/doc/misp/feed-osint".to_owned())
+    );
+}
+
+#[test]
+fn reads_project_settings_and_keeps_known_model_types_only() {
+    let dir = repo(&[
+        (
+            "feedsmith.toml",
+            "title = \"Team feeds\"\noutput_dir = \"public\"\n[fetch]\nconcurrency = 2\n",
+        ),
+        (
+            "decay.d/nids.yaml",
+            "name: NIDS\nlifetime_days: 120\ndecay_speed: 2\n\
+             attribute_types: [ip-dst, snort, domain, ip-dst]\n",
+        ),
+    ]);
+    let project = load(dir.path()).expect("valid");
+    assert_eq!(project.settings.title, "Team feeds");
+    assert_eq!(project.settings.output_dir, project.root.join("public"));
+    assert_eq!(project.settings.concurrency, 2);
+    assert_eq!(project.settings.timeout, Duration::from_mins(1));
+    assert_eq!(project.models[0].types, vec![AttrType::IpDst, AttrType::Domain]);
+}
+
+#[test]
+fn skips_files_of_other_extensions() {
+    let dir = repo(&[("feeds.d/a.toml", FEED_A), ("feeds.d/README.md", "# notes\n")]);
+    let project = load(dir.path()).expect("valid");
+    assert_eq!(project.feeds.len(), 1);
+}
+
+#[test]
+fn rejects_a_file_name_that_is_not_an_id() {
+    let dir = repo(&[("feeds.d/Feodo.toml", FEED_A)]);
+    assert_eq!(
+        diagnostics_of(dir.path()),
+        ["feeds.d/Feodo.toml:0:0: `Feodo` is not a valid id: use lower-case letters, digits, \
+          `_` and `-`, starting with a letter or digit"]
+    );
+}
+
+#[test]
+fn does_not_report_references_to_a_file_that_failed_to_parse() {
+    let dir = repo(&[
+        ("feeds.d/a.toml", "name = \"A\"\n"),
+        (
+            "tasks.d/t.toml",
+            "name = \"t\"\n[select]\nfeeds = [\"a\"]\n[[outputs]]\nformat = \"plain\"\n\
+             path = \"t.txt\"\n",
+        ),
+    ]);
+    let found = diagnostics_of(dir.path());
+    assert_eq!(found, ["feeds.d/a.toml:1:1: missing field `provider`"]);
+}
+
+#[test]
+fn places_a_missing_yaml_key_at_the_table_that_lacks_it() {
+    let dir = repo(&[
+        ("tasks.d/t.yaml", "name: t\noutputs:\n  - format: plain\n    tlp: tlp:red\n"),
+        ("feeds.d/f.yaml", "name: F\nformat: csv\n"),
+    ]);
+    assert_eq!(
+        diagnostics_of(dir.path()),
+        [
+            "feeds.d/f.yaml:1:1: missing field `provider`",
+            "tasks.d/t.yaml:3:5: `outputs[0]`: missing field `path`",
+        ]
+    );
+}
+
+#[test]
+fn places_a_missing_toml_key_of_an_array_of_tables_at_its_header() {
+    let dir = repo(&[("tasks.d/t.toml", "name = \"t\"\n\n[[outputs]]\nformat = \"plain\"\n")]);
+    assert_eq!(
+        diagnostics_of(dir.path()),
+        ["tasks.d/t.toml:3:1: `outputs[0]`: missing field `path`"]
+    );
+}
+
+#[test]
+fn reports_a_feed_without_source_and_settings_of_another_format() {
+    let dir = repo(&[(
+        "feeds.d/m.toml",
+        "name = \"M\"\nprovider = \"p\"\nformat = \"misp\"\n\n[csv]\nheader_lines = 1\n",
+    )]);
+    assert_eq!(
+        diagnostics_of(dir.path()),
+        [
+            "feeds.d/m.toml:1:1: a feed needs one of `url` and `path`",
+            "feeds.d/m.toml:5:2: `csv`: settings for `format = \"csv\"`, but the feed's format \
+             is `misp`",
+        ]
+    );
+}
+
+#[test]
+fn checks_feed_values_one_by_one() {
+    let dir = repo(&[(
+        "feeds.d/f.toml",
+        "name = \"F\"\nprovider = \"p\"\nurl = \"ftp://f.example/x\"\nformat = \"csv\"\n\
+         base_score = -1\nhomepage = \"javascript:alert(1)\"\n\
+         headers_from_env = { \"X Key\" = \"1TOKEN\" }\n\
+         [csv]\nvalue_columns = [1, 0]\ncomment_prefix = \"\"\n",
+    )]);
+    assert_eq!(
+        diagnostics_of(dir.path()),
+        [
+            "feeds.d/f.toml:3:1: `url`: `ftp://f.example/x` is not an http or https URL",
+            "feeds.d/f.toml:5:1: `base_score`: must be a number 0 or more, not -1",
+            "feeds.d/f.toml:6:1: `homepage`: `javascript:alert(1)` is not an http or https URL",
+            "feeds.d/f.toml:7:22: `headers_from_env.X Key`: `X Key` is not an HTTP header name",
+            "feeds.d/f.toml:7:22: `headers_from_env.X Key`: `1TOKEN` is not an environment \
+             variable name (letters, digits and `_`, not starting with a digit)",
+            "feeds.d/f.toml:9:21: `csv.value_columns[1]`: columns are numbered from 1, as in MISP",
+            "feeds.d/f.toml:10:1: `csv.comment_prefix`: an empty prefix would make every row a \
+             comment",
+        ]
+    );
+}
+
+#[test]
+fn rejects_credentials_in_a_feed_url() {
+    let dir = repo(&[(
+        "feeds.d/f.toml",
+        "name = \"F\"\nprovider = \"p\"\nurl = \"https://user:secret@f.example/x\"\n\
+         format = \"freetext\"\n",
+    )]);
+    let found = diagnostics_of(dir.path());
+    assert_eq!(found.len(), 1);
+    assert!(found[0].starts_with("feeds.d/f.toml:3:1: `url`: credentials"), "{found:?}");
+    assert!(!found[0].contains("secret"), "the secret must not be echoed: {found:?}");
+}
+
+#[test]
+fn reports_a_missing_local_path() {
+    let dir = repo(&[(
+        "feeds.d/f.yaml",
+        "name: F\nprovider: p\npath: data/none.txt\nformat: freetext\n",
+    )]);
+    assert_eq!(
+        diagnostics_of(dir.path()),
+        ["feeds.d/f.yaml:3:1: `path`: `data/none.txt` does not exist (paths start at the \
+             repository root)"]
+    );
+}
+
+#[test]
+fn checks_task_selection_and_outputs() {
+    let dir = repo(&[
+        ("feeds.d/a.toml", FEED_A),
+        (
+            "tasks.d/t.toml",
+            "name = \"t\"\n[select]\ntypes = [\"ip-dst\", \"ipv4\"]\nip_version = 5\n\
+             [[outputs]]\nformat = \"plain\"\npath = \"/etc/x\"\ntlp = \"tlp:red\"\n\
+             [[outputs]]\nformat = \"misp-feed\"\npath = \"misp\"\nthreat_level = 0\n\
+             tlp = \"red\"\n[[outputs]]\nformat = \"plain\"\npath = \"misp/list.txt\"\n",
+        ),
+        ("tasks.d/u.toml", "name = \"u\"\noutputs = []\n"),
+    ]);
+    assert_eq!(
+        diagnostics_of(dir.path()),
+        [
+            "tasks.d/t.toml:3:20: `select.types[1]`: unknown attribute type `ipv4`",
+            "tasks.d/t.toml:4:1: `select.ip_version`: must be 4 or 6, not 5",
+            "tasks.d/t.toml:7:1: `outputs[0].path`: `/etc/x` is absolute; paths are inside the \
+             output folder",
+            "tasks.d/t.toml:8:1: `outputs[0].tlp`: only used with `format = \"misp-feed\"`, and \
+             this output is `plain`",
+            "tasks.d/t.toml:12:1: `outputs[1].threat_level`: must be 1 (high) to 4 (undefined), \
+             not 0",
+            "tasks.d/t.toml:13:1: `outputs[1].tlp`: `red` is not one of tlp:clear, tlp:white, \
+             tlp:green, tlp:amber, tlp:amber+strict, tlp:red",
+            "tasks.d/t.toml:16:1: `outputs[2].path`: `misp/list.txt` is inside `misp`, written \
+             by task `t` (`tasks.d/t.toml`)",
+            "tasks.d/u.toml:2:1: `outputs`: a task needs at least one output",
+        ]
+    );
+}
+
+#[test]
+fn reports_an_output_path_used_by_two_tasks() {
+    let task = "name = \"t\"\n[[outputs]]\nformat = \"plain\"\npath = \"all.txt\"\n";
+    let dir = repo(&[("tasks.d/a.toml", task), ("tasks.d/b.toml", task)]);
+    assert_eq!(
+        diagnostics_of(dir.path()),
+        ["tasks.d/b.toml:4:1: `outputs[0].path`: `all.txt` is also `all.txt`, written by task \
+          `a` (`tasks.d/a.toml`)"]
+    );
+}
+
+#[test]
+fn refuses_an_output_folder_that_would_replace_the_repository() {
+    let dir = repo(&[("feedsmith.toml", "output_dir = \".\"\n")]);
+    let found = diagnostics_of(dir.path());
+    assert_eq!(found.len(), 1);
+    assert!(found[0].starts_with("feedsmith.toml:1:1: `output_dir`: "), "{found:?}");
+    let dir = repo(&[("feedsmith.toml", "\n\noutput_dir = \"feeds.d/out\"\n")]);
+    assert_eq!(
+        diagnostics_of(dir.path()),
+        ["feedsmith.toml:3:1: `output_dir`: `feeds.d` holds definitions, and a build replaces \
+          the output folder whole"]
+    );
+}
+
+#[test]
+fn accepts_one_character_tab_escape_and_a_character_followed_by_spaces() {
+    assert_eq!(resolve_delimiter(",").as_deref(), Some(","));
+    assert_eq!(resolve_delimiter("\t").as_deref(), Some("\t"));
+    assert_eq!(resolve_delimiter("\\t").as_deref(), Some("\t"));
+    assert_eq!(resolve_delimiter(", ").as_deref(), Some(", "));
+    assert_eq!(resolve_delimiter(";  ").as_deref(), Some(";  "));
+    assert_eq!(resolve_delimiter(" ").as_deref(), Some(" "));
+    for bad in ["", ";;", "ab", "  ", " ,", ",\t", "\n", "\"", ", x"] {
+        assert_eq!(resolve_delimiter(bad), None, "{bad:?}");
+    }
+}
+
+#[test]
+fn compiles_misp_delimited_regexes_with_their_flags() {
+    let re = compile_exclude("/\\.example\\.ORG$/i").expect("valid");
+    assert!(re.is_match("www.example.org"));
+    let re = compile_exclude("^10\\.").expect("bare pattern");
+    assert!(re.is_match("10.0.0.1"));
+    assert!(!re.is_match("110.0.0.1"));
+    let re = compile_exclude("/a.b/s").expect("dot matches newline");
+    assert!(re.is_match("a\nb"));
+    let err = compile_exclude("/abc/g").expect_err("no global flag");
+    assert!(err.contains("unknown flag `g`"), "{err}");
+    assert!(compile_exclude("//").is_err());
+    assert!(compile_exclude("").is_err());
+}
+
+#[test]
+fn accepts_header_token_names_and_shell_variable_names() {
+    assert!(is_header_name("Authorization"));
+    assert!(is_header_name("X-Api-Key"));
+    assert!(!is_header_name("X Key"));
+    assert!(!is_header_name("X:Key"));
+    assert!(!is_header_name(""));
+    assert!(is_env_var_name("ABUSE_CH_KEY"));
+    assert!(is_env_var_name("_key2"));
+    assert!(!is_env_var_name("2KEY"));
+    assert!(!is_env_var_name("KEY-2"));
+    assert!(!is_env_var_name(""));
+}
+
+#[test]
+fn keeps_output_paths_inside_the_output_folder() {
+    assert!(check_output_path("ipv4.txt").is_ok());
+    assert!(check_output_path("dns/rpz.zone").is_ok());
+    for bad in ["", "/abs", "C:/x", "a\\b", "../x", "a/../b", "a//b", "./a", "a/", "a\nb"] {
+        assert!(check_output_path(bad).is_err(), "{bad:?}");
+    }
+}
