@@ -15,12 +15,29 @@
 //! - `csv`: MISP's CSV feed semantics on an RFC 4180 reader.
 //! - `misp`: MISP feed manifests and event files.
 
+mod collect;
+pub mod csv;
+pub mod freetext;
+pub mod misp;
+mod text;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::indicator::{Indicator, RejectReason, Warning};
+
+/// Rejection code of a text line or CSV row that held words but no indicator at all, such as
+/// the `run started: …` lines some feeds write without a comment marker (bug case 14).
+pub const UNPARSED_LINE: &str = "unparsed_line";
+
+/// Rejection code of a CSV row that has fewer fields than a configured value column.
+pub const SHORT_ROW: &str = "short_row";
+
+/// Warning code of a MISP `first_seen`/`last_seen` that is not an ISO 8601 date and time; the
+/// attribute is kept without that time.
+pub const INVALID_TIME: &str = "invalid_time";
 
 /// How many examples of each rejection reason a report keeps.
 pub const MAX_EXAMPLES: usize = 5;
@@ -32,7 +49,8 @@ pub struct Record {
     pub indicator: Indicator,
     /// The IDS flag: MISP's `to_ids`, or the type's default for text feeds.
     pub to_ids: bool,
-    /// Unix seconds of the last change of the attribute (MISP `timestamp`), if known.
+    /// Unix seconds of the last change of the attribute (MISP `timestamp`), if known. A MISP
+    /// attribute without its own timestamp takes its object's, then its event's.
     pub timestamp: Option<i64>,
     /// Unix seconds of the first sighting the feed reports, if any.
     pub first_seen: Option<i64>,
@@ -100,22 +118,63 @@ pub struct ParseStats {
     pub bom: bool,
     /// MISP feeds: events read.
     pub events: u64,
+    /// Candidates skipped because the feed's `exclude_regex` matched them.
+    pub excluded: u64,
+    /// CSV header rows skipped (`header_lines`), comment rows not included.
+    pub header_rows: u64,
+    /// Words in free text (or cells of a CSV read with every column) that are not indicators,
+    /// on lines that gave an indicator or a rejection. A line with nothing else is rejected as
+    /// [`UNPARSED_LINE`] instead.
+    pub ignored_words: u64,
+    /// MISP feeds: attributes skipped because they, or their object, are marked `deleted`.
+    pub deleted: u64,
+    /// MISP feeds: attributes skipped because `to_ids` is false and the feed takes IDS values only.
+    pub not_ids: u64,
+    /// MISP feeds: `port` attributes of an `ip-port` object joined to its address, giving one
+    /// `ip-dst|port` or `ip-src|port` value.
+    pub ports_joined: u64,
 }
 
 impl ParseStats {
     /// Counts a rejected value, keeping it as an example while there is room.
     pub fn reject(&mut self, reason: RejectReason, line: u64, text: &str) {
-        let entry = self.rejected.entry(reason.code()).or_default();
+        self.reject_code(reason.code(), line, text);
+    }
+
+    /// Counts a rejection under a parser's own code ([`UNPARSED_LINE`], [`SHORT_ROW`]) or an
+    /// indicator [`RejectReason::code`].
+    pub fn reject_code(&mut self, code: &'static str, line: u64, text: &str) {
+        self.reject_with(code, line, || text.to_owned());
+    }
+
+    /// Counts a rejection, building the example text only while examples are still kept.
+    pub fn reject_with(&mut self, code: &'static str, line: u64, text: impl FnOnce() -> String) {
+        let entry = self.rejected.entry(code).or_default();
         entry.count += 1;
         if entry.examples.len() < MAX_EXAMPLES {
-            let text: String = text.chars().take(200).collect();
+            let text = text();
+            let text = match text.char_indices().nth(200) {
+                Some((cut, _)) => text[..cut].to_owned(),
+                None => text,
+            };
             entry.examples.push(Example { line, text });
         }
     }
 
     /// Counts a warning raised on an accepted value.
     pub fn warn(&mut self, warning: Warning) {
-        *self.warnings.entry(warning.code()).or_default() += 1;
+        self.warn_code(warning.code());
+    }
+
+    /// Counts a warning under a parser's own code, such as [`INVALID_TIME`].
+    pub fn warn_code(&mut self, code: &'static str) {
+        *self.warnings.entry(code).or_default() += 1;
+    }
+
+    /// How many values were rejected with this code.
+    #[must_use]
+    pub fn rejected_count(&self, code: &str) -> u64 {
+        self.rejected.get(code).map_or(0, |r| r.count)
     }
 
     /// Total number of rejected values.

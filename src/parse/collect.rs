@@ -1,0 +1,179 @@
+//! De-duplication of accepted records within one feed, shared by every format.
+//!
+//! A feed can list millions of values, so the index must not hold a second copy of each
+//! canonical value. It maps a 64-bit hash of the indicator to the position of its record and
+//! compares against the record itself; the rare values whose hash collides with a different
+//! indicator go to a small overflow map that does own its keys.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
+
+use super::{ParseStats, ParsedFeed, Record};
+use crate::indicator::Indicator;
+
+/// Accepted records in first-seen order, with an index for de-duplication.
+pub(crate) struct Collector {
+    records: Vec<Record>,
+    index: HashMap<u64, usize, BuildHasherDefault<HashIsKey>>,
+    overflow: HashMap<Indicator, usize>,
+    state: RandomState,
+}
+
+/// What [`Collector::push`] did with a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Pushed {
+    /// The indicator was new; the record was added.
+    New,
+    /// The indicator was already there; the record was dropped.
+    Duplicate,
+    /// The indicator was already there and the new record replaced the old one in place.
+    Replaced,
+}
+
+impl Collector {
+    /// An empty collector.
+    pub(crate) fn new() -> Collector {
+        Collector {
+            records: Vec::new(),
+            index: HashMap::default(),
+            overflow: HashMap::new(),
+            state: RandomState::new(),
+        }
+    }
+
+    /// Adds a record unless its indicator is already there (the first occurrence wins).
+    pub(crate) fn push(&mut self, record: Record) -> Pushed {
+        self.push_with(record, |_, _| false)
+    }
+
+    /// Adds a record; for a repeated indicator, keeps the record whose reference time
+    /// (`last_seen`, else `timestamp`) is the newest, at the first occurrence's position.
+    pub(crate) fn push_newest(&mut self, record: Record) -> Pushed {
+        self.push_with(record, |old, new| reference_time(new) > reference_time(old))
+    }
+
+    fn push_with(&mut self, record: Record, replace: impl Fn(&Record, &Record) -> bool) -> Pushed {
+        let hash = self.state.hash_one(&record.indicator);
+        let slot = match self.index.get(&hash) {
+            None => {
+                self.index.insert(hash, self.records.len());
+                None
+            }
+            Some(&at) if self.records[at].indicator == record.indicator => Some(at),
+            Some(_) => {
+                if let Some(&at) = self.overflow.get(&record.indicator) {
+                    Some(at)
+                } else {
+                    self.overflow.insert(record.indicator.clone(), self.records.len());
+                    None
+                }
+            }
+        };
+        match slot {
+            None => {
+                self.records.push(record);
+                Pushed::New
+            }
+            Some(at) if replace(&self.records[at], &record) => {
+                self.records[at] = record;
+                Pushed::Replaced
+            }
+            Some(_) => Pushed::Duplicate,
+        }
+    }
+
+    /// Counts a pushed record in `stats` (`accepted`, and `duplicates` when it repeated one).
+    pub(crate) fn count(pushed: Pushed, stats: &mut ParseStats) {
+        stats.accepted += 1;
+        if pushed != Pushed::New {
+            stats.duplicates += 1;
+        }
+    }
+
+    /// The parsed feed: the records and the stats gathered alongside.
+    pub(crate) fn finish(self, stats: ParseStats) -> ParsedFeed {
+        ParsedFeed { records: self.records, stats }
+    }
+}
+
+/// The time a record's freshness is judged by.
+fn reference_time(record: &Record) -> Option<i64> {
+    record.last_seen.or(record.timestamp)
+}
+
+/// A hasher for keys that already are hashes.
+#[derive(Default)]
+pub(crate) struct HashIsKey(u64);
+
+impl Hasher for HashIsKey {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::indicator::AttrType;
+
+    fn record(value: &str, timestamp: Option<i64>) -> Record {
+        let mut record = Record::bare(Indicator::new(AttrType::IpDst, value));
+        record.timestamp = timestamp;
+        record
+    }
+
+    #[test]
+    fn keeps_the_first_occurrence_in_first_seen_order() {
+        let mut c = Collector::new();
+        assert_eq!(c.push(record("192.0.2.2", Some(1))), Pushed::New);
+        assert_eq!(c.push(record("192.0.2.1", None)), Pushed::New);
+        assert_eq!(c.push(record("192.0.2.2", Some(5))), Pushed::Duplicate);
+        let feed = c.finish(ParseStats::default());
+        let values: Vec<_> = feed.records.iter().map(|r| &*r.indicator.value).collect();
+        assert_eq!(values, ["192.0.2.2", "192.0.2.1"]);
+        assert_eq!(feed.records[0].timestamp, Some(1));
+    }
+
+    #[test]
+    fn push_newest_replaces_an_older_record_in_place() {
+        let mut c = Collector::new();
+        c.push_newest(record("192.0.2.2", Some(1)));
+        c.push_newest(record("192.0.2.1", None));
+        assert_eq!(c.push_newest(record("192.0.2.2", Some(5))), Pushed::Replaced);
+        assert_eq!(c.push_newest(record("192.0.2.2", Some(3))), Pushed::Duplicate);
+        let feed = c.finish(ParseStats::default());
+        assert_eq!(feed.records.len(), 2);
+        assert_eq!(feed.records[0].timestamp, Some(5));
+    }
+
+    #[test]
+    fn same_value_of_another_type_is_not_a_duplicate() {
+        let mut c = Collector::new();
+        c.push(record("192.0.2.2", None));
+        let other = Record::bare(Indicator::new(AttrType::IpSrc, "192.0.2.2"));
+        assert_eq!(c.push(other), Pushed::New);
+    }
+
+    #[test]
+    fn colliding_hashes_still_compare_values() {
+        // Force a collision by giving the second indicator the first one's index slot.
+        let mut c = Collector::new();
+        c.push(record("192.0.2.1", None));
+        let hash = c.state.hash_one(Indicator::new(AttrType::IpDst, "192.0.2.9"));
+        c.index.insert(hash, 0);
+        assert_eq!(c.push(record("192.0.2.9", None)), Pushed::New);
+        assert_eq!(c.push(record("192.0.2.9", None)), Pushed::Duplicate);
+        assert_eq!(c.push(record("192.0.2.1", None)), Pushed::Duplicate);
+        assert_eq!(c.finish(ParseStats::default()).records.len(), 2);
+    }
+}

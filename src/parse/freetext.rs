@@ -1,0 +1,405 @@
+//! Free-text feeds: MISP's free-text import, read line by line.
+//!
+//! Tokens are found as MISP's `checkFreeText` finds them (`shared/misp/freetext.md` §3): the
+//! text is split on white space, control and format characters, no-break space, `,`, `;`, `<`
+//! and `>`; every non-empty `"…"` substring is also a candidate; each candidate is trimmed of
+//! `'"().,` and white space, skipped if the feed's exclude pattern matches, and classified by
+//! [`indicator::classify`]. Values are de-duplicated on the canonical indicator, the first
+//! occurrence kept.
+//!
+//! Unlike MISP, the text is read one line at a time so that the report can count lines, and
+//! (with `skip_comments`, the default) lines starting with `#`, `;` or `//` are comments, and a
+//! trailing ` # …` or ` ; …` is cut off, as in Spamhaus DROP (`192.0.2.0/24 ; SBL123`).
+//!
+//! A word that is not an indicator is not an error in prose: it is counted in
+//! [`ParseStats::ignored_words`]. A line that yields neither an indicator nor a specific
+//! rejection is rejected as a whole: with its only word's reason when it has one word, as
+//! [`UNPARSED_LINE`](super::UNPARSED_LINE) otherwise.
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::collect::Collector;
+use super::{ParseStats, ParsedFeed, Record, UNPARSED_LINE, text};
+use crate::config::FreetextOptions;
+use crate::indicator::{self, RejectReason};
+
+/// Splits text that is not ASCII: white space, Unicode "Other" characters (controls, format
+/// characters, private use, unassigned) and the ASCII separators.
+static UNICODE_SEPARATORS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[\s\p{C}\u{A0},;<>]+").expect("the separator pattern is valid"));
+
+/// Reads a free-text body.
+///
+/// ```
+/// use feedsmith::config::FreetextOptions;
+/// use feedsmith::parse::freetext;
+///
+/// let feed = freetext::parse(b"; header\n192.0.2.1 ; SBL1\n", &FreetextOptions::default(), None);
+/// assert_eq!(feed.stats.comments, 1);
+/// assert_eq!(&*feed.records[0].indicator.value, "192.0.2.1");
+/// ```
+#[must_use]
+pub fn parse(body: &[u8], opts: &FreetextOptions, exclude: Option<&Regex>) -> ParsedFeed {
+    let mut stats = ParseStats::default();
+    let body = text::strip_bom(body, &mut stats);
+    let mut reader = Reader {
+        collector: Collector::new(),
+        stats,
+        exclude,
+        opts: indicator::Options { strict_zero_padded: opts.strict_zero_padded },
+    };
+    for (number, line) in text::lines(body) {
+        reader.stats.lines += 1;
+        if text::is_blank(line) {
+            reader.stats.blank += 1;
+            continue;
+        }
+        let content = if opts.skip_comments {
+            if is_comment_line(line) {
+                reader.stats.comments += 1;
+                continue;
+            }
+            cut_inline_comment(line)
+        } else {
+            line
+        };
+        reader.read_line(number, content);
+    }
+    let Reader { collector, stats, .. } = reader;
+    collector.finish(stats)
+}
+
+/// Whether a line's first non-blank characters are `#`, `;` or `//`.
+fn is_comment_line(line: &[u8]) -> bool {
+    let start = line.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(line.len());
+    let rest = &line[start..];
+    rest.starts_with(b"#") || rest.starts_with(b";") || rest.starts_with(b"//")
+}
+
+/// The line up to a ` #` or ` ;` comment (white space before the marker).
+fn cut_inline_comment(line: &[u8]) -> &[u8] {
+    let cut =
+        line.windows(2).position(|w| w[0].is_ascii_whitespace() && (w[1] == b'#' || w[1] == b';'));
+    match cut {
+        Some(at) => &line[..at],
+        None => line,
+    }
+}
+
+/// The ASCII bytes that separate tokens: white space and other controls, `,`, `;`, `<`, `>`.
+fn is_ascii_separator(b: u8) -> bool {
+    b.is_ascii_control() || matches!(b, b' ' | b',' | b';' | b'<' | b'>')
+}
+
+/// The characters MISP trims from both ends of a candidate.
+fn is_trimmed(c: char) -> bool {
+    matches!(c, '\'' | '"' | '.' | ',' | '(' | ')' | ' ' | '\t' | '\n' | '\r' | '\0' | '\x0B')
+}
+
+fn trim(token: &str) -> &str {
+    token.trim_matches(is_trimmed)
+}
+
+/// What the tokens of one line gave.
+#[derive(Default)]
+struct LineTally {
+    candidates: u64,
+    accepted: u64,
+    specific: u64,
+    excluded: u64,
+    unrecognized: u64,
+}
+
+struct Reader<'r> {
+    collector: Collector,
+    stats: ParseStats,
+    exclude: Option<&'r Regex>,
+    opts: indicator::Options,
+}
+
+impl Reader<'_> {
+    fn read_line(&mut self, number: u64, line: &[u8]) {
+        let mut tally = LineTally::default();
+        let mut last_unrecognized: Option<&str> = None;
+        let has_quote = line.contains(&b'"');
+        let mut seen: HashSet<&str> = HashSet::new();
+
+        for piece in line.split(|&b| is_ascii_separator(b)) {
+            if piece.is_empty() {
+                continue;
+            }
+            let Ok(piece) = std::str::from_utf8(piece) else {
+                tally.specific += 1;
+                self.stats.reject(RejectReason::NonUtf8, number, &text::lossy(piece));
+                continue;
+            };
+            if piece.is_ascii() {
+                self.candidate(number, trim(piece), &mut tally, &mut last_unrecognized);
+                if has_quote {
+                    seen.insert(trim(piece));
+                }
+            } else {
+                for token in UNICODE_SEPARATORS.split(piece) {
+                    self.candidate(number, trim(token), &mut tally, &mut last_unrecognized);
+                    if has_quote {
+                        seen.insert(trim(token));
+                    }
+                }
+            }
+        }
+
+        // MISP also tries every "quoted substring" whole, so that a quoted value with spaces
+        // is a candidate. One that is already a token would only count as a duplicate.
+        if has_quote && let Ok(line) = std::str::from_utf8(line) {
+            for quoted in quoted_substrings(line) {
+                let candidate = trim(quoted);
+                if !seen.contains(candidate) {
+                    seen.insert(candidate);
+                    self.candidate(number, candidate, &mut tally, &mut last_unrecognized);
+                }
+            }
+        }
+
+        if tally.accepted > 0 || tally.specific > 0 || tally.excluded > 0 {
+            self.stats.ignored_words += tally.unrecognized;
+        } else if let (1, Some(token)) = (tally.candidates, last_unrecognized) {
+            self.stats.reject(RejectReason::Unrecognized, number, token);
+        } else {
+            self.stats.reject_with(UNPARSED_LINE, number, || text::lossy(line).into_owned());
+        }
+    }
+
+    fn candidate<'t>(
+        &mut self,
+        number: u64,
+        candidate: &'t str,
+        tally: &mut LineTally,
+        last_unrecognized: &mut Option<&'t str>,
+    ) {
+        if candidate.is_empty() {
+            return;
+        }
+        tally.candidates += 1;
+        if self.exclude.is_some_and(|re| re.is_match(candidate)) {
+            tally.excluded += 1;
+            self.stats.excluded += 1;
+            return;
+        }
+        match indicator::classify(candidate, &self.opts) {
+            Ok(classified) => {
+                tally.accepted += 1;
+                for warning in classified.warnings.iter() {
+                    self.stats.warn(warning);
+                }
+                let pushed = self.collector.push(Record::bare(classified.indicator));
+                Collector::count(pushed, &mut self.stats);
+            }
+            Err(RejectReason::Unrecognized) => {
+                tally.unrecognized += 1;
+                *last_unrecognized = Some(candidate);
+            }
+            Err(reason) => {
+                tally.specific += 1;
+                self.stats.reject(reason, number, candidate);
+            }
+        }
+    }
+}
+
+/// Every non-empty `"…"` substring without an inner quote, left to right, as PCRE's
+/// `/"([^"]+)"/` finds them.
+fn quoted_substrings(line: &str) -> impl Iterator<Item = &str> {
+    let mut rest = line;
+    std::iter::from_fn(move || {
+        loop {
+            let open = rest.find('"')?;
+            let after = &rest[open + 1..];
+            let close = after.find('"')?;
+            if close == 0 {
+                // `""`: the second quote may open the next match.
+                rest = after;
+                continue;
+            }
+            rest = &after[close + 1..];
+            return Some(&after[..close]);
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::indicator::{AttrType, Indicator};
+
+    fn read(body: &[u8]) -> ParsedFeed {
+        parse(body, &FreetextOptions::default(), None)
+    }
+
+    fn misp_mode() -> FreetextOptions {
+        FreetextOptions { skip_comments: false, ..FreetextOptions::default() }
+    }
+
+    fn values(feed: &ParsedFeed) -> Vec<&str> {
+        feed.records.iter().map(|r| &*r.indicator.value).collect()
+    }
+
+    // Bug case 03 (pi-hole/FTL#2703): a BOM, CRLF lines, a comment, no final newline.
+    #[test]
+    fn bom_crlf_and_missing_final_newline_give_three_ips_and_no_rejects() {
+        let feed = read(include_bytes!("../../tests/fixtures/bugcases/03-utf8-bom/list.txt"));
+        assert_eq!(values(&feed), ["198.51.100.1", "198.51.100.2", "198.51.100.3"]);
+        assert_eq!(feed.stats.lines, 4);
+        assert_eq!(feed.stats.accepted, 3);
+        assert_eq!(feed.stats.comments, 1);
+        assert_eq!(feed.stats.rejected_total(), 0);
+        assert!(feed.stats.bom);
+    }
+
+    // Bug case 14 (certtools/intelmq#992): bare `run started: …` lines among the data.
+    #[test]
+    fn metadata_lines_without_comment_marker_are_counted_as_unparsed_and_yield_nothing() {
+        let feed = read(include_bytes!(
+            "../../tests/fixtures/bugcases/14-uncommented-metadata-lines/infected-sites.txt"
+        ));
+        assert_eq!(feed.stats.lines, 7);
+        assert_eq!(feed.stats.comments, 2);
+        let unparsed = &feed.stats.rejected[UNPARSED_LINE];
+        assert_eq!(unparsed.count, 2);
+        assert_eq!(unparsed.examples[0].line, 3);
+        assert_eq!(unparsed.examples[1].line, 7);
+        assert_eq!(feed.stats.rejected_total(), 2);
+        let values = values(&feed);
+        for malicious in [
+            "http://cdn.bad.example/x.js",
+            "cdn.bad.example",
+            "http://198.51.100.66/j.php",
+            "198.51.100.66",
+        ] {
+            assert!(values.contains(&malicious), "{malicious} missing from {values:?}");
+        }
+        for noise in ["run", "Mon", "00:00:01", "2024"] {
+            assert!(!values.contains(&noise), "{noise} taken as an indicator");
+        }
+    }
+
+    // Spamhaus DROP: `;` comments, `CIDR ; SBLnnn` data, CRLF. Counted with
+    // `grep -c '^;'` (5 comment lines) and `grep -vc '^;'` (1,360 data lines); the CIDRs were
+    // checked with Python's `ipaddress` to have no host bits set and no duplicates.
+    #[test]
+    fn spamhaus_drop_gives_every_cidr_and_ignores_the_sbl_comments() {
+        let feed = read(include_bytes!("../../tests/fixtures/parse/spamhaus_drop.txt"));
+        assert_eq!(feed.stats.lines, 1365);
+        assert_eq!(feed.stats.comments, 5);
+        assert_eq!(feed.records.len(), 1360);
+        assert_eq!(feed.stats.duplicates, 0);
+        assert_eq!(feed.stats.rejected_total(), 0);
+        assert_eq!(feed.stats.ignored_words, 0);
+        assert_eq!(feed.records[0].indicator, Indicator::new(AttrType::IpDst, "1.10.16.0/20"));
+    }
+
+    // FireHOL level 1, first 100 lines (`head -100`): 33 `#` lines (`grep -c '^#'`), then 32
+    // CIDRs and 35 bare addresses, all distinct (checked with Python's `ipaddress`).
+    #[test]
+    fn firehol_head_gives_every_address_and_network() {
+        let feed = read(include_bytes!("../../tests/fixtures/parse/firehol_level1_head.netset"));
+        assert_eq!(feed.stats.lines, 100);
+        assert_eq!(feed.stats.comments, 33);
+        assert_eq!(feed.records.len(), 67);
+        assert_eq!(feed.stats.rejected_total(), 0);
+        assert_eq!(values(&feed)[..3], ["0.0.0.0/8", "1.10.16.0/20", "1.19.0.0/16"]);
+    }
+
+    // MISP's own free-text test (freetext.md §7): header words yield nothing, five addresses.
+    #[test]
+    fn misp_separators_and_trimming_give_five_addresses() {
+        let body = b"# LAST 1000 # UTC UPDATE 2020-07-13 08:15:00\n\
+                     127.0.0.1,(127.0.0.2),  <127.0.0.3>; \"127.0.0.4\" \"'127.0.0.5'\"";
+        let feed = parse(body, &misp_mode(), None);
+        assert_eq!(
+            values(&feed),
+            ["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"]
+        );
+        assert_eq!(feed.stats.duplicates, 0, "quoted values already seen are not tried twice");
+        assert_eq!(feed.stats.rejected_count(UNPARSED_LINE), 1);
+    }
+
+    #[test]
+    fn no_break_space_and_control_characters_separate_tokens() {
+        let feed = read("127.0.0.1\u{A0}127.0.0.2\u{1D}127.0.0.3\u{200B}127.0.0.4".as_bytes());
+        assert_eq!(values(&feed), ["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"]);
+    }
+
+    #[test]
+    fn repeated_values_are_counted_as_duplicates_and_kept_once() {
+        let feed = read(b"192.0.2.1 192.0.2.1\n192.0.2.2\n192.0.2.1\n");
+        assert_eq!(values(&feed), ["192.0.2.1", "192.0.2.2"]);
+        assert_eq!(feed.stats.accepted, 4);
+        assert_eq!(feed.stats.duplicates, 2);
+    }
+
+    #[test]
+    fn comment_lines_and_trailing_comments_are_skipped() {
+        let body = b"# a.example\n; b.example\n// c.example\n  # d.example\n\
+                     192.0.2.0/24 ; SBL123 e.example\n192.0.2.9 # f.example\n\
+                     http://g.example/#frag\n\n   \n";
+        let feed = read(body);
+        assert_eq!(values(&feed), ["192.0.2.0/24", "192.0.2.9", "http://g.example/#frag"]);
+        assert_eq!(feed.stats.comments, 4);
+        assert_eq!(feed.stats.blank, 2);
+        assert_eq!(feed.stats.lines, 9);
+    }
+
+    #[test]
+    fn without_skip_comments_comment_lines_are_read_as_misp_reads_them() {
+        let feed = parse(b"# seen at bad.example\n", &misp_mode(), None);
+        assert_eq!(values(&feed), ["bad.example"]);
+        assert_eq!(feed.stats.comments, 0);
+        assert_eq!(feed.stats.ignored_words, 3);
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_rejected_and_the_others_are_read() {
+        let feed = read(b"192.0.2.1\nbad\xff.example\n192.0.2.2");
+        assert_eq!(values(&feed), ["192.0.2.1", "192.0.2.2"]);
+        let rejected = &feed.stats.rejected["non_utf8"];
+        assert_eq!(rejected.count, 1);
+        assert_eq!(rejected.examples[0].line, 2);
+        assert_eq!(rejected.examples[0].text, "bad\u{FFFD}.example");
+    }
+
+    #[test]
+    fn a_single_bad_token_is_rejected_with_its_own_reason() {
+        let feed = read(b"qwertyuiop\n192.0.2.1/4\n");
+        assert_eq!(feed.stats.rejected_count("unrecognized"), 1);
+        assert_eq!(feed.stats.rejected["unrecognized"].examples[0].text, "qwertyuiop");
+        assert_eq!(feed.stats.rejected_count(UNPARSED_LINE), 0);
+        assert_eq!(feed.stats.rejected_total(), 2);
+        assert!(feed.records.is_empty());
+    }
+
+    #[test]
+    fn excluded_candidates_are_counted_not_rejected() {
+        let exclude = Regex::new(r"^192\.0\.2\.").unwrap();
+        let feed = parse(b"192.0.2.1\n198.51.100.1\n", &FreetextOptions::default(), Some(&exclude));
+        assert_eq!(values(&feed), ["198.51.100.1"]);
+        assert_eq!(feed.stats.excluded, 1);
+        assert_eq!(feed.stats.rejected_total(), 0);
+    }
+
+    #[test]
+    fn quoted_substrings_follow_pcre_left_to_right_matching() {
+        let found: Vec<_> = quoted_substrings(r#"a "b c" d ""e" "f"#).collect();
+        assert_eq!(found, ["b c", "e"]);
+        assert_eq!(quoted_substrings(r#""x""y""#).collect::<Vec<_>>(), ["x", "y"]);
+    }
+
+    #[test]
+    fn an_empty_body_gives_nothing() {
+        let feed = read(b"");
+        assert!(feed.records.is_empty());
+        assert_eq!(feed.stats, ParseStats::default());
+    }
+}

@@ -1,0 +1,1040 @@
+//! MISP feeds: the manifest and the event files (`shared/misp/feed-format.md` §2–3).
+//!
+//! [`read_manifest`] reads `manifest.json`, a JSON object keyed by event UUID. A key that is
+//! not a UUID is counted as `invalid_event_uuid` and left out, so its event is never
+//! requested (bug case 17: a manifest written as an array made MISP ask for `0.json`). An
+//! array is an error unless the feed sets `lenient_manifest`; then each entry is keyed by its
+//! own `uuid`.
+//!
+//! [`parse_events`] reads the event files the build fetched. Attributes are taken from
+//! `Event.Attribute` **and** from `Event.Object[].Attribute` (bug case 18), deleted ones are
+//! skipped and counted, and with `to_ids_only` so are those without the IDS flag. In an
+//! `ip-port` object holding one address and its port, the two are joined into one
+//! `ip-dst|port` (or `ip-src|port`) value. Types come from [`AttrType::from_name`] and values go
+//! through [`indicator::normalize`]. An event file that cannot be read is counted as
+//! `invalid_event` and skipped; the other events are still read.
+//!
+//! MISP writes numbers as strings or as integers, and booleans as `true`, `1` or `"1"`,
+//! depending on the producer; the readers here accept each form. The structures borrow from
+//! the file's bytes, so an event of thousands of attributes costs few allocations.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+use time::OffsetDateTime;
+use time::format_description::well_known::{Iso8601, Rfc3339};
+
+use super::collect::Collector;
+use super::{INVALID_TIME, ParseError, ParseStats, ParsedFeed, Record, text};
+use crate::config::MispOptions;
+use crate::indicator::{self, AttrType, RejectReason};
+
+/// The events a MISP feed lists, read from its `manifest.json`.
+#[derive(Clone, Debug, Default)]
+pub struct Manifest {
+    /// The listed events with a valid UUID key, in key order.
+    pub events: Vec<ManifestEntry>,
+    /// Entries read (`lines`), kept (`events`), and keys rejected as `invalid_event_uuid`.
+    pub stats: ParseStats,
+    /// Whether the manifest was an array, re-keyed by each entry's `uuid` (`lenient_manifest`).
+    pub rekeyed: bool,
+}
+
+/// One event as the manifest describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManifestEntry {
+    /// The event UUID, lower-case; the event file is `<uuid>.json`.
+    pub uuid: String,
+    /// Unix seconds of the event's last change, which decides whether to fetch it again.
+    pub timestamp: Option<i64>,
+    /// The event's title (empty if absent).
+    pub info: String,
+    /// The event date, `YYYY-MM-DD` as written.
+    pub date: Option<String>,
+    /// Names of the event's tags.
+    pub tags: Vec<String>,
+    /// Name of the creating organisation (`Orgc.name`).
+    pub org: Option<String>,
+}
+
+/// Reads a feed's `manifest.json`.
+///
+/// ```
+/// use feedsmith::config::MispOptions;
+/// use feedsmith::parse::misp;
+///
+/// let body = br#"{"5F0C2A1E-7B8D-4C3E-9A10-2B4C6D8E0F12": {"timestamp": "1714550400"}, "0": {}}"#;
+/// let manifest = misp::read_manifest(body, &MispOptions::default()).unwrap();
+/// assert_eq!(manifest.events[0].uuid, "5f0c2a1e-7b8d-4c3e-9a10-2b4c6d8e0f12");
+/// assert_eq!(manifest.events[0].timestamp, Some(1_714_550_400));
+/// assert_eq!(manifest.stats.rejected_count("invalid_event_uuid"), 1);
+/// ```
+///
+/// # Errors
+/// [`ParseError::Json`] when the body is not JSON, [`ParseError::ManifestNotObject`] when it is
+/// not an object (an array is accepted with `lenient_manifest`).
+pub fn read_manifest(body: &[u8], opts: &MispOptions) -> Result<Manifest, ParseError> {
+    let mut stats = ParseStats::default();
+    let body = text::strip_bom(body, &mut stats);
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|source| ParseError::Json { file: "manifest.json".to_owned(), source })?;
+    let mut manifest = Manifest { events: Vec::new(), stats, rekeyed: false };
+    let mut seen: HashSet<String> = HashSet::new();
+    match value {
+        Value::Object(map) => {
+            for (at, (key, entry)) in map.iter().enumerate() {
+                manifest.add(at as u64 + 1, key, entry, &mut seen);
+            }
+        }
+        Value::Array(items) if opts.lenient_manifest => {
+            manifest.rekeyed = true;
+            for (at, entry) in items.iter().enumerate() {
+                let number = at as u64 + 1;
+                if let Some(key) = entry.get("uuid").and_then(Value::as_str) {
+                    manifest.add(number, key, entry, &mut seen);
+                } else {
+                    manifest.stats.lines += 1;
+                    manifest.stats.reject_with(
+                        RejectReason::InvalidEventUuid.code(),
+                        number,
+                        || format!("[{at}] has no uuid"),
+                    );
+                }
+            }
+        }
+        other => return Err(ParseError::ManifestNotObject { got: json_kind(&other) }),
+    }
+    Ok(manifest)
+}
+
+impl Manifest {
+    fn add(&mut self, number: u64, key: &str, entry: &Value, seen: &mut HashSet<String>) {
+        self.stats.lines += 1;
+        if !is_uuid(key) {
+            self.stats.reject(RejectReason::InvalidEventUuid, number, key);
+            return;
+        }
+        let uuid = key.to_ascii_lowercase();
+        if !seen.insert(uuid.clone()) {
+            self.stats.duplicates += 1;
+            return;
+        }
+        let text = |field: &str| entry.get(field).and_then(Value::as_str).map(str::to_owned);
+        let tags = entry
+            .get("Tag")
+            .and_then(Value::as_array)
+            .map(|tags| {
+                tags.iter()
+                    .filter_map(|t| t.get("name").and_then(Value::as_str).map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let org = entry
+            .get("Orgc")
+            .or_else(|| entry.get("orgc"))
+            .and_then(|o| o.get("name"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        self.events.push(ManifestEntry {
+            uuid,
+            timestamp: entry.get("timestamp").and_then(json_unix),
+            info: text("info").unwrap_or_default(),
+            date: text("date"),
+            tags,
+            org,
+        });
+        self.stats.events += 1;
+    }
+}
+
+/// Whether `s` is a UUID in its 8-4-4-4-12 hexadecimal form (either case).
+fn is_uuid(s: &str) -> bool {
+    s.len() == 36
+        && s.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Unix seconds written as an integer or as a string of digits.
+fn json_unix(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Reads the fetched event files of a MISP feed: `(uuid, file bytes)` pairs, the UUID being
+/// the manifest key the file was fetched for.
+///
+/// Records are de-duplicated across events; of two records of one indicator, the one whose
+/// reference time (`last_seen`, else `timestamp`) is the newest is kept.
+#[must_use]
+pub fn parse_events(events: &[(String, Vec<u8>)], opts: &MispOptions) -> ParsedFeed {
+    let mut reader = EventReader {
+        collector: Collector::new(),
+        stats: ParseStats::default(),
+        to_ids_only: opts.to_ids_only,
+        tags: HashSet::new(),
+    };
+    for (uuid, bytes) in events {
+        reader.read_event(uuid, bytes);
+    }
+    let EventReader { collector, stats, .. } = reader;
+    collector.finish(stats)
+}
+
+/// Reads one event and everything in it.
+struct EventReader {
+    collector: Collector,
+    stats: ParseStats,
+    to_ids_only: bool,
+    /// Tag names seen so far, so that records share one allocation per distinct tag.
+    tags: HashSet<Arc<str>>,
+}
+
+/// Where an attribute sits, for its fallback times and rejection examples.
+struct Place<'p> {
+    uuid: &'p str,
+    /// Attribute number within the event file, 1-based, objects' attributes included.
+    number: u64,
+    /// The object's timestamp, else the event's.
+    timestamp: Option<i64>,
+    event_tags: &'p Arc<[Arc<str>]>,
+}
+
+impl EventReader {
+    fn read_event(&mut self, uuid: &str, bytes: &[u8]) {
+        let bytes = text::strip_bom(bytes, &mut self.stats);
+        let event = match serde_json::from_slice::<EventDoc<'_>>(bytes) {
+            Ok(EventDoc(Some(event))) => event,
+            Ok(EventDoc(None)) => return self.invalid(uuid, "no `Event` object"),
+            Err(error) => return self.invalid(uuid, &error.to_string()),
+        };
+        match event.uuid.0.as_deref() {
+            None => return self.invalid(uuid, "`Event.uuid` is missing"),
+            Some(found) if !found.trim().eq_ignore_ascii_case(uuid) => {
+                return self.invalid(uuid, &format!("`Event.uuid` is {found}"));
+            }
+            Some(_) => {}
+        }
+        self.stats.events += 1;
+
+        let event_tags: Arc<[Arc<str>]> = self.intern_tags(&event.tags.0).into();
+        let mut place =
+            Place { uuid, number: 0, timestamp: event.timestamp.0, event_tags: &event_tags };
+        for attribute in &event.attributes.0 {
+            self.attribute(attribute, None, &mut place);
+        }
+        for object in &event.objects.0 {
+            place.timestamp = object.timestamp.0.or(event.timestamp.0);
+            if object.deleted.0 == Some(true) {
+                let count = object.attributes.0.len() as u64;
+                self.stats.lines += count;
+                self.stats.deleted += count;
+                place.number += count;
+                continue;
+            }
+            let join = ip_port_join(object);
+            for (at, attribute) in object.attributes.0.iter().enumerate() {
+                match &join {
+                    Some(join) if join.port == at => {
+                        place.number += 1;
+                        self.stats.lines += 1;
+                        self.stats.ports_joined += 1;
+                    }
+                    Some(join) if join.ip == at => {
+                        self.attribute(attribute, Some((join.kind, &join.value)), &mut place);
+                    }
+                    _ => self.attribute(attribute, None, &mut place),
+                }
+            }
+        }
+    }
+
+    fn invalid(&mut self, uuid: &str, message: &str) {
+        self.stats.reject_with(RejectReason::InvalidEvent.code(), 0, || {
+            format!("{uuid}.json: {message}")
+        });
+    }
+
+    /// Reads one attribute; `joined` replaces its type and value (an address with its port).
+    fn attribute(
+        &mut self,
+        attribute: &Attribute<'_>,
+        joined: Option<(AttrType, &str)>,
+        place: &mut Place<'_>,
+    ) {
+        place.number += 1;
+        self.stats.lines += 1;
+        if attribute.deleted.0 == Some(true) {
+            self.stats.deleted += 1;
+            return;
+        }
+        let type_name = attribute.kind.0.as_deref().unwrap_or("");
+        let kind = match joined {
+            Some((kind, _)) => Some(kind),
+            None => AttrType::from_name(type_name),
+        };
+        let to_ids =
+            attribute.to_ids.0.unwrap_or_else(|| kind.is_some_and(AttrType::default_to_ids));
+        if self.to_ids_only && !to_ids {
+            self.stats.not_ids += 1;
+            return;
+        }
+        let value = match joined {
+            Some((_, value)) => Some(value),
+            None => attribute.value.0.as_deref(),
+        };
+        let example = |text: &str| format!("{}.json: {type_name} {text}", place.uuid);
+        let Some(kind) = kind else {
+            let value = value.unwrap_or("");
+            self.stats
+                .reject_with(RejectReason::UnsupportedType.code(), place.number, || example(value));
+            return;
+        };
+        let Some(value) = value else {
+            self.stats.reject_with(RejectReason::InvalidValue.code(), place.number, || {
+                example("(no value)")
+            });
+            return;
+        };
+        let classified = match indicator::normalize(kind, value, &indicator::Options::default()) {
+            Ok(classified) => classified,
+            Err(reason) => {
+                self.stats.reject_with(reason.code(), place.number, || example(value));
+                return;
+            }
+        };
+        for warning in classified.warnings.iter() {
+            self.stats.warn(warning);
+        }
+        let record = Record {
+            indicator: classified.indicator,
+            to_ids,
+            timestamp: attribute.timestamp.0.or(place.timestamp),
+            first_seen: self.time(&attribute.first_seen),
+            last_seen: self.time(&attribute.last_seen),
+            tags: self.intern_tags(&attribute.tags.0).into_boxed_slice(),
+            event_tags: Arc::clone(place.event_tags),
+        };
+        let pushed = self.collector.push_newest(record);
+        Collector::count(pushed, &mut self.stats);
+    }
+
+    /// Unix seconds of an ISO 8601 time; a time that does not parse is counted and dropped.
+    fn time(&mut self, text: &Text<'_>) -> Option<i64> {
+        let text = text.0.as_deref()?.trim();
+        if text.is_empty() {
+            return None;
+        }
+        let parsed = OffsetDateTime::parse(text, &Rfc3339)
+            .or_else(|_| OffsetDateTime::parse(text, &Iso8601::DEFAULT));
+        if let Ok(time) = parsed {
+            Some(time.unix_timestamp())
+        } else {
+            self.stats.warn_code(INVALID_TIME);
+            None
+        }
+    }
+
+    fn intern_tags(&mut self, tags: &[Tag<'_>]) -> Vec<Arc<str>> {
+        tags.iter()
+            .filter_map(|tag| tag.name.0.as_deref())
+            .filter(|name| !name.is_empty())
+            .map(|name| {
+                if let Some(tag) = self.tags.get(name) {
+                    Arc::clone(tag)
+                } else {
+                    let tag: Arc<str> = Arc::from(name);
+                    self.tags.insert(Arc::clone(&tag));
+                    tag
+                }
+            })
+            .collect()
+    }
+}
+
+/// An address and a port of one `ip-port` object, to be read as one value.
+struct Join {
+    /// Index of the address attribute within the object.
+    ip: usize,
+    /// Index of the port attribute within the object.
+    port: usize,
+    kind: AttrType,
+    value: String,
+}
+
+/// The join of an `ip-port` object holding exactly one live address and exactly one live port
+/// of the same direction (`ip-dst` with `dst-port`, `ip-src` with `src-port`).
+fn ip_port_join(object: &Object<'_>) -> Option<Join> {
+    if object.name.0.as_deref() != Some("ip-port") {
+        return None;
+    }
+    let live = |a: &&Attribute<'_>| a.deleted.0 != Some(true);
+    let mut ips = object
+        .attributes
+        .0
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| live(a))
+        .filter(|(_, a)| matches!(a.kind.0.as_deref(), Some("ip-dst" | "ip-src")));
+    let (ip, address) = ips.next()?;
+    if ips.next().is_some() {
+        return None;
+    }
+    let (kind, relation) = match address.kind.0.as_deref() {
+        Some("ip-src") => (AttrType::IpSrcPort, "src-port"),
+        _ => (AttrType::IpDstPort, "dst-port"),
+    };
+    let mut ports =
+        object.attributes.0.iter().enumerate().filter(|(_, a)| live(a)).filter(|(_, a)| {
+            a.kind.0.as_deref() == Some("port") && a.object_relation.0.as_deref() == Some(relation)
+        });
+    let (port, port_attribute) = ports.next()?;
+    if ports.next().is_some() {
+        return None;
+    }
+    let value = format!(
+        "{}|{}",
+        address.value.0.as_deref()?.trim(),
+        port_attribute.value.0.as_deref()?.trim()
+    );
+    Some(Join { ip, port, kind, value })
+}
+
+// ---- The shapes read from event files. Unknown keys are ignored: a feed is not a config. ----
+
+/// An event file: `{"Event": …}`, `{"response": …}` around it, or an array whose first item is
+/// one of those, as MISP accepts.
+struct EventDoc<'a>(Option<Event<'a>>);
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Event<'a> {
+    #[serde(borrow)]
+    uuid: Text<'a>,
+    timestamp: Unix,
+    #[serde(rename = "Tag", borrow)]
+    tags: List<Tag<'a>>,
+    #[serde(rename = "Attribute", borrow)]
+    attributes: List<Attribute<'a>>,
+    #[serde(rename = "Object", borrow)]
+    objects: List<Object<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Object<'a> {
+    #[serde(borrow)]
+    name: Text<'a>,
+    deleted: Flag,
+    timestamp: Unix,
+    #[serde(rename = "Attribute", borrow)]
+    attributes: List<Attribute<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Attribute<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Text<'a>,
+    #[serde(borrow)]
+    value: Text<'a>,
+    to_ids: Flag,
+    deleted: Flag,
+    timestamp: Unix,
+    #[serde(borrow)]
+    first_seen: Text<'a>,
+    #[serde(borrow)]
+    last_seen: Text<'a>,
+    #[serde(borrow)]
+    object_relation: Text<'a>,
+    #[serde(rename = "Tag", borrow)]
+    tags: List<Tag<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Tag<'a> {
+    #[serde(borrow)]
+    name: Text<'a>,
+}
+
+/// A text field: absent or `null` is `None`, a number is written out, anything else is `None`.
+/// Borrowed from the file unless the JSON string holds escapes.
+#[derive(Default)]
+struct Text<'a>(Option<Cow<'a, str>>);
+
+/// A flag written as `true`, `1`, `"1"` or `"true"` (and their opposites).
+#[derive(Default)]
+struct Flag(Option<bool>);
+
+/// Unix seconds written as a number or a string of digits.
+#[derive(Default)]
+struct Unix(Option<i64>);
+
+/// A list that may be absent or `null`; a value of another kind reads as empty.
+struct List<T>(Vec<T>);
+
+impl<T> Default for List<T> {
+    fn default() -> Self {
+        List(Vec::new())
+    }
+}
+
+fn drain_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<(), A::Error> {
+    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+    Ok(())
+}
+
+fn drain_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<(), A::Error> {
+    while seq.next_element::<IgnoredAny>()?.is_some() {}
+    Ok(())
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for EventDoc<'a> {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct DocVisitor<'a>(PhantomData<&'a ()>);
+
+        impl<'de: 'a, 'a> Visitor<'de> for DocVisitor<'a> {
+            type Value = EventDoc<'a>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a MISP event document")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut event = None;
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    match &*key {
+                        "Event" if event.is_none() => event = Some(map.next_value::<Event<'a>>()?),
+                        "response" if event.is_none() => {
+                            event = map.next_value::<EventDoc<'a>>()?.0;
+                        }
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(EventDoc(event))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let first = seq.next_element::<EventDoc<'a>>()?;
+                drain_seq(seq)?;
+                Ok(EventDoc(first.and_then(|doc| doc.0)))
+            }
+        }
+
+        deserializer.deserialize_any(DocVisitor(PhantomData))
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor<'a>(PhantomData<&'a ()>);
+
+        impl<'de: 'a, 'a> Visitor<'de> for TextVisitor<'a> {
+            type Value = Text<'a>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Some(Cow::Borrowed(v))))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text(Some(Cow::Owned(v.to_owned()))))
+            }
+
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Text(Some(Cow::Owned(v))))
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Text(Some(Cow::Owned(v.to_string()))))
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Text(Some(Cow::Owned(v.to_string()))))
+            }
+
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Text(Some(Cow::Owned(v.to_string()))))
+            }
+
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Text(None))
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Text(None))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                drain_map(map)?;
+                Ok(Text(None))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                drain_seq(seq)?;
+                Ok(Text(None))
+            }
+        }
+
+        deserializer.deserialize_any(TextVisitor(PhantomData))
+    }
+}
+
+impl<'de> Deserialize<'de> for Flag {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FlagVisitor;
+
+        impl<'de> Visitor<'de> for FlagVisitor {
+            type Value = Flag;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a boolean")
+            }
+
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(Flag(Some(v)))
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Flag(Some(v != 0)))
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Flag(Some(v != 0)))
+            }
+
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Flag(None))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                let v = v.trim();
+                Ok(Flag(if v == "1" || v.eq_ignore_ascii_case("true") {
+                    Some(true)
+                } else if v == "0" || v.eq_ignore_ascii_case("false") {
+                    Some(false)
+                } else {
+                    None
+                }))
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Flag(None))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                drain_map(map)?;
+                Ok(Flag(None))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                drain_seq(seq)?;
+                Ok(Flag(None))
+            }
+        }
+
+        deserializer.deserialize_any(FlagVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Unix {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct UnixVisitor;
+
+        impl<'de> Visitor<'de> for UnixVisitor {
+            type Value = Unix;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("Unix seconds")
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Unix(i64::try_from(v).ok()))
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Unix(Some(v)))
+            }
+
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                // Out-of-range floats saturate; a timestamp that large is nonsense either way.
+                Ok(Unix(v.is_finite().then_some(v as i64)))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Unix(v.trim().parse().ok()))
+            }
+
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Unix(None))
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Unix(None))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                drain_map(map)?;
+                Ok(Unix(None))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                drain_seq(seq)?;
+                Ok(Unix(None))
+            }
+        }
+
+        deserializer.deserialize_any(UnixVisitor)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ListVisitor<T>(PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
+            type Value = List<T>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(List(items))
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(List::default())
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                drain_map(map)?;
+                Ok(List::default())
+            }
+
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(List::default())
+            }
+
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(List::default())
+            }
+
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(List::default())
+            }
+
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(List::default())
+            }
+
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(List::default())
+            }
+        }
+
+        deserializer.deserialize_any(ListVisitor(PhantomData))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::indicator::Indicator;
+
+    const CASE_17: &str = "5f0c2a1e-7b8d-4c3e-9a10-2b4c6d8e0f12";
+    const CASE_18: &str = "7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d";
+
+    fn all_attributes() -> MispOptions {
+        MispOptions { to_ids_only: false, ..MispOptions::default() }
+    }
+
+    fn one(uuid: &str, body: &[u8], opts: &MispOptions) -> ParsedFeed {
+        parse_events(&[(uuid.to_owned(), body.to_vec())], opts)
+    }
+
+    fn indicators(feed: &ParsedFeed) -> Vec<(AttrType, &str, bool)> {
+        feed.records.iter().map(|r| (r.indicator.kind, &*r.indicator.value, r.to_ids)).collect()
+    }
+
+    // Bug case 17 (MISP/PyMISP#509): an array manifest made MISP request `0.json`.
+    #[test]
+    fn an_array_manifest_is_an_error_by_default() {
+        let body = include_bytes!(
+            "../../tests/fixtures/bugcases/17-misp-manifest-not-object/feed/manifest.json"
+        );
+        let err = read_manifest(body, &MispOptions::default()).unwrap_err();
+        assert!(matches!(err, ParseError::ManifestNotObject { got: "array" }));
+        assert_eq!(
+            err.to_string(),
+            "manifest.json must be a JSON object keyed by event UUID (got array)"
+        );
+    }
+
+    #[test]
+    fn a_lenient_reader_rekeys_an_array_manifest_by_uuid_and_loads_its_event() {
+        let body = include_bytes!(
+            "../../tests/fixtures/bugcases/17-misp-manifest-not-object/feed/manifest.json"
+        );
+        let opts = MispOptions { lenient_manifest: true, ..MispOptions::default() };
+        let manifest = read_manifest(body, &opts).unwrap();
+        assert!(manifest.rekeyed);
+        assert_eq!(
+            manifest.events,
+            [ManifestEntry {
+                uuid: CASE_17.to_owned(),
+                timestamp: Some(1_714_550_400),
+                info: "Example feed event".to_owned(),
+                date: Some("2024-05-01".to_owned()),
+                tags: vec!["tlp:clear".to_owned()],
+                org: Some("Example Org".to_owned()),
+            }]
+        );
+        let event = include_bytes!(
+            "../../tests/fixtures/bugcases/17-misp-manifest-not-object/feed/5f0c2a1e-7b8d-4c3e-9a10-2b4c6d8e0f12.json"
+        );
+        let feed = one(&manifest.events[0].uuid, event, &opts);
+        assert_eq!(feed.stats.events, 1);
+        assert_eq!(indicators(&feed), [(AttrType::Domain, "c2.bad.example", true)]);
+        assert_eq!(feed.records[0].timestamp, Some(1_714_550_400));
+    }
+
+    #[test]
+    fn a_manifest_key_that_is_not_a_uuid_is_skipped_and_counted() {
+        let body = include_bytes!(
+            "../../tests/fixtures/bugcases/17-misp-manifest-not-object/manifest-bad-key.json"
+        );
+        let manifest = read_manifest(body, &MispOptions::default()).unwrap();
+        assert_eq!(manifest.events.len(), 1);
+        assert_eq!(manifest.events[0].uuid, CASE_17);
+        let rejected = &manifest.stats.rejected["invalid_event_uuid"];
+        assert_eq!(rejected.count, 1);
+        assert_eq!(rejected.examples[0].text, "0");
+        assert_eq!(manifest.stats.lines, 2);
+    }
+
+    #[test]
+    fn manifest_keys_are_lower_cased_and_case_duplicates_kept_once() {
+        let body = br#"{"5F0C2A1E-7B8D-4C3E-9A10-2B4C6D8E0F12": {"timestamp": 1},
+                        "5f0c2a1e-7b8d-4c3e-9a10-2b4c6d8e0f12": {"timestamp": "2"}}"#;
+        let manifest = read_manifest(body, &MispOptions::default()).unwrap();
+        assert_eq!(manifest.events.len(), 1);
+        assert_eq!(manifest.events[0].uuid, CASE_17);
+        assert_eq!(manifest.stats.duplicates, 1);
+    }
+
+    #[test]
+    fn a_manifest_that_is_not_json_or_not_an_object_is_an_error() {
+        let opts = MispOptions { lenient_manifest: true, ..MispOptions::default() };
+        assert!(matches!(read_manifest(b"<html>", &opts), Err(ParseError::Json { .. })));
+        assert!(matches!(
+            read_manifest(b"\"x\"", &opts),
+            Err(ParseError::ManifestNotObject { got: "string" })
+        ));
+        assert!(read_manifest(b"\xEF\xBB\xBF{}", &opts).unwrap().stats.bom);
+    }
+
+    // TweetFeed's manifest: 30 keys (SOURCES.md; `len(json.load(...))` in Python).
+    #[test]
+    fn tweetfeed_manifest_lists_thirty_events() {
+        let body = include_bytes!("../../tests/fixtures/parse/tweetfeed_manifest.json");
+        let manifest = read_manifest(body, &MispOptions::default()).unwrap();
+        assert_eq!(manifest.events.len(), 30);
+        assert_eq!(manifest.stats.rejected_total(), 0);
+        let entry = manifest
+            .events
+            .iter()
+            .find(|e| e.uuid == "07124362-c14b-5868-b516-e5d8dd938050")
+            .unwrap();
+        assert_eq!(entry.timestamp, Some(1_785_627_000));
+        assert_eq!(entry.info, "TweetFeed IOCs 2026-08-01");
+        assert_eq!(entry.tags, ["TweetFeed", "type:OSINT", "tlp:clear"]);
+        assert_eq!(entry.org.as_deref(), Some("TweetFeed"));
+    }
+
+    // Bug case 18 (cisagov/Malcolm#753): attributes inside objects were ignored.
+    #[test]
+    fn object_attributes_are_read_deleted_skipped_and_the_port_joined() {
+        let body = include_bytes!(
+            "../../tests/fixtures/bugcases/18-misp-object-attributes-ignored/event.json"
+        );
+        let feed = one(CASE_18, body, &all_attributes());
+        assert_eq!(
+            indicators(&feed),
+            [
+                (AttrType::Domain, "loader.bad.example", true),
+                (AttrType::Url, "https://blog.example/analysis-of-loader", false),
+                (AttrType::Md5, "0123456789abcdef0123456789abcdef", true),
+                (
+                    AttrType::Sha256,
+                    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+                    true
+                ),
+                (AttrType::Filename, "invoice_2024.js", false),
+                (AttrType::IpDstPort, "198.51.100.61|8443", true),
+            ]
+        );
+        assert_eq!(feed.records.iter().filter(|r| r.to_ids).count(), 4);
+        assert_eq!(feed.stats.lines, 8);
+        assert_eq!(feed.stats.deleted, 1);
+        assert_eq!(feed.stats.ports_joined, 1);
+        assert_eq!(feed.stats.rejected_total(), 0);
+        assert_eq!(feed.stats.events, 1);
+    }
+
+    #[test]
+    fn with_to_ids_only_the_non_ids_attributes_are_counted_and_skipped() {
+        let body = include_bytes!(
+            "../../tests/fixtures/bugcases/18-misp-object-attributes-ignored/event.json"
+        );
+        let feed = one(CASE_18, body, &MispOptions::default());
+        assert_eq!(feed.records.len(), 4);
+        assert_eq!(feed.stats.not_ids, 2);
+        assert_eq!(feed.stats.deleted, 1);
+        assert!(feed.records.iter().all(|r| r.to_ids));
+    }
+
+    // A TweetFeed event: 60 attributes, all `to_ids`, 60 distinct type/value pairs, 22 url,
+    // 20 domain, 9 ip-dst, 7 md5, 2 sha256, no objects (counted with Python's `json`).
+    #[test]
+    fn tweetfeed_event_gives_sixty_records_with_event_and_attribute_tags() {
+        let body = include_bytes!("../../tests/fixtures/parse/tweetfeed_07124362.json");
+        let feed = one("07124362-c14b-5868-b516-e5d8dd938050", body, &MispOptions::default());
+        assert_eq!(feed.stats.lines, 60);
+        assert_eq!(feed.records.len(), 60);
+        assert_eq!(feed.stats.rejected_total(), 0);
+        let count = |kind| feed.records.iter().filter(|r| r.indicator.kind == kind).count();
+        assert_eq!(
+            [AttrType::Url, AttrType::Domain, AttrType::IpDst, AttrType::Md5, AttrType::Sha256]
+                .map(count),
+            [22, 20, 9, 7, 2]
+        );
+        let first = &feed.records[0];
+        assert_eq!(first.indicator, Indicator::new(AttrType::Domain, "mu-hiqwnkesad.com"));
+        assert_eq!(first.timestamp, Some(1_785_548_400));
+        assert_eq!(&*first.tags, [Arc::from("phishing")]);
+        let event_tags: Vec<&str> = first.event_tags.iter().map(|t| &**t).collect();
+        assert_eq!(event_tags, ["TweetFeed", "type:OSINT", "tlp:clear"]);
+        assert!(Arc::ptr_eq(&first.event_tags, &feed.records[59].event_tags));
+    }
+
+    #[test]
+    fn a_bad_event_file_is_counted_and_the_others_still_read() {
+        let good = include_bytes!(
+            "../../tests/fixtures/bugcases/17-misp-manifest-not-object/feed/5f0c2a1e-7b8d-4c3e-9a10-2b4c6d8e0f12.json"
+        );
+        let other = "11111111-2222-4333-8444-555555555555";
+        let events = [
+            (other.to_owned(), b"<html>".to_vec()),
+            (other.to_owned(), br#"{"Event": {"info": "no uuid"}}"#.to_vec()),
+            (other.to_owned(), good.to_vec()),
+            (CASE_17.to_owned(), good.to_vec()),
+        ];
+        let feed = parse_events(&events, &MispOptions::default());
+        assert_eq!(feed.stats.events, 1);
+        assert_eq!(feed.records.len(), 1);
+        let invalid = &feed.stats.rejected["invalid_event"];
+        assert_eq!(invalid.count, 3);
+        assert!(invalid.examples.iter().all(|e| e.text.starts_with(&format!("{other}.json: "))));
+    }
+
+    #[test]
+    fn response_wrappers_arrays_strings_and_numbers_are_accepted() {
+        let body = br#"{"response": [{"Event": {"uuid": "5F0C2A1E-7B8D-4C3E-9A10-2B4C6D8E0F12",
+            "timestamp": 1714550400, "Tag": null,
+            "Attribute": [
+              {"type": "url", "value": "http:\/\/bad.example\/a", "to_ids": "1", "timestamp": 1714550500,
+               "first_seen": "2024-05-01T10:00:00.000000+00:00", "last_seen": "2024-05-02T00:00:00Z"},
+              {"type": "ip-dst", "value": "192.0.2.1", "to_ids": 1, "first_seen": "yesterday"},
+              {"type": "mutex", "value": "x", "to_ids": true},
+              {"type": "ip-dst", "value": "192.0.2.300", "to_ids": true}
+            ]}}]}"#;
+        let feed = one(CASE_17, body, &MispOptions::default());
+        assert_eq!(feed.stats.events, 1);
+        assert_eq!(
+            indicators(&feed),
+            [(AttrType::Url, "http://bad.example/a", true), (AttrType::IpDst, "192.0.2.1", true)]
+        );
+        assert_eq!(feed.records[0].timestamp, Some(1_714_550_500));
+        assert_eq!(feed.records[0].first_seen, Some(1_714_557_600));
+        assert_eq!(feed.records[0].last_seen, Some(1_714_608_000));
+        assert_eq!(feed.records[1].timestamp, Some(1_714_550_400), "the event's, as a fallback");
+        assert_eq!(feed.records[1].first_seen, None);
+        assert_eq!(feed.stats.warnings[INVALID_TIME], 1);
+        assert_eq!(feed.stats.rejected_count("unsupported_type"), 1);
+        assert_eq!(feed.stats.rejected["unsupported_type"].examples[0].line, 3);
+        assert_eq!(feed.stats.rejected_total(), 2);
+    }
+
+    #[test]
+    fn a_repeated_indicator_keeps_the_record_seen_most_recently() {
+        let event = |uuid: &str, last_seen: &str| {
+            format!(
+                r#"{{"Event": {{"uuid": "{uuid}", "Attribute": [
+                    {{"type": "domain", "value": "bad.example", "to_ids": true, "timestamp": "5",
+                      "last_seen": "{last_seen}"}}]}}}}"#
+            )
+            .into_bytes()
+        };
+        let a = "aaaaaaaa-0000-4000-8000-000000000000";
+        let b = "bbbbbbbb-0000-4000-8000-000000000000";
+        let events = [
+            (a.to_owned(), event(a, "2024-05-30T00:00:00Z")),
+            (b.to_owned(), event(b, "2024-01-10T00:00:00Z")),
+        ];
+        let feed = parse_events(&events, &MispOptions::default());
+        assert_eq!(feed.records.len(), 1);
+        assert_eq!(feed.stats.duplicates, 1);
+        assert_eq!(feed.records[0].last_seen, Some(1_717_027_200));
+    }
+
+    #[test]
+    fn a_deleted_object_skips_all_its_attributes() {
+        let body = br#"{"Event": {"uuid": "5f0c2a1e-7b8d-4c3e-9a10-2b4c6d8e0f12", "Object": [
+            {"name": "domain-ip", "deleted": true, "Attribute": [
+              {"type": "domain", "value": "a.example"}, {"type": "ip-dst", "value": "192.0.2.1"}]}]}}"#;
+        let feed = one(CASE_17, body, &MispOptions::default());
+        assert!(feed.records.is_empty());
+        assert_eq!(feed.stats.deleted, 2);
+        assert_eq!(feed.stats.lines, 2);
+    }
+
+    #[test]
+    fn uuid_check_accepts_either_case_and_only_the_8_4_4_4_12_form() {
+        assert!(is_uuid("5F0C2A1E-7b8d-4c3e-9a10-2b4c6d8e0f12"));
+        assert!(!is_uuid("0"));
+        assert!(!is_uuid("5f0c2a1e7b8d4c3e9a102b4c6d8e0f12"));
+        assert!(!is_uuid("5f0c2a1e-7b8d-4c3e-9a10-2b4c6d8e0f1g"));
+    }
+}
