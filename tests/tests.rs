@@ -1,5 +1,9 @@
 //! Integration tests: the `feedsmith` binary run on real definitions and recorded data.
 
+// Bug cases from shared/bugcases, each through a whole build of a one-feed project.
+mod bugcases;
+// `feedsmith check` on the invalid fixtures: exit code 2 and located errors.
+mod check;
 // The repository's own definitions built from the recorded responses, checked against values
 // computed directly from the fixture files.
 mod e2e;

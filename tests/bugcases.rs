@@ -1,0 +1,163 @@
+//! Bug cases from `shared/bugcases/`, each run through a whole build of a one-feed project.
+//!
+//! Every expected value below is the one the bug case's `expected.md` gives.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use crate::util::{feed, feedsmith, plain_values, repo};
+
+/// A project with one local feed (`feeds.d/case.toml`: `definition` plus `path`) and one
+/// task that writes every indicator to `all.txt`. Returns the report of the feed and the
+/// values written.
+fn build_case(input: &Path, definition: &str) -> (serde_json::Value, BTreeSet<String>) {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("feeds.d")).unwrap();
+    std::fs::create_dir_all(root.path().join("tasks.d")).unwrap();
+    let feed_toml = format!(
+        "name = \"case\"\nprovider = \"test\"\npath = {}\n{definition}\n",
+        toml::Value::String(input.display().to_string())
+    );
+    std::fs::write(root.path().join("feeds.d/case.toml"), feed_toml).unwrap();
+    std::fs::write(
+        root.path().join("tasks.d/all.toml"),
+        "name = \"all\"\n[[outputs]]\nformat = \"plain\"\npath = \"all.txt\"\n",
+    )
+    .unwrap();
+    let output = feedsmith(root.path(), &["build", "--now", "2026-08-23T00:00:00Z"]);
+    // Exit code 3: the outputs were written, but the only feed failed.
+    assert!(
+        matches!(output.status.code(), Some(0 | 3)),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.path().join("site/report.json")).unwrap())
+            .unwrap();
+    let values = plain_values(&root.path().join("site/all.txt")).into_iter().collect();
+    (feed(&report, "case").clone(), values)
+}
+
+fn case_file(relative: &str) -> std::path::PathBuf {
+    repo().join("tests/fixtures/bugcases").join(relative)
+}
+
+fn set(values: &[&str]) -> BTreeSet<String> {
+    values.iter().map(|v| (*v).to_owned()).collect()
+}
+
+// shared/bugcases/03-utf8-bom (pi-hole/FTL#2703)
+#[test]
+fn utf8_bom_crlf_and_missing_final_newline_give_three_ips_and_no_reject() {
+    let (report, values) = build_case(&case_file("03-utf8-bom/list.txt"), "format = \"freetext\"");
+    assert_eq!(values, set(&["198.51.100.1", "198.51.100.2", "198.51.100.3"]));
+    let stats = &report["stats"];
+    assert_eq!(stats["lines"], 4);
+    assert_eq!(stats["accepted"], 3);
+    assert_eq!(stats["comments"], 1);
+    assert_eq!(report["rejected"], 0);
+    assert_eq!(stats["bom"], true);
+}
+
+// shared/bugcases/06-defanged-values (MISP/MISP#470)
+#[test]
+fn defanged_values_are_refanged_and_an_unknown_scheme_is_rejected() {
+    let (report, values) =
+        build_case(&case_file("06-defanged-values/report-iocs.txt"), "format = \"freetext\"");
+    let mut expected = set(&[
+        "http://www.bad1.example/login",
+        "https://www.bad2.example/a?b=c",
+        "http://www.bad3.example/",
+        "https://www.bad4.example/",
+        "http://www.bad5.example/path",
+        "http://bad7.example/x",
+        "bad8.example",
+        "bad9.example",
+        "sub.bad10.example",
+        "bad11.example",
+        "198.51.100.23",
+        "203.0.113.8",
+        "user@phish.example",
+    ]);
+    // `https://www.bad6[.]example`: a trailing `/` is allowed by the case.
+    let bad6 = if values.contains("https://www.bad6.example/") {
+        "https://www.bad6.example/"
+    } else {
+        "https://www.bad6.example"
+    };
+    expected.insert(bad6.to_owned());
+    assert_eq!(values, expected);
+    assert_eq!(report["stats"]["accepted"], 14);
+    assert_eq!(report["rejected"], 1);
+    assert_eq!(report["stats"]["rejected"]["unknown_scheme"]["count"], 1);
+    assert_eq!(report["stats"]["warnings"]["defanged"], 14);
+}
+
+// shared/bugcases/08-trailing-dot-fqdn (certtools/intelmq#369)
+#[test]
+fn one_trailing_dot_is_stripped_and_empty_labels_are_rejected() {
+    let (report, values) =
+        build_case(&case_file("08-trailing-dot-fqdn/domains.txt"), "format = \"freetext\"");
+    assert_eq!(values, set(&["c2.bad.example"]));
+    let stats = &report["stats"];
+    assert_eq!(stats["duplicates"], 2);
+    assert_eq!(stats["rejected"]["empty_label"]["count"], 2);
+    assert_eq!(stats["rejected"]["root_only"]["count"], 1);
+}
+
+// shared/bugcases/09-zero-padded-octets (hagezi/dns-blocklists#2543)
+#[test]
+fn zero_padded_octets_are_read_as_decimal_and_never_as_octal() {
+    let input = case_file("09-zero-padded-octets/ips.txt");
+    let (report, values) = build_case(&input, "format = \"freetext\"");
+    assert_eq!(values, set(&["198.51.100.7", "203.0.113.10", "192.0.2.19", "10.1.1.1"]));
+    for octal in ["198.41.100.7", "203.0.113.8", "8.1.1.1"] {
+        assert!(!values.contains(octal));
+    }
+    assert_eq!(report["stats"]["warnings"]["zero_padded"], 4);
+    assert_eq!(report["stats"]["duplicates"], 1);
+
+    let (strict, values) =
+        build_case(&input, "format = \"freetext\"\n[freetext]\nstrict_zero_padded = true");
+    assert_eq!(values, set(&["198.51.100.7"]));
+    assert_eq!(strict["stats"]["rejected"]["zero_padded"]["count"], 4);
+}
+
+// shared/bugcases/17-misp-manifest-not-object (MISP/PyMISP#509)
+#[test]
+fn an_array_manifest_fails_the_feed_unless_lenient_which_rekeys_it() {
+    let folder = case_file("17-misp-manifest-not-object/feed");
+    let (strict, values) = build_case(&folder, "format = \"misp\"");
+    assert_eq!(strict["status"], "error");
+    assert_eq!(strict["indicators"], 0);
+    assert!(
+        strict["error"]
+            .as_str()
+            .unwrap()
+            .contains("manifest.json must be a JSON object keyed by event UUID (got array)"),
+        "{}",
+        strict["error"]
+    );
+    assert_eq!(strict["stats"]["events"], 0);
+    assert!(values.is_empty());
+
+    let (lenient, values) =
+        build_case(&folder, "format = \"misp\"\n[misp]\nlenient_manifest = true");
+    assert_eq!(lenient["status"], "ok");
+    assert_eq!(values, set(&["c2.bad.example"]));
+}
+
+// shared/bugcases/17-misp-manifest-not-object, `manifest-bad-key.json`
+#[test]
+fn a_manifest_key_that_is_not_a_uuid_is_skipped_and_the_valid_one_loaded() {
+    let source = case_file("17-misp-manifest-not-object");
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::copy(source.join("manifest-bad-key.json"), folder.path().join("manifest.json"))
+        .unwrap();
+    let event = "5f0c2a1e-7b8d-4c3e-9a10-2b4c6d8e0f12.json";
+    std::fs::copy(source.join("feed").join(event), folder.path().join(event)).unwrap();
+    let (report, values) = build_case(folder.path(), "format = \"misp\"");
+    assert_eq!(report["stats"]["rejected"]["invalid_event_uuid"]["count"], 1);
+    assert_eq!(report["stats"]["events"], 1);
+    assert_eq!(values, set(&["c2.bad.example"]));
+}
