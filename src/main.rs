@@ -141,20 +141,26 @@ fn build_command(
     args: &BuildArgs,
 ) -> anyhow::Result<ExitStatus> {
     let now = match &args.now {
-        Some(text) => time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-            .with_context(|| format!("`--now {text}` is not an RFC 3339 time such as 2026-08-23T00:00:00Z"))?
-            .unix_timestamp(),
+        Some(text) => {
+            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+                .with_context(|| {
+                    format!("`--now {text}` is not an RFC 3339 time such as 2026-08-23T00:00:00Z")
+                })?
+                .unix_timestamp()
+        }
         None => time::OffsetDateTime::now_utc().unix_timestamp(),
     };
     let fetch = match (&args.replay, args.offline) {
         (Some(dir), _) => FetchMode::Replay(
-            dir.canonicalize().with_context(|| format!("cannot open the replay folder {}", dir.display()))?,
+            dir.canonicalize()
+                .with_context(|| format!("cannot open the replay folder {}", dir.display()))?,
         ),
         (None, true) => FetchMode::Offline,
         (None, false) => FetchMode::Online,
     };
     let options = BuildOptions { now, fetch, output_dir: args.out.clone() };
-    let show_progress = !global.no_progress && global.verbose == 0 && std::io::stderr().is_terminal();
+    let show_progress =
+        !global.no_progress && global.verbose == 0 && std::io::stderr().is_terminal();
     let progress = Progress::new(show_progress);
     let started = std::time::Instant::now();
     let outcome = build::run(project, &options, &progress).context("the build failed")?;
@@ -226,8 +232,8 @@ impl Reporter for Progress {
 
 /// The only place that writes to stdout and stderr.
 mod printer {
-    use std::io::Write as _;
     use feedsmith::config::Diagnostic;
+    use std::io::Write as _;
 
     /// A line of normal output on stdout.
     #[expect(clippy::print_stdout, reason = "the printer is the one place that prints")]
@@ -254,7 +260,8 @@ mod printer {
         for d in diagnostics {
             let _ = writeln!(stderr, "error: {d}");
             if in_actions {
-                let message = d.message.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
+                let message =
+                    d.message.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
                 let _ = writeln!(
                     std::io::stdout(),
                     "::error file={},line={},col={}::{}",

@@ -58,9 +58,8 @@ fn root_build_counts_match_a_plain_reading_of_the_fixtures() {
 
     // Every address of a current text feed selected by the IPv4 task is in the list: it was
     // listed in this build, so its score is its base score, above the threshold.
-    let ipv4: HashSet<String> = plain_values(&root.path().join("site/blocklists/ipv4.txt"))
-        .into_iter()
-        .collect();
+    let ipv4: HashSet<String> =
+        plain_values(&root.path().join("site/blocklists/ipv4.txt")).into_iter().collect();
     for ip in &compromised {
         assert!(ipv4.contains(ip), "{ip} missing from ipv4.txt");
     }
@@ -115,7 +114,9 @@ fn is_plainly_canonical(url: &str) -> bool {
     let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
     matches!(scheme, "http" | "https")
         && !host.is_empty()
-        && host.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
         && !url.contains(char::is_whitespace)
 }
 
@@ -126,9 +127,10 @@ fn misp_attribute_at_the_decay_threshold_is_kept_and_one_second_older_is_not() {
     // MISP decays from the attribute timestamp. The score reaches θ after
     // t = τ·(1 − θ/B)^δ = 120 d × 0.25 = 30 d, where 60 × (1 − √0.25) is exactly 30.0, which is
     // not decayed (strict threshold, decay.md §2 and example 2).
-    let definition: toml::Table =
-        toml::from_str(&std::fs::read_to_string(crate::util::repo().join("feeds.d/tweetfeed.toml")).unwrap())
-            .unwrap();
+    let definition: toml::Table = toml::from_str(
+        &std::fs::read_to_string(crate::util::repo().join("feeds.d/tweetfeed.toml")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(definition["base_score"].as_integer(), Some(60));
     let lifetime_secs = 120.0 * 86_400.0_f64;
     let t_threshold = (lifetime_secs * (1.0_f64 - 30.0 / 60.0).powi(2)) as i64;
@@ -172,7 +174,11 @@ fn misp_attribute_at_the_decay_threshold_is_kept_and_one_second_older_is_not() {
                 kept_at_pivot += 1;
             }
         } else {
-            assert!(!listed.contains(url), "{url} (t = now − {}) must have expired", now - timestamp);
+            assert!(
+                !listed.contains(url),
+                "{url} (t = now − {}) must have expired",
+                now - timestamp
+            );
             expired += 1;
         }
     }

@@ -22,8 +22,8 @@ pub enum Gathered {
     Misp {
         /// The manifest's own body.
         manifest_body: Body,
-        /// The manifest, read.
-        manifest: Manifest,
+        /// The manifest, read (boxed: it is much larger than a body).
+        manifest: Box<Manifest>,
         /// `(uuid, body)` per manifest entry, in manifest order.
         events: Vec<(String, Result<Body, FetchError>)>,
         /// Time taken for every file, in milliseconds.
@@ -82,17 +82,14 @@ pub(super) fn all(
     concurrency: usize,
     reporter: &dyn Reporter,
 ) -> Vec<(usize, Result<Gathered, String>)> {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            let message = format!("cannot start the fetch runtime: {e}");
-            return indexes.iter().map(|&i| (i, Err(message.clone()))).collect();
-        }
-    };
+    let runtime =
+        match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+            Ok(runtime) => runtime,
+            Err(e) => {
+                let message = format!("cannot start the fetch runtime: {e}");
+                return indexes.iter().map(|&i| (i, Err(message.clone()))).collect();
+            }
+        };
     runtime.block_on(async {
         futures::stream::iter(indexes.iter().copied())
             .map(|index| async move {
@@ -121,7 +118,8 @@ async fn one(feed: &Feed, fetcher: &Fetcher, concurrency: usize) -> Result<Gathe
             let manifest_body =
                 get(feed, fetcher, &feed_location(feed, Some("manifest.json")), &headers).await?;
             check_not_html(&manifest_body)?;
-            let manifest = read_manifest(&manifest_body.bytes, &feed.misp).map_err(|e| e.to_string())?;
+            let manifest =
+                read_manifest(&manifest_body.bytes, &feed.misp).map_err(|e| e.to_string())?;
             let headers = &headers;
             let events = futures::stream::iter(manifest.events.iter().map(|e| e.uuid.clone()))
                 .map(|uuid| async move {
@@ -133,7 +131,7 @@ async fn one(feed: &Feed, fetcher: &Fetcher, concurrency: usize) -> Result<Gathe
                 .collect::<Vec<_>>()
                 .await;
             let elapsed_ms = started.elapsed().as_millis() as u64;
-            Ok(Gathered::Misp { manifest_body, manifest, events, elapsed_ms })
+            Ok(Gathered::Misp { manifest_body, manifest: Box::new(manifest), events, elapsed_ms })
         }
     }
 }
@@ -147,7 +145,9 @@ enum Location {
 fn feed_location(feed: &Feed, file: Option<&str>) -> Location {
     match (&feed.source, file) {
         (Source::Url(url), None) => Location::Url(url.clone()),
-        (Source::Url(url), Some(file)) => Location::Url(format!("{}/{file}", url.trim_end_matches('/'))),
+        (Source::Url(url), Some(file)) => {
+            Location::Url(format!("{}/{file}", url.trim_end_matches('/')))
+        }
         (Source::Path(path), None) => Location::Path(path.clone()),
         (Source::Path(path), Some(file)) => Location::Path(path.join(file)),
     }
@@ -193,7 +193,10 @@ fn headers(feed: &Feed) -> Result<Vec<(String, String)>, FetchError> {
         .iter()
         .map(|(header, variable)| match std::env::var(variable) {
             Ok(value) if !value.is_empty() => Ok((header.clone(), value)),
-            _ => Err(FetchError::MissingSecret { header: header.clone(), variable: variable.clone() }),
+            _ => Err(FetchError::MissingSecret {
+                header: header.clone(),
+                variable: variable.clone(),
+            }),
         })
         .collect()
 }

@@ -136,7 +136,11 @@ pub fn run(
     reporter.fetching(enabled.len());
     let started = Instant::now();
     let gathered = gather::all(project, &enabled, &fetcher, settings.concurrency, reporter);
-    tracing::info!(feeds = enabled.len(), elapsed_ms = started.elapsed().as_millis() as u64, "Fetched feeds");
+    tracing::info!(
+        feeds = enabled.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "Fetched feeds"
+    );
 
     // Parse.
     reporter.stage("parse");
@@ -294,7 +298,9 @@ fn parse_feed(project: &Project, index: usize, gathered: Result<Gathered, String
         Ok(Gathered::Misp { manifest, events, .. }) => {
             let files: Vec<(String, Vec<u8>)> = events
                 .iter()
-                .filter_map(|(uuid, body)| body.as_ref().ok().map(|b| (uuid.clone(), b.bytes.clone())))
+                .filter_map(|(uuid, body)| {
+                    body.as_ref().ok().map(|b| (uuid.clone(), b.bytes.clone()))
+                })
                 .collect();
             let mut parsed = parse::misp::parse_events(&files, &feed.misp);
             merge_stats(&mut parsed.stats, &manifest.stats);
@@ -330,11 +336,9 @@ fn feed_report(project: &Project, result: &FeedResult) -> FeedReport {
     let feed = &project.feeds[result.index];
     let source = match &feed.source {
         Source::Url(url) => url.clone(),
-        Source::Path(path) => path
-            .strip_prefix(&project.root)
-            .unwrap_or(path)
-            .display()
-            .to_string(),
+        Source::Path(path) => {
+            path.strip_prefix(&project.root).unwrap_or(path).display().to_string()
+        }
     };
     let (origin, http_status, bytes, duration_ms) = match &result.gathered {
         Ok(g) => (Some(g.origin()), Some(g.status()), g.bytes(), g.elapsed_ms()),
@@ -352,7 +356,7 @@ fn feed_report(project: &Project, result: &FeedResult) -> FeedReport {
         }
         p.records.len() as u64
     });
-    let status = if error.is_some() {
+    let feed_status = if error.is_some() {
         FeedStatus::Error
     } else if indicators == 0 {
         FeedStatus::Empty
@@ -367,7 +371,7 @@ fn feed_report(project: &Project, result: &FeedResult) -> FeedReport {
         source,
         licence: feed.config.licence.clone(),
         homepage: feed.config.homepage.clone(),
-        status,
+        status: feed_status,
         error,
         origin,
         http_status,
@@ -383,7 +387,8 @@ fn feed_report(project: &Project, result: &FeedResult) -> FeedReport {
 
 /// The staging folder beside `output`: same parent, so the final rename stays on one disk.
 fn staging_dir(output: &Path) -> PathBuf {
-    let name = output.file_name().map_or_else(|| "site".into(), |n| n.to_string_lossy().into_owned());
+    let name =
+        output.file_name().map_or_else(|| "site".into(), |n| n.to_string_lossy().into_owned());
     output.with_file_name(format!(".{name}.staging"))
 }
 
@@ -402,7 +407,8 @@ fn swap_in(staging: &Path, output: &Path) -> Result<(), BuildError> {
         let path = path.to_owned();
         move |source| BuildError::Io { path, source }
     };
-    let name = output.file_name().map_or_else(|| "site".into(), |n| n.to_string_lossy().into_owned());
+    let name =
+        output.file_name().map_or_else(|| "site".into(), |n| n.to_string_lossy().into_owned());
     let old = output.with_file_name(format!(".{name}.old"));
     if old.exists() {
         std::fs::remove_dir_all(&old).map_err(io(&old))?;

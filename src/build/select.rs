@@ -60,10 +60,13 @@ pub(super) fn select<'a>(
             if !task.types.is_empty() && !task.types.contains(&kind) {
                 continue;
             }
-            if let Some(version) = task.config.select.ip_version {
-                if ip_version(&record.indicator) != Some(version) {
-                    continue;
-                }
+            if task
+                .config
+                .select
+                .ip_version
+                .is_some_and(|version| ip_version(&record.indicator) != Some(version))
+            {
+                continue;
             }
             let model_index = match task.model {
                 ModelChoice::Model(i) => Some(i),
@@ -75,7 +78,14 @@ pub(super) fn select<'a>(
                 let default = feed.config.base_score.unwrap_or(config.default_base_score);
                 let base = if record.tags.is_empty() && record.event_tags.is_empty() {
                     *untagged_base.entry(i).or_insert_with(|| {
-                        decay::base_score(&[] as &[&str], &feed_tags, &config.base_score_config, default, taxonomies).value
+                        decay::base_score(
+                            &[] as &[&str],
+                            &feed_tags,
+                            &config.base_score_config,
+                            default,
+                            taxonomies,
+                        )
+                        .value
                     })
                 } else {
                     let event_tags: Vec<&str> = record
@@ -84,7 +94,14 @@ pub(super) fn select<'a>(
                         .map(|t| &**t)
                         .chain(feed_tags.iter().copied())
                         .collect();
-                    decay::base_score(&record.tags, &event_tags, &config.base_score_config, default, taxonomies).value
+                    decay::base_score(
+                        &record.tags,
+                        &event_tags,
+                        &config.base_score_config,
+                        default,
+                        taxonomies,
+                    )
+                    .value
                 };
                 let reference = reference_time(record, now);
                 (model.score(base, reference, now).value, config.threshold)
@@ -113,7 +130,9 @@ pub(super) fn select<'a>(
         }
         let model_index = match task.model {
             ModelChoice::Model(i) => Some(i),
-            ModelChoice::Auto => project.models.iter().position(|m| m.types.contains(&indicator.kind)),
+            ModelChoice::Auto => {
+                project.models.iter().position(|m| m.types.contains(&indicator.kind))
+            }
         };
         model_index.map(|i| project.models[i].config.threshold)
     };
@@ -122,19 +141,16 @@ pub(super) fn select<'a>(
     let mut unscored = 0;
     let mut keyed: Vec<(SortKey<'a>, Entry<'a>)> = Vec::with_capacity(candidates.len());
     for (indicator, mut candidate) in candidates {
-        match candidate.score {
-            Some(score) => {
-                if minimum(indicator).is_some_and(|min| score < min) {
-                    expired += 1;
-                    continue;
-                }
+        if let Some(score) = candidate.score {
+            if minimum(indicator).is_some_and(|min| score < min) {
+                expired += 1;
+                continue;
             }
-            None => {
-                if !task.config.select.keep_unscored {
-                    continue;
-                }
-                unscored += 1;
+        } else {
+            if !task.config.select.keep_unscored {
+                continue;
             }
+            unscored += 1;
         }
         candidate.feeds.sort_unstable();
         let entry = Entry {
@@ -193,7 +209,12 @@ impl<'a> SortKey<'a> {
         } else {
             None
         };
-        SortKey { family: indicator.kind.family(), network, value: &indicator.value, kind: indicator.kind }
+        SortKey {
+            family: indicator.kind.family(),
+            network,
+            value: &indicator.value,
+            kind: indicator.kind,
+        }
     }
 }
 

@@ -111,7 +111,7 @@ impl FeedFormat {
 #[serde(deny_unknown_fields)]
 pub struct CsvOptions {
     /// Field separator. One character, or `\t` for TAB; feedsmith also accepts a longer
-    /// separator such as ThreatFox's `", "`. Default: `,`.
+    /// separator such as the `", "` of `ThreatFox` exports. Default: `,`.
     #[serde(default = "default_delimiter")]
     pub delimiter: String,
     /// 1-based numbers of the columns that hold values, as MISP numbers them. Default: every

@@ -1,11 +1,11 @@
 //! The `misp-feed` format: a folder a MISP instance subscribes to.
 //!
 //! The folder holds `manifest.json` (an object keyed by event UUID), one `<uuid>.json` event
-//! file and `hashes.csv`, as described in `misp/feed-format.md` and as PyMISP's `to_feed`
+//! file and `hashes.csv`, as described in `misp/feed-format.md` and as `PyMISP`'s `to_feed`
 //! writes them:
 //!
 //! - UUIDs are stable: the event's comes from the task id and output path, each attribute's
-//!   from the event UUID, its type and its value (UUIDv5), so a consumer merges rather than
+//!   from the event UUID, its type and its value (UUID version 5), so a consumer merges rather than
 //!   duplicates across builds.
 //! - An attribute's `timestamp` is the time the indicator was last seen, and the event's is
 //!   the newest of them, so timestamps move only when the content does.
@@ -26,7 +26,7 @@ use super::{Entry, ExportError, date, file_report, write_file};
 use crate::config::OutputFormat;
 use crate::report::OutputReport;
 
-/// The namespace of every UUID feedsmith derives (UUIDv5 of feedsmith's name in the URL
+/// The namespace of every UUID feedsmith derives (UUID version 5 of feedsmith's name in the URL
 /// namespace), so that ids never collide with another producer's.
 fn namespace() -> Uuid {
     Uuid::new_v5(&Uuid::NAMESPACE_URL, b"https://github.com/feedsmith/feedsmith")
@@ -71,7 +71,8 @@ pub fn write(
     entries: &[Entry<'_>],
 ) -> Result<OutputReport, ExportError> {
     let ns = namespace();
-    let event_uuid = Uuid::new_v5(&ns, format!("event:{}:{}", settings.task_id, settings.path).as_bytes());
+    let event_uuid =
+        Uuid::new_v5(&ns, format!("event:{}:{}", settings.task_id, settings.path).as_bytes());
     let event_id = event_uuid.to_string();
     let org_uuid = Uuid::new_v5(&ns, format!("org:{}", settings.org_name).as_bytes()).to_string();
 
@@ -101,8 +102,13 @@ pub fn write(
             "disable_correlation": false,
             "Tag": tags.iter().map(|t| tag(t)).collect::<Vec<_>>(),
         }));
-        let parts: Vec<&str> =
-            if kind.has_port() { value.split('|').take(1).collect() } else if kind.is_composite() { value.split('|').collect() } else { vec![value] };
+        let parts: Vec<&str> = if kind.has_port() {
+            value.split('|').take(1).collect()
+        } else if kind.is_composite() {
+            value.split('|').collect()
+        } else {
+            vec![value]
+        };
         for part in parts {
             let _ = writeln!(hashes, "{},{event_id}", hex::encode(Md5::digest(part.as_bytes())));
         }
@@ -178,8 +184,20 @@ mod tests {
         let ip = Indicator::new(AttrType::IpDstPort, "198.51.100.7|443");
         let url = Indicator::new(AttrType::Url, "http://bad.example.com/gate.php");
         let entries = [
-            Entry { indicator: &ip, to_ids: true, score: None, reference_time: 100, feeds: vec!["a"] },
-            Entry { indicator: &url, to_ids: true, score: None, reference_time: 200, feeds: vec!["b"] },
+            Entry {
+                indicator: &ip,
+                to_ids: true,
+                score: None,
+                reference_time: 100,
+                feeds: vec!["a"],
+            },
+            Entry {
+                indicator: &url,
+                to_ids: true,
+                score: None,
+                reference_time: 200,
+                feeds: vec!["b"],
+            },
         ];
         write(dir.path(), "misp/c2", &settings(), &entries).unwrap();
         let folder = dir.path().join("misp/c2");

@@ -53,7 +53,11 @@ pub fn write(
     write_file(&dir.join(relative), out.as_bytes())?;
     let skipped = unsafe_values as u64;
     if skipped > 0 {
-        tracing::warn!(task = task_id, skipped, "Skipped values that cannot be written one per line");
+        tracing::warn!(
+            task = task_id,
+            skipped,
+            "Skipped values that cannot be written one per line"
+        );
     }
     Ok(file_report(relative, OutputFormat::Plain, safe.len() as u64, skipped, out.as_bytes()))
 }

@@ -8,6 +8,7 @@
 //! page unescaped. Links are relative, so the site works under any sub-path and from
 //! `file://`.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use minijinja::value::{Serde, Value};
@@ -37,26 +38,35 @@ pub fn write(dir: &Path, report: &BuildReport, user_templates: &Path) -> Result<
 
     let built = rfc3339(report.now_unix);
     let report_value = Value::from(Serde(report));
-    let index = render("index.html", context! { report => report_value.clone(), root => "", built => built.clone() })?;
+    let index = render(
+        "index.html",
+        context! { report => report_value.clone(), root => "", built => built.clone() },
+    )?;
     write_file(&dir.join("index.html"), index.as_bytes())?;
     pages += 1;
     for feed in &report.feeds {
-        let page = render("feed.html", context! {
-            report => report_value.clone(),
-            feed => Value::from(Serde(feed)),
-            root => "../",
-            built => built.clone(),
-        })?;
+        let page = render(
+            "feed.html",
+            context! {
+                report => report_value.clone(),
+                feed => Value::from(Serde(feed)),
+                root => "../",
+                built => built.clone(),
+            },
+        )?;
         write_file(&dir.join("feeds").join(format!("{}.html", feed.id)), page.as_bytes())?;
         pages += 1;
     }
     for task in &report.tasks {
-        let page = render("task.html", context! {
-            report => report_value.clone(),
-            task => Value::from(Serde(task)),
-            root => "../",
-            built => built.clone(),
-        })?;
+        let page = render(
+            "task.html",
+            context! {
+                report => report_value.clone(),
+                task => Value::from(Serde(task)),
+                root => "../",
+                built => built.clone(),
+            },
+        )?;
         write_file(&dir.join("tasks").join(format!("{}.html", task.id)), page.as_bytes())?;
         pages += 1;
     }
@@ -78,7 +88,8 @@ fn environment(user_templates: &Path) -> Result<Environment<'static>, ExportErro
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_auto_escape_callback(|name| {
-        if name.ends_with(".html") { AutoEscape::Html } else { AutoEscape::None }
+        let is_html = Path::new(name).extension().is_some_and(|e| e.eq_ignore_ascii_case("html"));
+        if is_html { AutoEscape::Html } else { AutoEscape::None }
     });
     env.add_filter("bytes", human_bytes);
     for (name, _) in BUILTIN {
@@ -106,7 +117,7 @@ fn human_bytes(value: u64) -> String {
 fn describe(error: &minijinja::Error) -> String {
     let mut message = error.to_string();
     if let Some(line) = error.line() {
-        message.push_str(&format!(" (line {line})"));
+        let _ = write!(message, " (line {line})");
     }
     message
 }

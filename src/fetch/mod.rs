@@ -3,7 +3,7 @@
 //! Every answer is a [`Body`]. The [`Fetcher`] is built once per build with one HTTP client
 //! (rustls, a `feedsmith/<version>` User-Agent) and one of three [`Mode`]s:
 //!
-//! - `Online`: http(s) requests, with the cached ETag and Last-Modified sent back so an
+//! - `Online`: http(s) requests, with the cached `ETag` and `Last-Modified` sent back so an
 //!   unchanged feed costs a `304`; every 200 body is written to the cache.
 //! - `Offline`: the cache only; a URL never fetched before is an error for that feed.
 //! - `Replay`: a folder of recorded responses ([`Replay`]) answers every request and is never
@@ -180,8 +180,9 @@ impl Fetcher {
         let started = Instant::now();
         match &self.mode {
             Mode::Replay(replay) => {
-                let recorded =
-                    replay.lookup(url).ok_or_else(|| FetchError::NotRecorded { url: url.into() })?;
+                let recorded = replay
+                    .lookup(url)
+                    .ok_or_else(|| FetchError::NotRecorded { url: url.into() })?;
                 if recorded.status != 200 {
                     return Err(FetchError::Status { url: url.into(), status: recorded.status });
                 }
@@ -251,8 +252,10 @@ impl Fetcher {
             |e: reqwest::Error| FetchError::Request { url: url.into(), message: describe(&e) };
         let mut response = request.send().await.map_err(request_error)?;
         let status = response.status().as_u16();
-        if status == 304 {
-            if let Some(cached) = cached {
+        if status == 304
+            && let Some(cached) = cached
+        {
+            {
                 return Ok(Body {
                     bytes: cached.bytes,
                     status,
@@ -281,15 +284,24 @@ impl Fetcher {
             }
             bytes.extend_from_slice(&chunk);
         }
-        let body =
-            Body { bytes, status, content_type, origin: Origin::Network, elapsed: started.elapsed() };
+        let body = Body {
+            bytes,
+            status,
+            content_type,
+            origin: Origin::Network,
+            elapsed: started.elapsed(),
+        };
         self.cache.store(feed, url, &body, etag, last_modified)?;
         Ok(body)
     }
 }
 
 /// Reads a local file, refusing one larger than `limit`.
-pub async fn read_capped(path: &std::path::Path, limit: u64, url: &str) -> Result<Vec<u8>, FetchError> {
+pub async fn read_capped(
+    path: &std::path::Path,
+    limit: u64,
+    url: &str,
+) -> Result<Vec<u8>, FetchError> {
     let io_error = |source| FetchError::Io { path: path.to_owned(), source };
     let meta = tokio::fs::metadata(path).await.map_err(io_error)?;
     if meta.len() > limit {

@@ -116,11 +116,9 @@ impl Replay {
             let Some(rest) = url.strip_prefix(prefix.as_str()) else { continue };
             let Some(name) = rest.strip_prefix('/') else { continue };
             if let Some(file) = safe_join(dir, name) {
-                let content_type = if name.ends_with(".json") {
-                    Some("application/json".to_owned())
-                } else {
-                    None
-                };
+                let is_json =
+                    Path::new(name).extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+                let content_type = if is_json { Some("application/json".to_owned()) } else { None };
                 return Some(Recorded { file, status: 200, content_type });
             }
         }
