@@ -104,10 +104,18 @@ pub enum BuildError {
     },
 }
 
+/// What the report says about a feed's fetch, kept once the bodies are parsed and dropped.
+struct Fetched {
+    origin: crate::fetch::Origin,
+    http_status: u16,
+    bytes: u64,
+    duration_ms: u64,
+}
+
 /// One feed after fetching and parsing.
 struct FeedResult {
     index: usize,
-    gathered: Result<Gathered, String>,
+    fetched: Result<Fetched, String>,
     parsed: Option<ParsedFeed>,
     parse_error: Option<String>,
 }
@@ -277,12 +285,21 @@ pub fn run(
     Ok(BuildOutcome { report, output_dir })
 }
 
-/// Parses one gathered feed.
+/// Parses one gathered feed, consuming its bodies.
 fn parse_feed(project: &Project, index: usize, gathered: Result<Gathered, String>) -> FeedResult {
     let feed = &project.feeds[index];
-    let (parsed, parse_error) = match &gathered {
-        Err(_) => (None, None),
-        Ok(Gathered::Body(body)) => {
+    let gathered = match gathered {
+        Ok(gathered) => gathered,
+        Err(e) => return FeedResult { index, fetched: Err(e), parsed: None, parse_error: None },
+    };
+    let fetched = Fetched {
+        origin: gathered.origin(),
+        http_status: gathered.status(),
+        bytes: gathered.bytes(),
+        duration_ms: gathered.elapsed_ms(),
+    };
+    let (parsed, parse_error) = match gathered {
+        Gathered::Body(body) => {
             let exclude = feed.exclude.as_ref();
             match feed.config.format {
                 FeedFormat::Freetext => {
@@ -295,28 +312,24 @@ fn parse_feed(project: &Project, index: usize, gathered: Result<Gathered, String
                 FeedFormat::Misp => (None, Some("a MISP feed was fetched as one file".to_owned())),
             }
         }
-        Ok(Gathered::Misp { manifest, events, .. }) => {
-            let files: Vec<(String, Vec<u8>)> = events
-                .iter()
-                .filter_map(|(uuid, body)| {
-                    body.as_ref().ok().map(|b| (uuid.clone(), b.bytes.clone()))
-                })
-                .collect();
+        Gathered::Misp { manifest, events, .. } => {
+            let mut files = Vec::with_capacity(events.len());
+            let mut failed = Vec::new();
+            for (uuid, body) in events {
+                match body {
+                    Ok(body) => files.push((uuid, body.bytes)),
+                    Err(e) => failed.push(format!("{uuid}.json: {e}")),
+                }
+            }
             let mut parsed = parse::misp::parse_events(&files, &feed.misp);
             merge_stats(&mut parsed.stats, &manifest.stats);
-            for (uuid, body) in events {
-                if let Err(e) = body {
-                    parsed.stats.reject(
-                        crate::indicator::RejectReason::InvalidEvent,
-                        0,
-                        &format!("{uuid}.json: {e}"),
-                    );
-                }
+            for message in failed {
+                parsed.stats.reject(crate::indicator::RejectReason::InvalidEvent, 0, &message);
             }
             (Some(parsed), None)
         }
     };
-    FeedResult { index, gathered, parsed, parse_error }
+    FeedResult { index, fetched: Ok(fetched), parsed, parse_error }
 }
 
 /// Adds the manifest's counts (invalid keys) to the events' counts.
@@ -340,11 +353,11 @@ fn feed_report(project: &Project, result: &FeedResult) -> FeedReport {
             path.strip_prefix(&project.root).unwrap_or(path).display().to_string()
         }
     };
-    let (origin, http_status, bytes, duration_ms) = match &result.gathered {
-        Ok(g) => (Some(g.origin()), Some(g.status()), g.bytes(), g.elapsed_ms()),
+    let (origin, http_status, bytes, duration_ms) = match &result.fetched {
+        Ok(f) => (Some(f.origin), Some(f.http_status), f.bytes, f.duration_ms),
         Err(_) => (None, None, 0, 0),
     };
-    let error = match (&result.gathered, &result.parse_error) {
+    let error = match (&result.fetched, &result.parse_error) {
         (Err(e), _) | (Ok(_), Some(e)) => Some(e.clone()),
         _ => None,
     };
