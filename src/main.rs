@@ -68,14 +68,14 @@ struct BuildArgs {
 /// How the process ends. The numbers are part of feedsmith's interface (README, "Exit codes").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum ExitStatus {
-    /// The command did what was asked (a build may still report failed feeds).
+    /// The command did what was asked; after a build, every feed was read.
     Success = 0,
-    /// An unexpected or I/O error stopped the command.
+    /// An unexpected or I/O error stopped the command (an output not writable, say).
     Error = 1,
     /// The definitions are invalid; nothing was built.
     InvalidConfig = 2,
-    /// Outputs were written, but no enabled feed could be read, so they hold nothing new.
-    AllFeedsFailed = 3,
+    /// Outputs were written, but some feeds failed; the report and the site say which and why.
+    FeedsFailed = 3,
 }
 
 fn main() -> ExitCode {
@@ -181,8 +181,8 @@ fn build_command(
     for feed in report.feeds.iter().filter(|f| f.status == FeedStatus::Error) {
         printer::out(&format!("  failed: {}: {}", feed.id, feed.error.as_deref().unwrap_or("")));
     }
-    if !report.feeds.is_empty() && failed == report.feeds.len() {
-        return Ok(ExitStatus::AllFeedsFailed);
+    if failed > 0 {
+        return Ok(ExitStatus::FeedsFailed);
     }
     Ok(ExitStatus::Success)
 }
