@@ -1,1 +1,231 @@
-//! Placeholder.
+//! When each feed first and last listed each indicator, remembered across builds.
+//!
+//! A build observes every (feed, indicator) pair it reads; the ledger keeps the first time and
+//! the last time it saw each pair. Decay ages come from it when a feed carries no timestamps.
+//! The ledger lives in the state folder as one file, written atomically, with the previous
+//! version kept beside it as `<name>.prev` so that a damaged file can be recovered.
+//!
+//! ```
+//! use feedsmith::indicator::{AttrType, Indicator};
+//! use feedsmith::ledger::{Ledger, Seen};
+//!
+//! let mut ledger = Ledger::new();
+//! let ip = Indicator::new(AttrType::IpDst, "192.0.2.1");
+//! ledger.observe("abuse-ch", &ip, 1_000);
+//! let seen = ledger.observe("abuse-ch", &ip, 2_000);
+//! assert_eq!(seen, Seen { first_seen: 1_000, last_seen: 2_000 });
+//! ```
+//!
+//! # Architecture
+//! - this file: the in-memory [`Ledger`], one hash map per feed keyed by [`Indicator`], and
+//!   recovery ([`Ledger::load_or_recover`]).
+//! - `file`: the on-disk format (versioned, sorted, checksummed) and the atomic save.
+
+mod file;
+
+pub use file::LedgerError;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::indicator::Indicator;
+
+/// When a feed first and last listed an indicator, in Unix seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Seen {
+    /// The first build (or bootstrap source) that saw the pair.
+    pub first_seen: i64,
+    /// The last build that saw the pair.
+    pub last_seen: i64,
+}
+
+impl Seen {
+    /// The smallest interval holding both.
+    #[must_use]
+    fn widen(self, other: Seen) -> Seen {
+        Seen {
+            first_seen: self.first_seen.min(other.first_seen),
+            last_seen: self.last_seen.max(other.last_seen),
+        }
+    }
+}
+
+/// One feed's entries.
+#[derive(Clone, Debug, Default)]
+struct FeedTable {
+    id: Box<str>,
+    entries: HashMap<Indicator, Seen>,
+}
+
+/// First and last seen times per (feed, indicator).
+///
+/// Feed ids are stored once each; an entry costs its indicator (type and canonical value) and
+/// two integers. Lookups by `&str` feed id and `&Indicator` allocate nothing.
+#[derive(Clone, Debug, Default)]
+pub struct Ledger {
+    feeds: Vec<FeedTable>,
+    index: HashMap<Box<str>, usize>,
+}
+
+impl Ledger {
+    /// An empty ledger.
+    #[must_use]
+    pub fn new() -> Ledger {
+        Ledger::default()
+    }
+
+    /// Reads a ledger file.
+    ///
+    /// Fails with [`LedgerError::NotFound`] when there is no file, [`LedgerError::Corrupt`]
+    /// when it is truncated, fails its checksum, has an unknown version or does not parse, and
+    /// [`LedgerError::Io`] when it cannot be read.
+    pub fn load(path: &Path) -> Result<Ledger, LedgerError> {
+        file::load(path)
+    }
+
+    /// Writes the ledger atomically: to `<name>.tmp` in the same folder, flushed to disk, then
+    /// renamed over `path`. The file it replaces is kept as `<name>.prev`.
+    ///
+    /// The bytes depend only on the entries, not on the order they were observed in. Entries
+    /// that cannot be written (a value or feed id holding a tab, a line feed or a carriage
+    /// return, which canonical values never do) are left out and counted in a warning; see
+    /// [`Ledger::unwritable`].
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        file::save(self, path)
+    }
+
+    /// Loads the ledger, recovering what can be recovered, and says what happened.
+    ///
+    /// - A good file: that ledger, no note.
+    /// - No file: the previous file (`<name>.prev`) if it loads, else an empty ledger (the
+    ///   first build), with a note.
+    /// - A damaged or unreadable file: the previous file if it loads, else an empty ledger,
+    ///   with a note naming the problem.
+    #[must_use]
+    pub fn load_or_recover(path: &Path) -> (Ledger, Option<String>) {
+        let problem = match Ledger::load(path) {
+            Ok(ledger) => return (ledger, None),
+            Err(error) => error,
+        };
+        let prev = file::prev_path(path);
+        let missing = matches!(problem, LedgerError::NotFound { .. });
+        match Ledger::load(&prev) {
+            Ok(ledger) => {
+                let note = format!(
+                    "{problem}; recovered the previous ledger `{}` ({} entries)",
+                    prev.display(),
+                    ledger.len()
+                );
+                (ledger, Some(note))
+            }
+            Err(LedgerError::NotFound { .. }) if missing => {
+                (Ledger::new(), Some(format!("{problem}; starting with an empty ledger")))
+            }
+            Err(prev_problem) => (
+                Ledger::new(),
+                Some(format!(
+                    "{problem}; the previous ledger cannot be used either ({prev_problem}); \
+                     starting with an empty ledger"
+                )),
+            ),
+        }
+    }
+
+    /// Records that `feed` lists `indicator` at time `now` and returns the updated times.
+    ///
+    /// A new pair gets `now` as both times. A known pair keeps its first-seen time and gets
+    /// `now` as last-seen time; a `now` outside the known interval (a clock set back, a replayed
+    /// older build) widens the interval instead of shrinking it.
+    pub fn observe(&mut self, feed: &str, indicator: &Indicator, now: i64) -> Seen {
+        self.merge(feed, indicator, Seen { first_seen: now, last_seen: now })
+    }
+
+    /// Merges known times for a pair, for example from a previously published site: the
+    /// stored interval grows to hold `seen`. Returns the updated times.
+    pub fn merge(&mut self, feed: &str, indicator: &Indicator, seen: Seen) -> Seen {
+        let seen = Seen {
+            first_seen: seen.first_seen.min(seen.last_seen),
+            last_seen: seen.first_seen.max(seen.last_seen),
+        };
+        let entries = &mut self.table_mut(feed).entries;
+        if let Some(stored) = entries.get_mut(indicator) {
+            *stored = stored.widen(seen);
+            *stored
+        } else {
+            entries.insert(indicator.clone(), seen);
+            seen
+        }
+    }
+
+    /// The times recorded for a pair.
+    #[must_use]
+    pub fn get(&self, feed: &str, indicator: &Indicator) -> Option<Seen> {
+        let &position = self.index.get(feed)?;
+        self.feeds.get(position)?.entries.get(indicator).copied()
+    }
+
+    /// The number of (feed, indicator) pairs.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.feeds.iter().map(|feed| feed.entries.len()).sum()
+    }
+
+    /// Whether no pair is recorded.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.feeds.iter().all(|feed| feed.entries.is_empty())
+    }
+
+    /// Keeps only the pairs for which `keep` returns `true` (pruning old or removed feeds).
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &Indicator, Seen) -> bool) {
+        for feed in &mut self.feeds {
+            let id = &feed.id;
+            feed.entries.retain(|indicator, seen| keep(id, indicator, *seen));
+        }
+    }
+
+    /// Every pair, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Indicator, Seen)> {
+        self.feeds.iter().flat_map(|feed| {
+            feed.entries.iter().map(|(indicator, seen)| (&*feed.id, indicator, *seen))
+        })
+    }
+
+    /// The ids of the feeds with at least one pair, in no particular order.
+    pub fn feeds(&self) -> impl Iterator<Item = &str> {
+        self.feeds.iter().filter(|feed| !feed.entries.is_empty()).map(|feed| &*feed.id)
+    }
+
+    /// How many pairs [`Ledger::save`] would leave out because the feed id or the value holds
+    /// a tab, a line feed or a carriage return.
+    #[must_use]
+    pub fn unwritable(&self) -> usize {
+        self.feeds
+            .iter()
+            .map(|feed| {
+                if file::is_writable(&feed.id) {
+                    feed.entries.keys().filter(|i| !file::is_writable(&i.value)).count()
+                } else {
+                    feed.entries.len()
+                }
+            })
+            .sum()
+    }
+
+    /// The table of a feed, created when new.
+    fn table_mut(&mut self, feed: &str) -> &mut FeedTable {
+        let position = match self.index.get(feed) {
+            Some(&position) => position,
+            None => {
+                let position = self.feeds.len();
+                self.feeds.push(FeedTable { id: feed.into(), entries: HashMap::new() });
+                self.index.insert(feed.into(), position);
+                position
+            }
+        };
+        &mut self.feeds[position]
+    }
+}
+
+#[cfg(test)]
+mod tests;
