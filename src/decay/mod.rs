@@ -51,8 +51,9 @@ pub const SECS_PER_DAY: f64 = 86_400.0;
 /// NaN; the config loader rejects such models before they get here.
 #[must_use]
 pub fn polynomial_score(base: f64, elapsed_secs: f64, lifetime_days: f64, decay_speed: f64) -> f64 {
-    // `!(x >= 0.0)` also catches NaN.
-    if !(elapsed_secs >= 0.0) || !(lifetime_days > 0.0) || !(decay_speed > 0.0) {
+    // Written as a positive test so that a NaN anywhere also gives 0.
+    let computable = elapsed_secs >= 0.0 && lifetime_days > 0.0 && decay_speed > 0.0;
+    if !computable {
         return 0.0;
     }
     // MISP multiplies by 24, 60 and 60 in turn; doing the same keeps the last bit equal for
@@ -260,7 +261,7 @@ impl Model {
     #[must_use]
     pub fn expires_at(&self, base: f64, reference_time: i64) -> Option<i64> {
         let threshold = self.threshold;
-        if !(threshold > 0.0) {
+        if threshold.is_nan() || threshold <= 0.0 {
             return None;
         }
         let decayed_at = |t: i64| is_decayed(self.value_after(base, t), threshold);
@@ -310,6 +311,7 @@ fn first_decayed(mut low: i64, mut high: i64, decayed: impl Fn(i64) -> bool) -> 
 }
 
 #[cfg(test)]
+#[expect(clippy::float_cmp, reason = "the spec gives some values exactly, and 0 is exact")]
 mod tests {
     use super::*;
     use crate::config::DecayConfig;

@@ -214,14 +214,13 @@ impl Ledger {
 
     /// The table of a feed, created when new.
     fn table_mut(&mut self, feed: &str) -> &mut FeedTable {
-        let position = match self.index.get(feed) {
-            Some(&position) => position,
-            None => {
-                let position = self.feeds.len();
-                self.feeds.push(FeedTable { id: feed.into(), entries: HashMap::new() });
-                self.index.insert(feed.into(), position);
-                position
-            }
+        let position = if let Some(&position) = self.index.get(feed) {
+            position
+        } else {
+            let position = self.feeds.len();
+            self.feeds.push(FeedTable { id: feed.into(), entries: HashMap::new() });
+            self.index.insert(feed.into(), position);
+            position
         };
         &mut self.feeds[position]
     }
