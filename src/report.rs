@@ -54,8 +54,17 @@ pub struct FeedReport {
     pub homepage: Option<String>,
     /// Outcome.
     pub status: FeedStatus,
-    /// Why the feed failed, when it did.
+    /// Why the feed is not ok, as a code: `fetch_failed`, `parse_failed`, `empty` (it had
+    /// indicators before), `shrunk`.
+    pub reason: Option<String>,
+    /// Why the feed is not ok, in words.
     pub error: Option<String>,
+    /// Whether the feed's last good data stands in for this build's.
+    pub stale: bool,
+    /// When the feed was last read successfully (RFC 3339).
+    pub last_success: Option<String>,
+    /// Since when the feed has been failing (RFC 3339), if it is.
+    pub failing_since: Option<String>,
     /// Where the bytes came from, when they came.
     pub origin: Option<Origin>,
     /// HTTP status of the main request, when there was one.
@@ -64,11 +73,12 @@ pub struct FeedReport {
     pub bytes: u64,
     /// Fetch and parse time, in milliseconds.
     pub duration_ms: u64,
-    /// What the parser did with every line.
+    /// What the parser did with every line of this build's body.
     pub stats: ParseStats,
     /// Values rejected, over every reason.
     pub rejected: u64,
-    /// Distinct accepted indicators.
+    /// Distinct indicators the feed contributes to this build (from the last good data when
+    /// `stale`).
     pub indicators: u64,
     /// Distinct accepted indicators per attribute type.
     pub by_type: BTreeMap<String, u64>,

@@ -9,9 +9,11 @@
 //!
 //! # Architecture
 //! - `gather`: fetching a feed's files (one body, or a MISP manifest and its events).
+//! - `health`: each feed's history and its last good data, in the state folder.
 //! - `select`: a task's selection, scoring and sort order.
 
 mod gather;
+mod health;
 mod select;
 
 use std::collections::BTreeMap;
@@ -20,7 +22,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::config::{FeedFormat, OutputFormat, Project, Source};
+use crate::config::{Feed, FeedFormat, OutputFormat, Project, Source};
 use crate::decay;
 use crate::export::{self, ExportError, misp_feed, plain, site};
 use crate::fetch::{Cache, FetchError, Fetcher, Mode, Replay};
@@ -29,6 +31,7 @@ use crate::parse::{self, ParsedFeed};
 use crate::report::{BuildReport, FeedReport, FeedStatus, TaskReport};
 
 pub use gather::Gathered;
+pub use health::{FeedHealth, Health, HealthStore};
 
 /// How a build gets its bytes.
 #[derive(Clone, Debug)]
@@ -112,12 +115,22 @@ struct Fetched {
     duration_ms: u64,
 }
 
-/// One feed after fetching and parsing.
+/// One feed after fetching, parsing and the last-good-data decision.
 struct FeedResult {
     index: usize,
     fetched: Result<Fetched, String>,
+    /// The data the build uses: this build's, or the last good data standing in for it.
     parsed: Option<ParsedFeed>,
-    parse_error: Option<String>,
+    /// What this build's parse did with the fresh body (empty when the fetch failed).
+    fresh_stats: parse::ParseStats,
+    /// This build's outcome for the feed.
+    status: FeedStatus,
+    /// Why the feed is not ok (a reason code and a message).
+    problem: Option<(&'static str, String)>,
+    /// The data in use is the last good data, from this build time.
+    stale_from: Option<i64>,
+    /// The feed's history after this build.
+    health: FeedHealth,
 }
 
 /// Runs a whole build.
@@ -150,21 +163,56 @@ pub fn run(
         "Fetched feeds"
     );
 
-    // Parse.
+    // Parse, in parallel; bodies are kept until the decision on last good data.
     reporter.stage("parse");
     let started = Instant::now();
-    let mut results: Vec<FeedResult> = gathered
+    let mut parsed_feeds: Vec<(
+        usize,
+        Result<Fetched, String>,
+        Option<(FeedFiles, Result<ParsedFeed, String>)>,
+    )> = gathered
         .into_par_iter()
-        .map(|(index, gathered)| parse_feed(project, index, gathered))
+        .map(|(index, gathered)| {
+            let feed = &project.feeds[index];
+            match gathered {
+                Err(e) => (index, Err(e), None),
+                Ok(gathered) => {
+                    let fetched = Fetched {
+                        origin: gathered.origin(),
+                        http_status: gathered.status(),
+                        bytes: gathered.bytes(),
+                        duration_ms: gathered.elapsed_ms(),
+                    };
+                    let (files, failures) = FeedFiles::from_gathered(gathered);
+                    let parsed = parse_files(feed, &files, &failures);
+                    (index, Ok(fetched), Some((files, parsed)))
+                }
+            }
+        })
         .collect();
-    results.sort_by_key(|r| r.index);
+    parsed_feeds.sort_by_key(|(index, _, _)| *index);
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "Parsed feeds");
 
-    // Ledger.
+    // Keep or replace each feed's last good data.
+    let store = HealthStore::new(&settings.state_dir);
+    let (mut health, health_note) = store.load();
+    let mut notes: Vec<String> = health_note.into_iter().collect();
+    let results: Vec<FeedResult> = parsed_feeds
+        .into_iter()
+        .map(|(index, fetched, parsed)| {
+            let feed = &project.feeds[index];
+            let previous = health.feeds.get(&feed.id).cloned().unwrap_or_default();
+            let result = decide(feed, &store, previous, fetched, parsed, options.now);
+            health.feeds.insert(feed.id.clone(), result.health.clone());
+            FeedResult { index, ..result }
+        })
+        .collect();
+
+    // Ledger: only data confirmed by this build refreshes `last_seen`.
     let ledger_path = settings.state_dir.join("ledger");
     let (mut ledger, ledger_note) = Ledger::load_or_recover(&ledger_path);
-    let mut notes: Vec<String> = ledger_note.into_iter().collect();
-    for result in &results {
+    notes.extend(ledger_note);
+    for result in results.iter().filter(|r| r.stale_from.is_none()) {
         let Some(parsed) = &result.parsed else { continue };
         let id = &project.feeds[result.index].id;
         for record in &parsed.records {
@@ -185,20 +233,7 @@ pub fn run(
                 }
             }
         }
-        match report.status {
-            FeedStatus::Error => tracing::warn!(
-                feed = %report.id,
-                reason = report.error.as_deref().unwrap_or(""),
-                "Feed failed, left out of this build"
-            ),
-            FeedStatus::Empty => tracing::warn!(feed = %report.id, "Feed is empty"),
-            FeedStatus::Ok => tracing::info!(
-                feed = %report.id,
-                indicators = report.indicators,
-                rejected = report.stats.rejected_total(),
-                "Feed read"
-            ),
-        }
+        log_feed(&report);
         feed_reports.push(report);
     }
     drop(distinct);
@@ -218,7 +253,7 @@ pub fn run(
     };
     let mut task_reports = Vec::with_capacity(project.tasks.len());
     for task in &project.tasks {
-        let selection = select::select(project, task, &parsed, &models, options.now);
+        let selection = select::select(project, task, &parsed, &models, &ledger, options.now);
         let mut outputs = Vec::with_capacity(task.config.outputs.len());
         for output in &task.config.outputs {
             let written = match output.format {
@@ -282,54 +317,239 @@ pub fn run(
     if let Err(e) = ledger.save(&ledger_path) {
         tracing::warn!(path = %ledger_path.display(), error = %e, "Could not save the ledger");
     }
+    if let Err(e) = store.save(&health) {
+        tracing::warn!(state = %settings.state_dir.display(), error = %e, "Could not save feed health");
+    }
     Ok(BuildOutcome { report, output_dir })
 }
 
-/// Parses one gathered feed, consuming its bodies.
-fn parse_feed(project: &Project, index: usize, gathered: Result<Gathered, String>) -> FeedResult {
-    let feed = &project.feeds[index];
-    let gathered = match gathered {
-        Ok(gathered) => gathered,
-        Err(e) => return FeedResult { index, fetched: Err(e), parsed: None, parse_error: None },
-    };
-    let fetched = Fetched {
-        origin: gathered.origin(),
-        http_status: gathered.status(),
-        bytes: gathered.bytes(),
-        duration_ms: gathered.elapsed_ms(),
-    };
-    let (parsed, parse_error) = match gathered {
-        Gathered::Body(body) => {
-            let exclude = feed.exclude.as_ref();
-            match feed.config.format {
-                FeedFormat::Freetext => {
-                    (Some(parse::freetext::parse(&body.bytes, &feed.freetext, exclude)), None)
+/// A feed's files, however they were fetched: one body, or a MISP manifest and its events.
+#[derive(Default)]
+struct FeedFiles {
+    body: Option<Vec<u8>>,
+    manifest: Option<Vec<u8>>,
+    /// `(uuid, bytes)` per event file, in manifest order.
+    events: Vec<(String, Vec<u8>)>,
+}
+
+impl FeedFiles {
+    /// The files of a fetch, and the event files that could not be fetched.
+    fn from_gathered(gathered: Gathered) -> (FeedFiles, Vec<String>) {
+        match gathered {
+            Gathered::Body(body) => {
+                (FeedFiles { body: Some(body.bytes), ..FeedFiles::default() }, Vec::new())
+            }
+            Gathered::Misp { manifest_body, events, .. } => {
+                let mut files =
+                    FeedFiles { manifest: Some(manifest_body.bytes), ..FeedFiles::default() };
+                let mut failures = Vec::new();
+                for (uuid, body) in events {
+                    match body {
+                        Ok(body) => files.events.push((uuid, body.bytes)),
+                        Err(e) => failures.push(format!("{uuid}.json: {e}")),
+                    }
                 }
-                FeedFormat::Csv => match parse::csv::parse(&body.bytes, &feed.csv, exclude) {
-                    Ok(parsed) => (Some(parsed), None),
-                    Err(e) => (None, Some(e.to_string())),
-                },
-                FeedFormat::Misp => (None, Some("a MISP feed was fetched as one file".to_owned())),
+                (files, failures)
             }
         }
-        Gathered::Misp { manifest, events, .. } => {
-            let mut files = Vec::with_capacity(events.len());
-            let mut failed = Vec::new();
-            for (uuid, body) in events {
-                match body {
-                    Ok(body) => files.push((uuid, body.bytes)),
-                    Err(e) => failed.push(format!("{uuid}.json: {e}")),
+    }
+
+    /// File names and bytes, as kept in the state folder.
+    fn named(&self) -> Vec<(String, &[u8])> {
+        let mut named = Vec::with_capacity(self.events.len() + 1);
+        if let Some(body) = &self.body {
+            named.push(("body".to_owned(), body.as_slice()));
+        }
+        if let Some(manifest) = &self.manifest {
+            named.push(("manifest.json".to_owned(), manifest.as_slice()));
+        }
+        for (uuid, bytes) in &self.events {
+            named.push((format!("{uuid}.json"), bytes.as_slice()));
+        }
+        named
+    }
+
+    /// The files read back from the state folder.
+    fn from_named(files: Vec<(String, Vec<u8>)>) -> FeedFiles {
+        let mut feed_files = FeedFiles::default();
+        for (name, bytes) in files {
+            match name.as_str() {
+                "body" => feed_files.body = Some(bytes),
+                "manifest.json" => feed_files.manifest = Some(bytes),
+                _ => {
+                    if let Some(uuid) = name.strip_suffix(".json") {
+                        feed_files.events.push((uuid.to_owned(), bytes));
+                    }
                 }
             }
-            let mut parsed = parse::misp::parse_events(&files, &feed.misp);
+        }
+        feed_files
+    }
+}
+
+/// Parses a feed's files in its format.
+fn parse_files(feed: &Feed, files: &FeedFiles, failures: &[String]) -> Result<ParsedFeed, String> {
+    let exclude = feed.exclude.as_ref();
+    match feed.config.format {
+        FeedFormat::Freetext | FeedFormat::Csv => {
+            let body = files.body.as_deref().ok_or("no body was fetched")?;
+            if feed.config.format == FeedFormat::Freetext {
+                Ok(parse::freetext::parse(body, &feed.freetext, exclude))
+            } else {
+                parse::csv::parse(body, &feed.csv, exclude).map_err(|e| e.to_string())
+            }
+        }
+        FeedFormat::Misp => {
+            let manifest_bytes = files.manifest.as_deref().ok_or("no manifest.json was fetched")?;
+            let manifest = parse::misp::read_manifest(manifest_bytes, &feed.misp)
+                .map_err(|e| e.to_string())?;
+            let mut parsed = parse::misp::parse_events(&files.events, &feed.misp);
             merge_stats(&mut parsed.stats, &manifest.stats);
-            for message in failed {
-                parsed.stats.reject(crate::indicator::RejectReason::InvalidEvent, 0, &message);
+            for message in failures {
+                parsed.stats.reject(crate::indicator::RejectReason::InvalidEvent, 0, message);
             }
-            (Some(parsed), None)
+            Ok(parsed)
+        }
+    }
+}
+
+/// Decides what a feed contributes to this build: its fresh data, or its last good data
+/// when it failed, came back empty or shrank beyond `max_shrink`, while that data is younger
+/// than `max_stale_days`.
+fn decide(
+    feed: &Feed,
+    store: &HealthStore,
+    previous: FeedHealth,
+    fetched: Result<Fetched, String>,
+    parsed: Option<(FeedFiles, Result<ParsedFeed, String>)>,
+    now: i64,
+) -> FeedResult {
+    let mut health = previous.clone();
+    let (files, outcome) = match parsed {
+        Some((files, outcome)) => (Some(files), outcome),
+        None => (None, Err(fetched.as_ref().err().cloned().unwrap_or_default())),
+    };
+    let fetch_failed = fetched.is_err();
+    let fresh_stats = outcome.as_ref().map(|p| p.stats.clone()).unwrap_or_default();
+    // This build's verdict on the fresh data.
+    let (status, problem, fresh) = match outcome {
+        Err(message) => {
+            let code = if fetch_failed { "fetch_failed" } else { "parse_failed" };
+            (FeedStatus::Error, Some((code, message)), None)
+        }
+        Ok(parsed) => {
+            let count = parsed.records.len() as u64;
+            let had = previous.last_indicators;
+            if count == 0 {
+                let message = format!("the feed returned 0 entries (previous success: {had})");
+                if feed.config.allow_empty || had == 0 {
+                    (FeedStatus::Empty, None, Some(parsed))
+                } else {
+                    (FeedStatus::Empty, Some(("empty", message)), Some(parsed))
+                }
+            } else if had > 0 && (count as f64) < had as f64 * (1.0 - feed.config.max_shrink) {
+                let message = format!(
+                    "the feed shrank from {had} to {count} indicators, more than `max_shrink` = {} allows",
+                    feed.config.max_shrink
+                );
+                (FeedStatus::Error, Some(("shrunk", message)), Some(parsed))
+            } else {
+                (FeedStatus::Ok, None, Some(parsed))
+            }
         }
     };
-    FeedResult { index, fetched: Ok(fetched), parsed, parse_error }
+
+    let Some((_, message)) = &problem else {
+        // Accepted: this data becomes the last good data.
+        let count = fresh.as_ref().map_or(0, |p| p.records.len() as u64);
+        health = FeedHealth {
+            last_success: Some(now),
+            last_indicators: count,
+            failing_since: None,
+            last_error: None,
+        };
+        let saved = match (&files, count) {
+            (Some(files), 1..) => store.save_good(&feed.id, &files.named()),
+            _ => store.drop_good(&feed.id),
+        };
+        if let Err(e) = saved {
+            tracing::warn!(feed = %feed.id, error = %e, "Could not keep the feed's data as last good data");
+        }
+        return FeedResult {
+            index: 0,
+            fetched,
+            parsed: fresh,
+            fresh_stats,
+            status,
+            problem,
+            stale_from: None,
+            health,
+        };
+    };
+
+    health.failing_since = Some(previous.failing_since.unwrap_or(now));
+    health.last_error = Some(message.clone());
+    let max_age = (feed.config.max_stale_days * 86_400.0) as i64;
+    let fallback = previous
+        .last_success
+        .filter(|&success| now.saturating_sub(success) <= max_age)
+        .and_then(|success| store.load_good(&feed.id).map(|files| (success, files)));
+    if let Some((success, named)) = fallback {
+        let files = FeedFiles::from_named(named);
+        match parse_files(feed, &files, &[]) {
+            Ok(parsed) => {
+                return FeedResult {
+                    index: 0,
+                    fetched,
+                    parsed: Some(parsed),
+                    fresh_stats,
+                    status,
+                    problem,
+                    stale_from: Some(success),
+                    health,
+                };
+            }
+            Err(e) => {
+                tracing::warn!(feed = %feed.id, error = %e, "The last good data no longer parses");
+            }
+        }
+    } else if previous.last_success.is_some() && previous.last_indicators > 0 {
+        tracing::warn!(
+            feed = %feed.id,
+            max_stale_days = feed.config.max_stale_days,
+            "The last good data is too old to stand in; the feed contributes nothing"
+        );
+    }
+    // No usable last good data: an empty feed still reports its (empty) parse.
+    let parsed = fresh.filter(|_| status == FeedStatus::Empty);
+    FeedResult { index: 0, fetched, parsed, fresh_stats, status, problem, stale_from: None, health }
+}
+
+/// One log line per feed: what happened and what the build uses.
+fn log_feed(report: &FeedReport) {
+    let reason = report.error.as_deref().unwrap_or("");
+    match (report.status, report.stale) {
+        (FeedStatus::Ok, _) => tracing::info!(
+            feed = %report.id,
+            http = report.http_status.unwrap_or(0),
+            bytes = report.bytes,
+            ms = report.duration_ms,
+            indicators = report.indicators,
+            rejected = report.rejected,
+            "Feed read"
+        ),
+        (_, true) => tracing::warn!(
+            feed = %report.id,
+            reason,
+            since = report.failing_since.as_deref().unwrap_or(""),
+            indicators = report.indicators,
+            "Feed failing; its last good data stands in"
+        ),
+        (FeedStatus::Empty, false) if report.error.is_none() => {
+            tracing::warn!(feed = %report.id, "Feed is empty");
+        }
+        _ => tracing::warn!(feed = %report.id, reason, "Feed failed; it contributes nothing"),
+    }
 }
 
 /// Adds the manifest's counts (invalid keys) to the events' counts.
@@ -357,11 +577,7 @@ fn feed_report(project: &Project, result: &FeedResult) -> FeedReport {
         Ok(f) => (Some(f.origin), Some(f.http_status), f.bytes, f.duration_ms),
         Err(_) => (None, None, 0, 0),
     };
-    let error = match (&result.fetched, &result.parse_error) {
-        (Err(e), _) | (Ok(_), Some(e)) => Some(e.clone()),
-        _ => None,
-    };
-    let stats = result.parsed.as_ref().map(|p| p.stats.clone()).unwrap_or_default();
+    let stats = result.fresh_stats.clone();
     let mut by_type: BTreeMap<String, u64> = BTreeMap::new();
     let indicators = result.parsed.as_ref().map_or(0, |p| {
         for record in &p.records {
@@ -369,13 +585,6 @@ fn feed_report(project: &Project, result: &FeedResult) -> FeedReport {
         }
         p.records.len() as u64
     });
-    let feed_status = if error.is_some() {
-        FeedStatus::Error
-    } else if indicators == 0 {
-        FeedStatus::Empty
-    } else {
-        FeedStatus::Ok
-    };
     FeedReport {
         id: feed.id.clone(),
         name: feed.config.name.clone(),
@@ -384,8 +593,12 @@ fn feed_report(project: &Project, result: &FeedResult) -> FeedReport {
         source,
         licence: feed.config.licence.clone(),
         homepage: feed.config.homepage.clone(),
-        status: feed_status,
-        error,
+        status: result.status,
+        reason: result.problem.as_ref().map(|(code, _)| (*code).to_owned()),
+        error: result.problem.as_ref().map(|(_, message)| message.clone()),
+        stale: result.stale_from.is_some(),
+        last_success: result.health.last_success.map(export::rfc3339),
+        failing_since: result.health.failing_since.map(export::rfc3339),
         origin,
         http_status,
         bytes,

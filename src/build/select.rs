@@ -6,8 +6,8 @@
 //! 2. the base score comes from the record's tags, its event's tags and the feed's MISP tags
 //!    with MISP's weighting, else the feed's `base_score`, else the model's default;
 //! 3. the reference time is MISP's (`last_seen`, else the attribute `timestamp`) when the feed
-//!    gives one; otherwise the indicator is listed by the feed in this very build, so the
-//!    reference is the build time;
+//!    gives one; otherwise the last build that saw the value in that feed, from the ledger
+//!    (this build, unless the feed's last good data stands in for a failed fetch);
 //! 4. an indicator listed by several feeds keeps its best score.
 //!
 //! An indicator is kept when its score is at least the minimum (the model's threshold unless
@@ -24,6 +24,7 @@ use crate::config::{ModelChoice, Project, Task};
 use crate::decay::{self, Model, Taxonomies};
 use crate::export::Entry;
 use crate::indicator::{AttrType, Family, Indicator};
+use crate::ledger::Ledger;
 use crate::parse::{ParsedFeed, Record};
 
 /// A task's selected indicators, sorted, and what was left out.
@@ -45,6 +46,7 @@ pub(super) fn select<'a>(
     task: &Task,
     parsed: &[Option<&'a ParsedFeed>],
     models: &[Model],
+    ledger: &Ledger,
     now: i64,
 ) -> Selection<'a> {
     let taxonomies = Taxonomies::builtin();
@@ -103,10 +105,10 @@ pub(super) fn select<'a>(
                     )
                     .value
                 };
-                let reference = reference_time(record, now);
+                let reference = reference_time(record, &feed.id, ledger, now);
                 (model.score(base, reference, now).value, config.threshold)
             });
-            let reference_time = reference_time(record, now);
+            let reference_time = reference_time(record, &feed.id, ledger, now);
             let candidate = candidates.entry(&record.indicator).or_insert_with(|| Candidate {
                 score: None,
                 to_ids: false,
@@ -166,9 +168,13 @@ pub(super) fn select<'a>(
     Selection { entries: keyed.into_iter().map(|(_, e)| e).collect(), expired, unscored }
 }
 
-/// MISP's reference time for a record that carries one, else the build time.
-fn reference_time(record: &Record, now: i64) -> i64 {
-    decay::reference_time(record.last_seen, record.timestamp).unwrap_or(now)
+/// MISP's reference time for a record that carries one; else the last build that saw the
+/// value in this feed (the ledger), which is this build unless the feed's last good data
+/// stands in for a failing fetch; else the build time.
+fn reference_time(record: &Record, feed: &str, ledger: &Ledger, now: i64) -> i64 {
+    decay::reference_time(record.last_seen, record.timestamp)
+        .or_else(|| ledger.get(feed, &record.indicator).map(|seen| seen.last_seen))
+        .unwrap_or(now)
 }
 
 /// The IP version of an address, network or `ip|port` value.

@@ -57,10 +57,34 @@ pub struct FeedConfig {
     /// header name → variable name. The value itself never appears in a file. Default: none.
     #[serde(default)]
     pub headers_from_env: BTreeMap<String, String>,
+    /// The member to read when the body is a zip archive of several files. A zip of one file
+    /// needs no name. Default: none.
+    #[serde(default)]
+    pub zip_member: Option<String>,
+    /// Largest size the feed's compressed body may decompress to, in bytes. Default: the
+    /// project's `fetch.max_decompressed_bytes`.
+    #[serde(default)]
+    pub max_decompressed_bytes: Option<u64>,
+    /// A PEM file of CA certificates, relative to the repository root, trusted for this
+    /// feed's https requests on top of the system roots. Default: none.
+    #[serde(default)]
+    pub ca_file: Option<String>,
     /// A regular expression; values that match it are skipped (MISP `excluderegex`). MISP's
     /// delimited form `/pattern/flags` is accepted as well as a bare pattern. Default: none.
     #[serde(default)]
     pub exclude_regex: Option<String>,
+    /// Accept an empty body as genuine: the feed's previous indicators are withdrawn at once.
+    /// Default: `false` (an empty feed that had indicators keeps its last good data).
+    #[serde(default)]
+    pub allow_empty: bool,
+    /// Largest accepted drop of the indicator count from one build to the next, as a fraction
+    /// (0.5 = 50 %). A bigger drop is treated as a failure and the last good data is kept.
+    /// Default: 0.5.
+    #[serde(default = "default_max_shrink")]
+    pub max_shrink: f64,
+    /// How long the last good data stands in for a failing feed, in days. Default: 7.
+    #[serde(default = "default_max_stale_days")]
+    pub max_stale_days: f64,
     /// Licence or terms of use of the data, shown on the feed's page. Default: none.
     #[serde(default)]
     pub licence: Option<String>,
@@ -80,6 +104,14 @@ pub struct FeedConfig {
 
 const fn default_true() -> bool {
     true
+}
+
+const fn default_max_shrink() -> f64 {
+    0.5
+}
+
+const fn default_max_stale_days() -> f64 {
+    7.0
 }
 
 /// How a feed body is parsed.

@@ -42,6 +42,16 @@ const DEFAULT_TIMEOUT_SECS: u64 = 60;
 const DEFAULT_CONCURRENCY: usize = 8;
 /// Default largest body, in bytes (200 MiB).
 const DEFAULT_MAX_BODY_BYTES: u64 = 200 * 1024 * 1024;
+/// Default largest decompressed body, in bytes (1 GiB).
+const DEFAULT_MAX_DECOMPRESSED_BYTES: u64 = 1024 * 1024 * 1024;
+/// Default retries of a failed request.
+const DEFAULT_RETRIES: u32 = 3;
+/// Most retries a definition may ask for.
+const MAX_RETRIES: u32 = 10;
+/// Default first back-off delay, in milliseconds.
+const DEFAULT_RETRY_BASE_MS: u64 = 500;
+/// Default requests in flight at once to one host.
+const DEFAULT_PER_HOST_CONCURRENCY: usize = 2;
 /// The TLP tags an output may put on its MISP event.
 const TLP_TAGS: &[&str] =
     &["tlp:clear", "tlp:white", "tlp:green", "tlp:amber", "tlp:amber+strict", "tlp:red"];
@@ -171,6 +181,15 @@ fn resolve_settings(
     if fetch.max_body_bytes == Some(0) {
         fail("fetch.max_body_bytes", "must be at least 1 byte, not 0".to_owned(), report);
     }
+    if fetch.max_decompressed_bytes == Some(0) {
+        fail("fetch.max_decompressed_bytes", "must be at least 1 byte, not 0".to_owned(), report);
+    }
+    if let Some(retries) = fetch.retries.filter(|r| *r > MAX_RETRIES) {
+        fail("fetch.retries", format!("must be at most {MAX_RETRIES}, not {retries}"), report);
+    }
+    if fetch.per_host_concurrency == Some(0) {
+        fail("fetch.per_host_concurrency", "must be at least 1, not 0".to_owned(), report);
+    }
     ok.then(|| Settings {
         title: config.title.clone().unwrap_or_else(|| DEFAULT_TITLE.to_owned()),
         base_url: config.base_url.clone(),
@@ -180,6 +199,12 @@ fn resolve_settings(
         timeout: Duration::from_secs(fetch.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS)),
         concurrency: fetch.concurrency.unwrap_or(DEFAULT_CONCURRENCY),
         max_body_bytes: fetch.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+        max_decompressed_bytes: fetch
+            .max_decompressed_bytes
+            .unwrap_or(DEFAULT_MAX_DECOMPRESSED_BYTES),
+        retries: fetch.retries.unwrap_or(DEFAULT_RETRIES),
+        retry_base: Duration::from_millis(fetch.retry_base_ms.unwrap_or(DEFAULT_RETRY_BASE_MS)),
+        per_host_concurrency: fetch.per_host_concurrency.unwrap_or(DEFAULT_PER_HOST_CONCURRENCY),
     })
 }
 
@@ -330,6 +355,14 @@ fn resolve_feed(root: &Path, item: &Item<FeedConfig>, report: &mut Report) -> Op
     if let Some(score) = config.base_score {
         check_score(source, "base_score", score, true, report);
     }
+    if !(config.max_shrink.is_finite() && (0.0..=1.0).contains(&config.max_shrink)) {
+        report.error(
+            source,
+            "max_shrink",
+            format!("must be a fraction from 0 to 1 (0.5 = 50 %), not {}", config.max_shrink),
+        );
+    }
+    check_score(source, "max_stale_days", config.max_stale_days, true, report);
 
     for (header, variable) in &config.headers_from_env {
         let key = format!("headers_from_env.{header}");
@@ -346,6 +379,24 @@ fn resolve_feed(root: &Path, item: &Item<FeedConfig>, report: &mut Report) -> Op
                     shown(variable)
                 ),
             );
+        }
+    }
+
+    if config.zip_member.as_deref().is_some_and(|m| m.trim().is_empty()) {
+        report.error(
+            source,
+            "zip_member",
+            "must not be empty; leave the key out for a zip of one file",
+        );
+    }
+    if config.max_decompressed_bytes == Some(0) {
+        report.error(source, "max_decompressed_bytes", "must be at least 1 byte, not 0");
+    }
+    if let Some(ca_file) = &config.ca_file {
+        if ca_file.trim().is_empty() {
+            report.error(source, "ca_file", "must not be empty");
+        } else if !root.join(ca_file).is_file() {
+            report.error(source, "ca_file", format!("`{}` is not a file", shown(ca_file)));
         }
     }
 
