@@ -74,7 +74,8 @@ enum ExitStatus {
     Error = 1,
     /// The definitions are invalid; nothing was built.
     InvalidConfig = 2,
-    /// Outputs were written, but some feeds failed; the report and the site say which and why.
+    /// Outputs were written, but some feeds failed or are served from their last good data;
+    /// the report and the site say which and why.
     FeedsFailed = 3,
 }
 
@@ -170,18 +171,25 @@ fn build_command(
     let ok = report.count_status(FeedStatus::Ok);
     let empty = report.count_status(FeedStatus::Empty);
     let failed = report.count_status(FeedStatus::Error);
+    let stale = report.feeds.iter().filter(|f| f.stale).count();
     printer::out(&format!(
-        "Built {} in {:.1}s: {} feeds ({ok} ok, {empty} empty, {failed} failed), {} tasks, {} outputs.",
+        "Built {} in {:.1}s: {} feeds ({ok} ok, {empty} empty, {failed} failed, {stale} on last good data), {} tasks, {} outputs.",
         outcome.output_dir.display(),
         started.elapsed().as_secs_f64(),
         report.feeds.len(),
         report.tasks.len(),
         report.tasks.iter().map(|t| t.outputs.len()).sum::<usize>(),
     ));
-    for feed in report.feeds.iter().filter(|f| f.status == FeedStatus::Error) {
-        printer::out(&format!("  failed: {}: {}", feed.id, feed.error.as_deref().unwrap_or("")));
+    for feed in report.feeds.iter().filter(|f| f.error.is_some()) {
+        let using = if feed.stale { " (its last good data stands in)" } else { "" };
+        printer::out(&format!(
+            "  {}: {}: {}{using}",
+            feed.status.as_str(),
+            feed.id,
+            feed.error.as_deref().unwrap_or("")
+        ));
     }
-    if failed > 0 {
+    if failed > 0 || stale > 0 {
         return Ok(ExitStatus::FeedsFailed);
     }
     Ok(ExitStatus::Success)

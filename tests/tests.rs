@@ -7,5 +7,7 @@ mod check;
 // The repository's own definitions built from the recorded responses, checked against values
 // computed directly from the fixture files.
 mod e2e;
+// Last good data: failing, emptied and shrunk feeds across builds.
+mod stale;
 // Shared helpers: copying a project, running the binary, reading outputs.
 mod util;
