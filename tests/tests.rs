@@ -7,6 +7,8 @@ mod check;
 // The repository's own definitions built from the recorded responses, checked against values
 // computed directly from the fixture files.
 mod e2e;
+// Builds killed with SIGKILL at many points leave the previous outputs and state intact.
+mod kill;
 // Last good data: failing, emptied and shrunk feeds across builds.
 mod stale;
 // Shared helpers: copying a project, running the binary, reading outputs.

@@ -241,6 +241,7 @@ pub fn run(
     // Select and write.
     reporter.stage("write");
     let output_dir = options.output_dir.clone().unwrap_or_else(|| settings.output_dir.clone());
+    recover_output(&output_dir)?;
     let staging = staging_dir(&output_dir);
     prepare_dir(&staging)?;
     let models: Vec<decay::Model> = project.models.iter().map(decay::Model::new).collect();
@@ -626,20 +627,24 @@ fn prepare_dir(dir: &Path) -> Result<(), BuildError> {
     std::fs::create_dir_all(dir).map_err(io)
 }
 
-/// Replaces `output` with `staging`: the old folder is moved aside, the new one renamed in,
-/// then the old one removed, so readers see the old site or the new one, never a mix.
+/// Replaces `output` with `staging` so that a reader, and a build killed at any moment, sees
+/// the old folder or the new one, never a mix and never nothing. On Linux both folders are
+/// exchanged in one `renameat2(RENAME_EXCHANGE)`; elsewhere the old folder is moved aside
+/// first, and [`recover_output`] puts it back if the build dies in between.
 fn swap_in(staging: &Path, output: &Path) -> Result<(), BuildError> {
     let io = |path: &Path| {
         let path = path.to_owned();
         move |source| BuildError::Io { path, source }
     };
-    let name =
-        output.file_name().map_or_else(|| "site".into(), |n| n.to_string_lossy().into_owned());
-    let old = output.with_file_name(format!(".{name}.old"));
+    let old = aside_dir(output);
     if old.exists() {
         std::fs::remove_dir_all(&old).map_err(io(&old))?;
     }
     if output.exists() {
+        if exchange(staging, output).is_ok() {
+            // `staging` now holds the previous output.
+            return std::fs::remove_dir_all(staging).map_err(io(staging));
+        }
         std::fs::rename(output, &old).map_err(io(output))?;
     }
     std::fs::rename(staging, output).map_err(io(output))?;
@@ -647,4 +652,33 @@ fn swap_in(staging: &Path, output: &Path) -> Result<(), BuildError> {
         std::fs::remove_dir_all(&old).map_err(io(&old))?;
     }
     Ok(())
+}
+
+/// Where the previous output waits while the new one is renamed in (non-Linux systems).
+fn aside_dir(output: &Path) -> PathBuf {
+    let name =
+        output.file_name().map_or_else(|| "site".into(), |n| n.to_string_lossy().into_owned());
+    output.with_file_name(format!(".{name}.old"))
+}
+
+/// Puts back an output folder that a killed build left moved aside.
+fn recover_output(output: &Path) -> Result<(), BuildError> {
+    let old = aside_dir(output);
+    if !output.exists() && old.is_dir() {
+        tracing::warn!(path = %output.display(), "Restoring the output folder a killed build left aside");
+        std::fs::rename(&old, output)
+            .map_err(|source| BuildError::Io { path: output.to_owned(), source })?;
+    }
+    Ok(())
+}
+
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).map_err(std::io::Error::from)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_a: &Path, _b: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
 }
