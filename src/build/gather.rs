@@ -10,7 +10,7 @@ use futures::StreamExt as _;
 
 use super::Reporter;
 use crate::config::{Feed, FeedFormat, Project, Source};
-use crate::fetch::{Body, FetchError, Fetcher, Origin, read_capped};
+use crate::fetch::{Body, Expect, FeedRequest, FetchError, Fetcher, Origin};
 use crate::parse::misp::{Manifest, read_manifest};
 
 /// A feed's fetched files.
@@ -94,7 +94,7 @@ pub(super) fn all(
         futures::stream::iter(indexes.iter().copied())
             .map(|index| async move {
                 let feed = &project.feeds[index];
-                let result = one(feed, fetcher, concurrency).await;
+                let result = one(&project.root, feed, fetcher, concurrency).await;
                 reporter.feed_fetched(&feed.id);
                 (index, result)
             })
@@ -105,26 +105,29 @@ pub(super) fn all(
 }
 
 /// Fetches one feed.
-async fn one(feed: &Feed, fetcher: &Fetcher, concurrency: usize) -> Result<Gathered, String> {
-    let headers = headers(feed).map_err(|e| e.to_string())?;
+async fn one(
+    root: &std::path::Path,
+    feed: &Feed,
+    fetcher: &Fetcher,
+    concurrency: usize,
+) -> Result<Gathered, String> {
+    let request = FeedRequest::for_feed(root, feed).map_err(|e| e.to_string())?;
     match feed.config.format {
         FeedFormat::Freetext | FeedFormat::Csv => {
-            let body = get(feed, fetcher, &feed_location(feed, None), &headers).await?;
-            check_not_html(&body)?;
+            let body = get(fetcher, &feed_location(feed, None), &request, Expect::Text).await?;
             Ok(Gathered::Body(body))
         }
         FeedFormat::Misp => {
             let started = Instant::now();
-            let manifest_body =
-                get(feed, fetcher, &feed_location(feed, Some("manifest.json")), &headers).await?;
-            check_not_html(&manifest_body)?;
+            let location = feed_location(feed, Some("manifest.json"));
+            let manifest_body = get(fetcher, &location, &request, Expect::Json).await?;
             let manifest =
                 read_manifest(&manifest_body.bytes, &feed.misp).map_err(|e| e.to_string())?;
-            let headers = &headers;
+            let request = &request;
             let events = futures::stream::iter(manifest.events.iter().map(|e| e.uuid.clone()))
                 .map(|uuid| async move {
                     let location = feed_location(feed, Some(&format!("{uuid}.json")));
-                    let body = get_raw(feed, fetcher, &location, headers).await;
+                    let body = get_raw(fetcher, &location, request, Expect::Json).await;
                     (uuid, body)
                 })
                 .buffered(concurrency.max(1))
@@ -154,69 +157,24 @@ fn feed_location(feed: &Feed, file: Option<&str>) -> Location {
 }
 
 async fn get(
-    feed: &Feed,
     fetcher: &Fetcher,
     location: &Location,
-    headers: &[(String, String)],
+    request: &FeedRequest,
+    expect: Expect,
 ) -> Result<Body, String> {
-    get_raw(feed, fetcher, location, headers).await.map_err(|e| e.to_string())
+    get_raw(fetcher, location, request, expect).await.map_err(|e| e.to_string())
 }
 
+/// Gets one file; the fetcher opens compressed bodies and refuses HTML, JSON error objects
+/// and binary data where `expect` says otherwise (bug cases 01 and 16).
 async fn get_raw(
-    feed: &Feed,
     fetcher: &Fetcher,
     location: &Location,
-    headers: &[(String, String)],
+    request: &FeedRequest,
+    expect: Expect,
 ) -> Result<Body, FetchError> {
     match location {
-        Location::Url(url) => fetcher.get(&feed.id, url, headers, feed.config.refresh_secs).await,
-        Location::Path(path) => {
-            let started = Instant::now();
-            let display = path.display().to_string();
-            let bytes = read_capped(path, u64::MAX, &display).await?;
-            Ok(Body {
-                bytes,
-                status: 200,
-                content_type: None,
-                origin: Origin::Local,
-                elapsed: started.elapsed(),
-            })
-        }
+        Location::Url(url) => fetcher.get(request, url, expect).await,
+        Location::Path(path) => fetcher.read_local(request, path, expect).await,
     }
-}
-
-/// Resolves the feed's headers from the environment. The error names the variable, never a
-/// value.
-fn headers(feed: &Feed) -> Result<Vec<(String, String)>, FetchError> {
-    feed.config
-        .headers_from_env
-        .iter()
-        .map(|(header, variable)| match std::env::var(variable) {
-            Ok(value) if !value.is_empty() => Ok((header.clone(), value)),
-            _ => Err(FetchError::MissingSecret {
-                header: header.clone(),
-                variable: variable.clone(),
-            }),
-        })
-        .collect()
-}
-
-/// Refuses an HTML page served where a list was expected (bug case 01): its markup would be
-/// read as indicators.
-fn check_not_html(body: &Body) -> Result<(), String> {
-    let is_html_type = body
-        .content_type
-        .as_deref()
-        .is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("text/html"));
-    let start: Vec<u8> = body
-        .bytes
-        .iter()
-        .skip_while(|b| b.is_ascii_whitespace() || **b == 0xEF || **b == 0xBB || **b == 0xBF)
-        .take(15)
-        .map(u8::to_ascii_lowercase)
-        .collect();
-    if is_html_type || start.starts_with(b"<!doctype html") || start.starts_with(b"<html") {
-        return Err("the server sent an HTML page instead of a feed; body not parsed".to_owned());
-    }
-    Ok(())
 }

@@ -145,12 +145,7 @@ pub fn run(
         FetchMode::Offline => Mode::Offline,
         FetchMode::Replay(dir) => Mode::Replay(Replay::open(dir)?),
     };
-    let fetcher = Fetcher::new(
-        mode,
-        Cache::new(settings.cache_dir.clone()),
-        settings.timeout,
-        settings.max_body_bytes,
-    )?;
+    let fetcher = Fetcher::new(mode, Cache::new(settings.cache_dir.clone()), settings)?;
 
     // Fetch.
     let enabled: Vec<usize> = project.enabled_feeds().map(|(i, _)| i).collect();

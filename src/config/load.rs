@@ -355,18 +355,18 @@ mod tests {
 
     #[test]
     fn places_a_toml_unknown_key_at_the_key() {
-        let err = parse_toml::<ProjectConfig>("title = \"x\"\n\n[fetch]\nretries = 3\n")
+        let err = parse_toml::<ProjectConfig>("title = \"x\"\n\n[fetch]\nretry_count = 3\n")
             .expect_err("unknown key");
         assert_eq!(err.position, Some((4, 1)));
-        assert!(err.message.starts_with("unknown field `retries`"), "{}", err.message);
+        assert!(err.message.starts_with("unknown field `retry_count`"), "{}", err.message);
     }
 
     #[test]
     fn places_a_yaml_unknown_key_at_the_key_without_a_position_suffix() {
-        let err = parse_yaml::<ProjectConfig>("title: x\nfetch:\n  retries: 3\n")
+        let err = parse_yaml::<ProjectConfig>("title: x\nfetch:\n  retry_count: 3\n")
             .expect_err("unknown key");
         assert_eq!(err.position, Some((3, 3)));
-        assert!(err.message.contains("`retries`"), "{}", err.message);
+        assert!(err.message.contains("`retry_count`"), "{}", err.message);
         assert!(!err.message.contains("line"), "{}", err.message);
     }
 

@@ -70,6 +70,14 @@ pub struct Settings {
     pub concurrency: usize,
     /// Largest body accepted, in bytes.
     pub max_body_bytes: u64,
+    /// Largest decompressed body, in bytes, unless a feed sets its own cap.
+    pub max_decompressed_bytes: u64,
+    /// Retries after a connection error, a timeout, a 5xx or a 429.
+    pub retries: u32,
+    /// First back-off delay between retries.
+    pub retry_base: Duration,
+    /// Requests in flight at once to one host.
+    pub per_host_concurrency: usize,
 }
 
 /// Where a feed's bytes come from.

@@ -52,4 +52,20 @@ pub struct FetchConfig {
     /// Largest body accepted, in bytes. Default: 200 MiB.
     #[serde(default)]
     pub max_body_bytes: Option<u64>,
+    /// Largest size a gzip, zip or bzip2 body may decompress to, in bytes; a feed may set a
+    /// lower or higher cap of its own. Default: 1 GiB.
+    #[serde(default)]
+    pub max_decompressed_bytes: Option<u64>,
+    /// Retries of a request after a connection error, a timeout, a 5xx or a 429, never after
+    /// another 4xx. 0 turns retrying off; at most 10. Default: 3.
+    #[serde(default)]
+    pub retries: Option<u32>,
+    /// First back-off delay between retries, in milliseconds; it doubles on each retry, with
+    /// random jitter, unless the server's `Retry-After` asks for more. Default: 500.
+    #[serde(default)]
+    pub retry_base_ms: Option<u64>,
+    /// Requests in flight at once to one host (host and port), within `concurrency`.
+    /// Default: 2.
+    #[serde(default)]
+    pub per_host_concurrency: Option<usize>,
 }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Body, FetchError};
+use super::FetchError;
 use crate::fs::write_atomic;
 
 /// What is kept beside a cached body.
@@ -85,12 +85,13 @@ impl Cache {
         Ok(Some(Cached { bytes, meta }))
     }
 
-    /// Stores a body and its validators.
+    /// Stores a body as received (still compressed, if it was) and its validators.
     pub fn store(
         &self,
         feed: &str,
         url: &str,
-        body: &Body,
+        bytes: &[u8],
+        content_type: Option<&str>,
         etag: Option<String>,
         last_modified: Option<String>,
     ) -> Result<(), FetchError> {
@@ -99,39 +100,41 @@ impl Cache {
             url: url.to_owned(),
             etag,
             last_modified,
-            content_type: body.content_type.clone(),
-            bytes: body.bytes.len() as u64,
-            sha256: hex::encode(Sha256::digest(&body.bytes)),
+            content_type: content_type.map(str::to_owned),
+            bytes: bytes.len() as u64,
+            sha256: hex::encode(Sha256::digest(bytes)),
             fetched_at: time::OffsetDateTime::now_utc().unix_timestamp(),
         };
         let meta_json = serde_json::to_vec_pretty(&meta).unwrap_or_default();
-        write_atomic(&body_path, &body.bytes)
+        write_atomic(&body_path, bytes)
             .and_then(|()| write_atomic(&meta_path, &meta_json))
             .map_err(|source| FetchError::Io { path: body_path, source })
+    }
+
+    /// Marks a cached entry as confirmed now (a `304`), so that `refresh_secs` counts from
+    /// this answer; the body is left as it is.
+    pub fn touch(&self, feed: &str, url: &str, mut meta: CacheMeta) -> Result<(), FetchError> {
+        let (_, meta_path) = self.paths(feed, url);
+        meta.fetched_at = time::OffsetDateTime::now_utc().unix_timestamp();
+        let meta_json = serde_json::to_vec_pretty(&meta).unwrap_or_default();
+        write_atomic(&meta_path, &meta_json)
+            .map_err(|source| FetchError::Io { path: meta_path, source })
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
-    use crate::fetch::Origin;
 
     #[test]
     fn stored_body_loads_back_and_corruption_is_ignored() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path().to_owned());
-        let body = Body {
-            bytes: b"198.51.100.1\n".to_vec(),
-            status: 200,
-            content_type: Some("text/plain".into()),
-            origin: Origin::Network,
-            elapsed: Duration::ZERO,
-        };
-        cache.store("f", "https://a.example/x", &body, Some("\"v1\"".into()), None).unwrap();
-        let loaded = cache.load("f", "https://a.example/x").unwrap().unwrap();
-        assert_eq!(loaded.bytes, body.bytes);
+        let body = b"198.51.100.1\n";
+        let url = "https://a.example/x";
+        cache.store("f", url, body, Some("text/plain"), Some("\"v1\"".into()), None).unwrap();
+        let loaded = cache.load("f", url).unwrap().unwrap();
+        assert_eq!(loaded.bytes, body);
         assert_eq!(loaded.meta.etag.as_deref(), Some("\"v1\""));
         assert!(cache.load("f", "https://a.example/y").unwrap().is_none());
 
