@@ -7,6 +7,8 @@ mod check;
 // The repository's own definitions built from the recorded responses, checked against values
 // computed directly from the fixture files.
 mod e2e;
+// Fetching from a local HTTP server: timeouts, retries, redirects, bodies, secrets, proxies.
+mod fetch;
 // Builds killed with SIGKILL at many points leave the previous outputs and state intact.
 mod kill;
 // Last good data: failing, emptied and shrunk feeds across builds.
