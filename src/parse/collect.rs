@@ -6,6 +6,7 @@
 //! indicator go to a small overflow map that does own its keys.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 
 use super::{ParseStats, ParsedFeed, Record};
@@ -54,17 +55,21 @@ impl Collector {
 
     fn push_with(&mut self, record: Record, replace: impl Fn(&Record, &Record) -> bool) -> Pushed {
         let hash = self.state.hash_one(&record.indicator);
-        let slot = match self.index.get(&hash) {
-            None => {
-                self.index.insert(hash, self.records.len());
+        let next = self.records.len();
+        // One probe of the index: at millions of values each probe is a cache miss.
+        let slot = match self.index.entry(hash) {
+            Entry::Vacant(vacant) => {
+                vacant.insert(next);
                 None
             }
-            Some(&at) if self.records[at].indicator == record.indicator => Some(at),
-            Some(_) => {
+            Entry::Occupied(at) if self.records[*at.get()].indicator == record.indicator => {
+                Some(*at.get())
+            }
+            Entry::Occupied(_) => {
                 if let Some(&at) = self.overflow.get(&record.indicator) {
                     Some(at)
                 } else {
-                    self.overflow.insert(record.indicator.clone(), self.records.len());
+                    self.overflow.insert(record.indicator.clone(), next);
                     None
                 }
             }

@@ -22,7 +22,7 @@ pub mod misp;
 mod text;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use serde::Serialize;
 
@@ -74,10 +74,14 @@ impl Record {
             first_seen: None,
             last_seen: None,
             tags: Box::default(),
-            event_tags: Arc::from(Vec::new()),
+            event_tags: Arc::clone(&NO_TAGS),
         }
     }
 }
+
+/// The empty tag list every text-feed record shares, so that a record costs no allocation for
+/// its event tags.
+static NO_TAGS: LazyLock<Arc<[Arc<str>]>> = LazyLock::new(|| Arc::from(Vec::new()));
 
 /// The count of one rejection reason, with a few examples.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
