@@ -99,8 +99,21 @@ fn is_trimmed(c: char) -> bool {
     matches!(c, '\'' | '"' | '.' | ',' | '(' | ')' | ' ' | '\t' | '\n' | '\r' | '\0' | '\x0B')
 }
 
+///
+/// One departure from MISP: dots right after the value are given back, so that the classifier
+/// sees `host.example.` (one root dot, removed with a warning), `host.example..` (an empty
+/// label, rejected) and `.` (only the root, rejected) as they were written (bug case 08).
+/// A dot after other trimmed punctuation, as in `(192.0.2.1).`, still goes.
 fn trim(token: &str) -> &str {
-    token.trim_matches(is_trimmed)
+    let core = token.trim_matches(is_trimmed);
+    if core.is_empty() {
+        return if !token.is_empty() && token.bytes().all(|b| b == b'.') { token } else { core };
+    }
+    // `core` is a sub-slice of `token`: find where it ends and take the dots that follow.
+    let start = token.len() - token.trim_start_matches(is_trimmed).len();
+    let end = start + core.len();
+    let dots = token[end..].bytes().take_while(|&b| b == b'.').count();
+    &token[start..end + dots]
 }
 
 /// What the tokens of one line gave.
@@ -401,5 +414,14 @@ mod tests {
         let feed = read(b"");
         assert!(feed.records.is_empty());
         assert_eq!(feed.stats, ParseStats::default());
+    }
+
+    #[test]
+    fn dots_right_after_a_value_reach_the_classifier() {
+        assert_eq!(trim("host.example.."), "host.example..");
+        assert_eq!(trim("(192.0.2.1)."), "192.0.2.1");
+        assert_eq!(trim("\"c2.bad.example.\","), "c2.bad.example.");
+        assert_eq!(trim("."), ".");
+        assert_eq!(trim("'..'"), "");
     }
 }
