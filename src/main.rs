@@ -43,9 +43,9 @@ struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Fetch every enabled feed and write the outputs, the site and report.json.
+    /// Fetch every enabled feed and write the outputs, the site and `report.json`.
     Build(BuildArgs),
-    /// Load and validate every definition; print every problem with file:line:column.
+    /// Load and validate every definition; print each problem with its file, line and column.
     Check,
 }
 

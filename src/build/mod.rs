@@ -115,6 +115,14 @@ struct Fetched {
     duration_ms: u64,
 }
 
+/// One feed after fetching and parsing this build's body.
+struct FreshFeed {
+    index: usize,
+    fetched: Result<Fetched, String>,
+    /// The files and what parsing them gave, when the fetch worked.
+    files: Option<(FeedFiles, Result<ParsedFeed, String>)>,
+}
+
 /// One feed after fetching, parsing and the last-good-data decision.
 struct FeedResult {
     index: usize,
@@ -161,18 +169,14 @@ pub fn run(
     // Parse, in parallel; bodies are kept until the decision on last good data.
     reporter.stage("parse");
     let started = Instant::now();
-    let mut parsed_feeds: Vec<(
-        usize,
-        Result<Fetched, String>,
-        Option<(FeedFiles, Result<ParsedFeed, String>)>,
-    )> = gathered
+    let mut parsed_feeds: Vec<FreshFeed> = gathered
         .into_par_iter()
         .map(|(index, gathered)| {
             let feed = &project.feeds[index];
             match gathered {
-                Err(e) => (index, Err(e), None),
+                Err(e) => FreshFeed { index, fetched: Err(e), files: None },
                 Ok(gathered) => {
-                    let fetched = Fetched {
+                    let fetch_summary = Fetched {
                         origin: gathered.origin(),
                         http_status: gathered.status(),
                         bytes: gathered.bytes(),
@@ -180,12 +184,12 @@ pub fn run(
                     };
                     let (files, failures) = FeedFiles::from_gathered(gathered);
                     let parsed = parse_files(feed, &files, &failures);
-                    (index, Ok(fetched), Some((files, parsed)))
+                    FreshFeed { index, fetched: Ok(fetch_summary), files: Some((files, parsed)) }
                 }
             }
         })
         .collect();
-    parsed_feeds.sort_by_key(|(index, _, _)| *index);
+    parsed_feeds.sort_by_key(|fresh| fresh.index);
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "Parsed feeds");
 
     // Keep or replace each feed's last good data.
@@ -194,10 +198,10 @@ pub fn run(
     let mut notes: Vec<String> = health_note.into_iter().collect();
     let results: Vec<FeedResult> = parsed_feeds
         .into_iter()
-        .map(|(index, fetched, parsed)| {
+        .map(|FreshFeed { index, fetched, files }| {
             let feed = &project.feeds[index];
             let previous = health.feeds.get(&feed.id).cloned().unwrap_or_default();
-            let result = decide(feed, &store, previous, fetched, parsed, options.now);
+            let result = decide(feed, &store, &previous, fetched, files, options.now);
             health.feeds.insert(feed.id.clone(), result.health.clone());
             FeedResult { index, ..result }
         })
@@ -415,7 +419,7 @@ fn parse_files(feed: &Feed, files: &FeedFiles, failures: &[String]) -> Result<Pa
 fn decide(
     feed: &Feed,
     store: &HealthStore,
-    previous: FeedHealth,
+    previous: &FeedHealth,
     fetched: Result<Fetched, String>,
     parsed: Option<(FeedFiles, Result<ParsedFeed, String>)>,
     now: i64,
