@@ -55,8 +55,20 @@ fn precheck(raw: &str) -> Result<(), RejectReason> {
     if control {
         return Err(RejectReason::InvalidValue);
     }
+    // Zero-width spaces, soft hyphens, bidirectional overrides and the like are invisible: a
+    // value holding one is not what a reader of the feed sees, and written into a list it can
+    // display as something else. MISP splits words at them, which turns
+    // `login<ZWSP>.example.com` into `example.com`; feedsmith refuses the value instead.
+    if !raw.is_ascii() && HIDDEN.is_match(raw) {
+        return Err(RejectReason::HiddenCharacter);
+    }
     Ok(())
 }
+
+/// Invisible characters: Unicode format characters and the line and paragraph separators.
+static HIDDEN: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"[\p{Cf}\p{Zl}\p{Zp}]").expect("the hidden-character pattern is valid")
+});
 
 /// MISP free-text type detection of one candidate string (already trimmed by the caller),
 /// with the canonical value MISP would store.

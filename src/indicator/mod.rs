@@ -118,6 +118,8 @@ pub enum RejectReason {
     UnsupportedType,
     /// A value of a known type that fails the type's format check.
     InvalidValue,
+    /// An invisible character (zero-width space, soft hyphen, bidirectional override).
+    HiddenCharacter,
     /// A MISP event file that cannot be read; its attributes are not taken.
     InvalidEvent,
     /// A MISP manifest key that is not a UUID; its event is not requested.
@@ -148,6 +150,7 @@ impl RejectReason {
             RejectReason::Truncated => "truncated",
             RejectReason::UnsupportedType => "unsupported_type",
             RejectReason::InvalidValue => "invalid_value",
+            RejectReason::HiddenCharacter => "hidden_character",
             RejectReason::InvalidEvent => "invalid_event",
             RejectReason::InvalidEventUuid => "invalid_event_uuid",
         }

@@ -692,4 +692,24 @@ mod generated {
         }
         assert!(accepted > 1000, "the generator should hit some indicators, hit {accepted}");
     }
+
+    // Found by hostile-input testing: invisible characters must never make a value that the
+    // feed did not contain, nor reach an output.
+    #[test]
+    fn rejects_values_with_invisible_characters() {
+        let opts = Options::default();
+        for raw in [
+            "login\u{200b}.microsoft.com",
+            "ex\u{ad}ample.com",
+            "http://evil.example/\u{202e}gpj.exe",
+            "https://\u{ad}/x",
+            "x\u{feff}.google.com",
+        ] {
+            assert_eq!(classify(raw, &opts), Err(RejectReason::HiddenCharacter), "{raw:?}");
+        }
+        assert_eq!(
+            normalize(AttrType::Text, "a\u{200f}b", &opts),
+            Err(RejectReason::HiddenCharacter)
+        );
+    }
 }

@@ -173,6 +173,10 @@ fn write_host(
         return Ok(());
     }
     let name = canonical_name(host, warnings)?;
+    // IDNA deletes some code points outright; a host made only of them is no host.
+    if name.text.is_empty() {
+        return Err(RejectReason::InvalidUrl);
+    }
     if schemeless && (name.labels < 2 || !name.text.rsplit('.').next().is_some_and(is_tld)) {
         return Err(RejectReason::InvalidUrl);
     }

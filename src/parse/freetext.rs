@@ -26,10 +26,13 @@ use super::{ParseStats, ParsedFeed, Record, UNPARSED_LINE, text};
 use crate::config::FreetextOptions;
 use crate::indicator::{self, RejectReason};
 
-/// Splits text that is not ASCII: white space, Unicode "Other" characters (controls, format
-/// characters, private use, unassigned) and the ASCII separators.
-static UNICODE_SEPARATORS: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[\s\p{C}\u{A0},;<>]+").expect("the separator pattern is valid"));
+/// Splits text that is not ASCII: white space, controls, private-use and unassigned code
+/// points, and the ASCII separators. Unlike MISP, format characters (zero-width space, soft
+/// hyphen) do not split a word: splitting `login<ZWSP>.example.com` would publish
+/// `example.com`. The word stays whole and the classifier rejects it as `hidden_character`.
+static UNICODE_SEPARATORS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"[\s\p{Cc}\p{Co}\p{Cn}\u{A0},;<>]+").expect("the separator pattern is valid")
+});
 
 /// Reads a free-text body.
 ///
@@ -423,5 +426,16 @@ mod tests {
         assert_eq!(trim("\"c2.bad.example.\","), "c2.bad.example.");
         assert_eq!(trim("."), ".");
         assert_eq!(trim("'..'"), "");
+    }
+
+    #[test]
+    fn format_characters_do_not_split_a_word_into_a_parent_domain() {
+        let feed = parse(
+            "login\u{200b}.microsoft.com\nphish\u{ad}.paypal.com\n".as_bytes(),
+            &FreetextOptions::default(),
+            None,
+        );
+        assert!(feed.records.is_empty(), "{:?}", feed.records);
+        assert_eq!(feed.stats.rejected["hidden_character"].count, 2);
     }
 }
