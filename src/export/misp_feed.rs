@@ -17,9 +17,12 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use std::io::Write as _;
+
 use md5::{Digest as _, Md5};
 use serde::Serialize;
-use serde_json::{Value, json};
+use sha2::Sha256;
+
 use uuid::Uuid;
 
 use super::{Entry, ExportError, date, file_report, write_file};
@@ -63,7 +66,64 @@ fn tag(name: &str) -> TagJson<'_> {
     TagJson { name, colour: "#ffffff", local: false, relationship_type: "" }
 }
 
+#[derive(Serialize)]
+struct OrgJson<'a> {
+    name: &'a str,
+    uuid: &'a str,
+}
+
+/// The event without its attributes, which are streamed after it.
+#[derive(Serialize)]
+struct EventHead<'a> {
+    uuid: &'a str,
+    info: &'a str,
+    date: String,
+    timestamp: String,
+    publish_timestamp: String,
+    published: bool,
+    analysis: &'static str,
+    threat_level_id: String,
+    extends_uuid: &'static str,
+    #[serde(rename = "Orgc")]
+    orgc: OrgJson<'a>,
+    #[serde(rename = "Tag")]
+    tag: [TagJson<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct AttributeJson<'a> {
+    uuid: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    category: &'static str,
+    value: &'a str,
+    to_ids: bool,
+    timestamp: String,
+    comment: &'static str,
+    deleted: bool,
+    disable_correlation: bool,
+    #[serde(rename = "Tag")]
+    tag: Vec<TagJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct ManifestEntryJson<'a> {
+    #[serde(rename = "Orgc")]
+    orgc: OrgJson<'a>,
+    #[serde(rename = "Tag")]
+    tag: [TagJson<'a>; 1],
+    info: &'a str,
+    date: String,
+    analysis: u8,
+    threat_level_id: u8,
+    timestamp: i64,
+}
+
 /// Writes the feed folder `dir/relative` for the sorted `entries`.
+///
+/// The event file is streamed, one attribute at a time, so that memory stays flat however
+/// many indicators the task selects. The reported SHA-256 covers `manifest.json`, the event
+/// file and `hashes.csv`, in that order.
 pub fn write(
     dir: &Path,
     relative: &str,
@@ -75,94 +135,140 @@ pub fn write(
         Uuid::new_v5(&ns, format!("event:{}:{}", settings.task_id, settings.path).as_bytes());
     let event_id = event_uuid.to_string();
     let org_uuid = Uuid::new_v5(&ns, format!("org:{}", settings.org_name).as_bytes()).to_string();
-
-    let source_tags: Vec<Vec<String>> = entries
-        .iter()
-        .map(|e| e.feeds.iter().map(|f| format!("feedsmith:source=\"{f}\"")).collect())
-        .collect();
-    let mut attributes = Vec::with_capacity(entries.len());
-    let mut hashes = String::new();
-    let mut newest = i64::MIN;
-    for (entry, tags) in entries.iter().zip(&source_tags) {
-        let kind = entry.indicator.kind;
-        let value = &*entry.indicator.value;
-        let attribute_uuid =
-            Uuid::new_v5(&event_uuid, format!("{}|{value}", kind.as_str()).as_bytes());
-        let timestamp = entry.reference_time.min(settings.now);
-        newest = newest.max(timestamp);
-        attributes.push(json!({
-            "uuid": attribute_uuid.to_string(),
-            "type": kind.as_str(),
-            "category": kind.default_category(),
-            "value": value,
-            "to_ids": entry.to_ids,
-            "timestamp": timestamp.to_string(),
-            "comment": "",
-            "deleted": false,
-            "disable_correlation": false,
-            "Tag": tags.iter().map(|t| tag(t)).collect::<Vec<_>>(),
-        }));
-        let parts: Vec<&str> = if kind.has_port() {
-            value.split('|').take(1).collect()
-        } else if kind.is_composite() {
-            value.split('|').collect()
-        } else {
-            vec![value]
-        };
-        for part in parts {
-            let _ = writeln!(hashes, "{},{event_id}", hex::encode(Md5::digest(part.as_bytes())));
-        }
-    }
-    let timestamp = if attributes.is_empty() { settings.now } else { newest };
-    let event_tags = [tag(settings.tlp)];
-    let event = json!({
-        "Event": {
-            "uuid": event_id,
-            "info": settings.info,
-            "date": date(settings.now),
-            "timestamp": timestamp.to_string(),
-            "publish_timestamp": timestamp.to_string(),
-            "published": !attributes.is_empty(),
-            "analysis": "2",
-            "threat_level_id": settings.threat_level.to_string(),
-            "extends_uuid": "",
-            "Orgc": { "name": settings.org_name, "uuid": org_uuid },
-            "Tag": event_tags,
-            "Attribute": attributes,
-        }
-    });
-    let manifest: Value = json!({
-        event_id.clone(): {
-            "Orgc": { "name": settings.org_name, "uuid": org_uuid },
-            "Tag": event_tags,
-            "info": settings.info,
-            "date": date(settings.now),
-            "analysis": 2,
-            "threat_level_id": settings.threat_level,
-            "timestamp": timestamp,
-        }
-    });
+    let timestamp =
+        entries.iter().map(|e| e.reference_time.min(settings.now)).max().unwrap_or(settings.now);
+    let orgc = || OrgJson { name: settings.org_name, uuid: &org_uuid };
 
     let folder = dir.join(relative);
-    let event_bytes = to_json(&event);
-    let manifest_bytes = to_json(&manifest);
-    write_file(&folder.join(format!("{event_id}.json")), &event_bytes)?;
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| ExportError::Io { path, source }
+    };
+    std::fs::create_dir_all(&folder).map_err(io(&folder))?;
+
+    // manifest.json
+    let manifest_entry = ManifestEntryJson {
+        orgc: orgc(),
+        tag: [tag(settings.tlp)],
+        info: settings.info,
+        date: date(settings.now),
+        analysis: 2,
+        threat_level_id: settings.threat_level,
+        timestamp,
+    };
+    let mut manifest = std::collections::BTreeMap::new();
+    manifest.insert(event_id.as_str(), manifest_entry);
+    let mut manifest_bytes = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
+    manifest_bytes.push(b'\n');
     write_file(&folder.join("manifest.json"), &manifest_bytes)?;
+
+    // <uuid>.json, streamed; hashes.csv beside it.
+    let event_path = folder.join(format!("{event_id}.json"));
+    let mut event = HashingWriter::create(&event_path).map_err(io(&event_path))?;
+    let mut hashes = String::new();
+    let head = EventHead {
+        uuid: &event_id,
+        info: settings.info,
+        date: date(settings.now),
+        timestamp: timestamp.to_string(),
+        publish_timestamp: timestamp.to_string(),
+        published: !entries.is_empty(),
+        analysis: "2",
+        threat_level_id: settings.threat_level.to_string(),
+        extends_uuid: "",
+        orgc: orgc(),
+        tag: [tag(settings.tlp)],
+    };
+    let head_json = serde_json::to_string(&head).unwrap_or_default();
+    let head_open = head_json.strip_suffix('}').unwrap_or(&head_json);
+    let mut write_event = || -> std::io::Result<()> {
+        write!(event, "{{\"Event\":{head_open},\"Attribute\":[")?;
+        for (i, entry) in entries.iter().enumerate() {
+            let kind = entry.indicator.kind;
+            let value = &*entry.indicator.value;
+            let source_tags: Vec<String> =
+                entry.feeds.iter().map(|f| format!("feedsmith:source=\"{f}\"")).collect();
+            let attribute = AttributeJson {
+                uuid: Uuid::new_v5(&event_uuid, format!("{}|{value}", kind.as_str()).as_bytes())
+                    .to_string(),
+                kind: kind.as_str(),
+                category: kind.default_category(),
+                value,
+                to_ids: entry.to_ids,
+                timestamp: entry.reference_time.min(settings.now).to_string(),
+                comment: "",
+                deleted: false,
+                disable_correlation: false,
+                tag: source_tags.iter().map(|t| tag(t)).collect(),
+            };
+            event.write_all(if i == 0 { b"\n" } else { b",\n" })?;
+            serde_json::to_writer(&mut event, &attribute).map_err(std::io::Error::other)?;
+            let parts: Vec<&str> = if kind.has_port() {
+                value.split('|').take(1).collect()
+            } else if kind.is_composite() {
+                value.split('|').collect()
+            } else {
+                vec![value]
+            };
+            for part in parts {
+                let _ =
+                    writeln!(hashes, "{},{event_id}", hex::encode(Md5::digest(part.as_bytes())));
+            }
+        }
+        event.write_all(b"\n]}}\n")
+    };
+    write_event().map_err(io(&event_path))?;
+    let (event_bytes, event_digest) = event.finish().map_err(io(&event_path))?;
     write_file(&folder.join("hashes.csv"), hashes.as_bytes())?;
+
+    let mut digest = Sha256::new();
+    digest.update(&manifest_bytes);
+    digest.update(event_digest);
+    digest.update(hashes.as_bytes());
     let mut report =
         file_report(relative, OutputFormat::MispFeed, entries.len() as u64, 0, &manifest_bytes);
-    report.bytes = (event_bytes.len() + manifest_bytes.len() + hashes.len()) as u64;
+    report.sha256 = hex::encode(digest.finalize());
+    report.bytes = manifest_bytes.len() as u64 + event_bytes + hashes.len() as u64;
     Ok(report)
 }
 
-fn to_json(value: &Value) -> Vec<u8> {
-    let mut bytes = serde_json::to_vec_pretty(value).unwrap_or_default();
-    bytes.push(b'\n');
-    bytes
+/// A buffered file writer that counts and hashes what it writes.
+struct HashingWriter {
+    file: std::io::BufWriter<std::fs::File>,
+    bytes: u64,
+    hasher: Sha256,
+}
+
+impl HashingWriter {
+    fn create(path: &Path) -> std::io::Result<HashingWriter> {
+        let file = std::io::BufWriter::new(std::fs::File::create(path)?);
+        Ok(HashingWriter { file, bytes: 0, hasher: Sha256::new() })
+    }
+
+    /// Flushes and returns the size and the SHA-256 of everything written.
+    fn finish(mut self) -> std::io::Result<(u64, [u8; 32])> {
+        self.file.flush()?;
+        Ok((self.bytes, self.hasher.finalize().into()))
+    }
+}
+
+impl std::io::Write for HashingWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let written = self.file.write(buf)?;
+        self.hasher.update(&buf[..written]);
+        self.bytes += written as u64;
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+
     use super::*;
     use crate::indicator::{AttrType, Indicator};
 

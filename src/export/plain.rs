@@ -10,8 +10,9 @@
 //! ```
 //!
 //! Values are canonical indicators, so they hold no whitespace or line breaks; a value that
-//! somehow does is skipped rather than written, because one broken line can make a consumer
-//! reject the whole list.
+//! somehow does, or that starts with `#` (a MISP `filename` can), is skipped and counted
+//! rather than written, because one broken line can make a consumer reject the whole list or
+//! read an entry as a comment.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -29,11 +30,8 @@ pub fn write(
     now: i64,
     entries: &[Entry<'_>],
 ) -> Result<OutputReport, ExportError> {
-    let mut safe: Vec<&str> = entries
-        .iter()
-        .map(|e| &*e.indicator.value)
-        .filter(|v| !v.is_empty() && !v.chars().any(|c| c.is_whitespace() || c.is_control()))
-        .collect();
+    let mut safe: Vec<&str> =
+        entries.iter().map(|e| &*e.indicator.value).filter(|v| is_writable(v)).collect();
     let unsafe_values = entries.len() - safe.len();
     // Entries come sorted with equal values adjacent; one value listed under two types
     // (`ip-src` and `ip-dst`) is one line.
@@ -62,6 +60,14 @@ pub fn write(
     Ok(file_report(relative, OutputFormat::Plain, safe.len() as u64, skipped, out.as_bytes()))
 }
 
+/// Whether a value can stand on a line of its own: not empty, no white space or control
+/// character, and not starting with `#`, which consumers read as a comment.
+fn is_writable(value: &str) -> bool {
+    !value.is_empty()
+        && !value.starts_with('#')
+        && !value.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,9 +78,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let a = Indicator::new(AttrType::IpDst, "198.51.100.7");
         let b = Indicator::new(AttrType::IpDst, "bad\nvalue");
+        let c = Indicator::new(AttrType::Filename, "#comment.exe");
         let entries = [
             Entry { indicator: &a, to_ids: true, score: None, reference_time: 0, feeds: vec![] },
             Entry { indicator: &b, to_ids: true, score: None, reference_time: 0, feeds: vec![] },
+            Entry { indicator: &c, to_ids: true, score: None, reference_time: 0, feeds: vec![] },
         ];
         let report = write(dir.path(), "x/list.txt", "t", "Test list", 0, &entries).unwrap();
         let text = std::fs::read_to_string(dir.path().join("x/list.txt")).unwrap();
@@ -83,7 +91,7 @@ mod tests {
             "# Test list\n# task: t\n# built: 1970-01-01T00:00:00Z\n# entries: 1\n198.51.100.7\n"
         );
         assert_eq!(report.entries, 1);
-        assert_eq!(report.skipped, 1);
+        assert_eq!(report.skipped, 2);
         assert_eq!(report.bytes, text.len() as u64);
     }
 }

@@ -344,7 +344,8 @@ mod tests {
 
     #[test]
     fn no_break_space_and_control_characters_separate_tokens() {
-        let feed = read("127.0.0.1\u{A0}127.0.0.2\u{1D}127.0.0.3 127.0.0.4\u{200B}127.0.0.5".as_bytes());
+        let feed =
+            read("127.0.0.1\u{A0}127.0.0.2\u{1D}127.0.0.3 127.0.0.4\u{200B}127.0.0.5".as_bytes());
         assert_eq!(values(&feed), ["127.0.0.1", "127.0.0.2", "127.0.0.3"]);
         // A zero-width space is not a separator (MISP splits there): the word holding it is
         // rejected whole.
