@@ -14,10 +14,10 @@ fn build_case(input: &Path, definition: &str) -> (serde_json::Value, BTreeSet<St
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(root.path().join("feeds.d")).unwrap();
     std::fs::create_dir_all(root.path().join("tasks.d")).unwrap();
-    let feed_toml = format!(
-        "name = \"case\"\nprovider = \"test\"\npath = {}\n{definition}\n",
-        toml::Value::String(input.display().to_string())
-    );
+    // Feeds read files inside their repository only: copy the input in.
+    copy_into(input, &root.path().join("input"));
+    let feed_toml =
+        format!("name = \"case\"\nprovider = \"test\"\npath = \"input\"\n{definition}\n");
     std::fs::write(root.path().join("feeds.d/case.toml"), feed_toml).unwrap();
     std::fs::write(
         root.path().join("tasks.d/all.toml"),
@@ -36,6 +36,18 @@ fn build_case(input: &Path, definition: &str) -> (serde_json::Value, BTreeSet<St
             .unwrap();
     let values = plain_values(&root.path().join("site/all.txt")).into_iter().collect();
     (feed(&report, "case").clone(), values)
+}
+
+fn copy_into(from: &Path, to: &Path) {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            copy_into(&entry.path(), &to.join(entry.file_name()));
+        }
+    } else {
+        std::fs::copy(from, to).unwrap();
+    }
 }
 
 fn case_file(relative: &str) -> std::path::PathBuf {

@@ -436,14 +436,41 @@ fn resolve_feed_path(
         report.error(source, "path", "must not be empty");
         return None;
     }
+    // A feed reads files inside the repository only: a definition added in a pull request
+    // must not be able to read the build machine's secrets and show them on the site as
+    // rejected lines.
+    let relative = Path::new(path);
+    let escapes = relative.is_absolute()
+        || relative
+            .components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir));
     let full = root.join(path);
-    let Ok(meta) = std::fs::metadata(&full) else {
+    let outside = escapes
+        || match (full.canonicalize(), root.canonicalize()) {
+            (Ok(resolved), Ok(root)) => !resolved.starts_with(root),
+            _ => false,
+        };
+    if outside {
         report.error(
             source,
             "path",
-            format!("`{}` does not exist (paths start at the repository root)", shown(path)),
+            format!(
+                "`{}` is outside the repository; a feed's `path` is relative to the repository root and stays inside it",
+                shown(path)
+            ),
         );
         return None;
+    }
+    let Ok(meta) = std::fs::metadata(&full) else {
+        // Not an error of the definitions: the file may be written by an earlier CI step.
+        // The build reports the feed as failed if it is still missing then.
+        let (line, column) = source.keys.position("path");
+        tracing::warn!(
+            "{}:{line}:{column}: `path`: `{}` does not exist yet; the feed will fail if it is still missing at build time",
+            source.file.display(),
+            shown(path)
+        );
+        return Some(Source::Path(full));
     };
     match (format, meta.is_dir()) {
         (FeedFormat::Misp, false) => {

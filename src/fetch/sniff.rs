@@ -29,7 +29,9 @@ pub enum ContentKind {
     Html,
     /// A JSON object with an error field, where a text list was expected.
     JsonError,
-    /// NUL bytes or invalid UTF-8 in the first KiB.
+    /// NUL bytes in the first KiB, or a UTF-16 byte order mark. Invalid UTF-8 alone is not
+    /// binary: a Latin-1 comment must not fail a text feed, and the parsers reject such lines
+    /// one by one.
     Binary,
     /// A `Content-Type` no list is served as (images, audio, video, fonts, PDF).
     ContentType,
@@ -59,6 +61,8 @@ impl ContentKind {
     }
 }
 
+/// What the reason says about a body that opens with a UTF-16 byte order mark.
+const UTF16_DETAIL: &str = "UTF-16 is not supported; convert the feed to UTF-8";
 /// Bytes looked at for HTML markup and binary data.
 const SNIFF_LEN: usize = 1024;
 /// Largest body read as a possible JSON error object; error objects are small, lists are not.
@@ -104,7 +108,10 @@ pub(crate) fn check(
     {
         return fail(ContentKind::ContentType, None);
     }
-    if is_binary(head) {
+    if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+        return fail(ContentKind::Binary, Some(UTF16_DETAIL.to_owned()));
+    }
+    if head.contains(&0) {
         return fail(ContentKind::Binary, None);
     }
     if expect == Expect::Text
@@ -128,17 +135,6 @@ fn looks_like_html(start: &[u8]) -> bool {
     OPENINGS
         .iter()
         .any(|opening| start.get(..opening.len()).is_some_and(|s| s.eq_ignore_ascii_case(opening)))
-}
-
-/// NUL bytes, or bytes that are not UTF-8 (a sequence cut by the end of the window is fine).
-fn is_binary(head: &[u8]) -> bool {
-    if head.contains(&0) {
-        return true;
-    }
-    match std::str::from_utf8(head) {
-        Ok(_) => false,
-        Err(e) => e.error_len().is_some(),
-    }
 }
 
 /// The error text of a small JSON object with an error key, if the body is one.
@@ -223,11 +219,31 @@ mod tests {
             reason(png, Some("application/octet-stream"), Expect::Text),
             Some("binary_data")
         );
-        assert_eq!(reason(b"a\xff\xfeb", None, Expect::Json), Some("binary_data"));
+        assert_eq!(reason(b"a\0b", None, Expect::Json), Some("binary_data"));
         assert_eq!(
             reason(b"198.51.100.1", Some("image/png"), Expect::Text),
             Some("unexpected_content_type")
         );
+    }
+
+    #[test]
+    fn a_latin1_comment_at_the_top_does_not_fail_a_text_feed() {
+        assert_eq!(reason(b"# Liste \xE9t\xE9\n1.2.3.4\n", None, Expect::Text), None);
+        assert_eq!(reason(b"\xFF\xFF\xFF\n", Some("text/plain"), Expect::Text), None);
+    }
+
+    #[test]
+    fn a_utf16_body_is_refused_with_a_hint_to_convert_it() {
+        // "1.2\n" in UTF-16 LE and BE, each after its byte order mark.
+        let le = b"\xFF\xFE1\0.\02\0\n\0";
+        let be = b"\xFE\xFF\x001\0.\x002\0\n";
+        for body in [&le[..], &be[..]] {
+            let err = check(body, 200, None, "u", Expect::Text).unwrap_err();
+            assert_eq!(err.reason(), "binary_data");
+            assert!(err.to_string().contains(UTF16_DETAIL), "{err}");
+        }
+        // Without a byte order mark, the NUL bytes of UTF-16 text still refuse it.
+        assert_eq!(reason(b"1\0.\02\0", None, Expect::Text), Some("binary_data"));
     }
 
     #[test]

@@ -422,61 +422,123 @@ fn ip_port_join(object: &Object<'_>) -> Option<Join> {
 }
 
 // ---- The shapes read from event files. Unknown keys are ignored: a feed is not a config. ----
+//
+// Every field reader accepts any JSON kind, and each struct is read key by key through
+// [`Fields`] (a repeated key: the last one wins), so the only error left inside an event is
+// broken JSON syntax. A value of the wrong kind in one field, or an attribute that is not an
+// object, then costs that attribute alone.
 
 /// An event file: `{"Event": …}`, `{"response": …}` around it, or an array whose first item is
 /// one of those, as MISP accepts.
 struct EventDoc<'a>(Option<Event<'a>>);
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
+#[derive(Default)]
 struct Event<'a> {
-    #[serde(borrow)]
     uuid: Text<'a>,
     timestamp: Unix,
-    #[serde(rename = "Tag", borrow)]
     tags: List<Tag<'a>>,
-    #[serde(rename = "Attribute", borrow)]
     attributes: List<Attribute<'a>>,
-    #[serde(rename = "Object", borrow)]
     objects: List<Object<'a>>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
+#[derive(Default)]
 struct Object<'a> {
-    #[serde(borrow)]
     name: Text<'a>,
     deleted: Flag,
     timestamp: Unix,
-    #[serde(rename = "Attribute", borrow)]
     attributes: List<Attribute<'a>>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
+#[derive(Default)]
 struct Attribute<'a> {
-    #[serde(rename = "type", borrow)]
     kind: Text<'a>,
-    #[serde(borrow)]
     value: Text<'a>,
     to_ids: Flag,
     deleted: Flag,
     timestamp: Unix,
-    #[serde(borrow)]
     first_seen: Text<'a>,
-    #[serde(borrow)]
     last_seen: Text<'a>,
-    #[serde(borrow)]
     object_relation: Text<'a>,
-    #[serde(rename = "Tag", borrow)]
     tags: List<Tag<'a>>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
+#[derive(Default)]
 struct Tag<'a> {
-    #[serde(borrow)]
     name: Text<'a>,
+}
+
+/// A struct read from a JSON object one key at a time.
+trait Fields<'de>: Default {
+    /// Reads the value of `key` from `map` into its field, or skips it.
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error>;
+}
+
+/// Skips the value of a key no struct reads.
+fn skip<'de, A: MapAccess<'de>>(map: &mut A) -> Result<(), A::Error> {
+    map.next_value::<IgnoredAny>().map(drop)
+}
+
+impl<'de: 'a, 'a> Fields<'de> for Event<'a> {
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "uuid" => self.uuid = map.next_value()?,
+            "timestamp" => self.timestamp = map.next_value()?,
+            "Tag" => self.tags = map.next_value()?,
+            "Attribute" => self.attributes = map.next_value()?,
+            "Object" => self.objects = map.next_value()?,
+            _ => skip(map)?,
+        }
+        Ok(())
+    }
+}
+
+impl<'de: 'a, 'a> Fields<'de> for Object<'a> {
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "name" => self.name = map.next_value()?,
+            "deleted" => self.deleted = map.next_value()?,
+            "timestamp" => self.timestamp = map.next_value()?,
+            "Attribute" => self.attributes = map.next_value()?,
+            _ => skip(map)?,
+        }
+        Ok(())
+    }
+}
+
+impl<'de: 'a, 'a> Fields<'de> for Attribute<'a> {
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "type" => self.kind = map.next_value()?,
+            "value" => self.value = map.next_value()?,
+            "to_ids" => self.to_ids = map.next_value()?,
+            "deleted" => self.deleted = map.next_value()?,
+            "timestamp" => self.timestamp = map.next_value()?,
+            "first_seen" => self.first_seen = map.next_value()?,
+            "last_seen" => self.last_seen = map.next_value()?,
+            "object_relation" => self.object_relation = map.next_value()?,
+            "Tag" => self.tags = map.next_value()?,
+            _ => skip(map)?,
+        }
+        Ok(())
+    }
+}
+
+impl<'de: 'a, 'a> Fields<'de> for Tag<'a> {
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "name" => self.name = map.next_value()?,
+            _ => skip(map)?,
+        }
+        Ok(())
+    }
+}
+
+/// One entry of a list: the struct read from an object, or the JSON kind of anything else.
+enum Item<T> {
+    /// An object, read.
+    Read(T),
+    /// Not an object: `"string"`, `"array"`, …
+    Bad(&'static str),
 }
 
 /// A text field: absent or `null` is `None`, a number is written out, anything else is `None`.
@@ -492,12 +554,33 @@ struct Flag(Option<bool>);
 #[derive(Default)]
 struct Unix(Option<i64>);
 
-/// A list that may be absent or `null`; a value of another kind reads as empty.
-struct List<T>(Vec<T>);
+/// A list of `T`: absent or `null` is empty; an array is read item by item; an object is read
+/// as the list of its values in the order written (PHP's `json_encode` writes an array with
+/// gaps that way). Any other kind is kept as `bad`, for the reader to count.
+struct List<T> {
+    items: Vec<Item<T>>,
+    /// The JSON kind of a value that is neither array nor object nor `null`.
+    bad: Option<&'static str>,
+}
 
 impl<T> Default for List<T> {
     fn default() -> Self {
-        List(Vec::new())
+        List { items: Vec::new(), bad: None }
+    }
+}
+
+impl<T> List<T> {
+    /// The items read from objects, with their index in the list.
+    fn read(&self) -> impl Iterator<Item = (usize, &T)> {
+        self.items.iter().enumerate().filter_map(|(at, item)| match item {
+            Item::Read(t) => Some((at, t)),
+            Item::Bad(_) => None,
+        })
+    }
+
+    /// Entries counted as lines: every item, and a value of the wrong kind as one.
+    fn len(&self) -> u64 {
+        self.items.len() as u64 + u64::from(self.bad.is_some())
     }
 }
 
@@ -524,9 +607,14 @@ impl<'de: 'a, 'a> Deserialize<'de> for EventDoc<'a> {
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut event = None;
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
                     match &*key {
-                        "Event" if event.is_none() => event = Some(map.next_value::<Event<'a>>()?),
+                        "Event" if event.is_none() => {
+                            // An `Event` that is not an object reads as no event.
+                            if let Item::Read(read) = map.next_value::<Item<Event<'a>>>()? {
+                                event = Some(read);
+                            }
+                        }
                         "response" if event.is_none() => {
                             event = map.next_value::<EventDoc<'a>>()?.0;
                         }
@@ -715,15 +803,95 @@ impl<'de> Deserialize<'de> for Unix {
     }
 }
 
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
+/// The JSON kind a visitor saw, for [`Item::Bad`] and [`List::bad`].
+struct Kind(&'static str);
+
+/// Implements the visitor methods of every non-container JSON kind by returning `$make` of
+/// that kind's name.
+macro_rules! scalar_kinds {
+    ($make:expr) => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($make(Kind("boolean")))
+        }
+
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($make(Kind("number")))
+        }
+
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($make(Kind("number")))
+        }
+
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($make(Kind("number")))
+        }
+
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($make(Kind("string")))
+        }
+    };
+}
+
+impl<'de, T: Fields<'de>> Deserialize<'de> for Item<T> {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ItemVisitor<T>(PhantomData<T>);
+
+        impl<'de, T: Fields<'de>> Visitor<'de> for ItemVisitor<T> {
+            type Value = Item<T>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+
+            scalar_kinds!(|k: Kind| Item::Bad(k.0));
+
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Item::Bad("null"))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                drain_seq(seq)?;
+                Ok(Item::Bad("array"))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut read = T::default();
+                while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+                    read.field(&key, &mut map)?;
+                }
+                Ok(Item::Read(read))
+            }
+        }
+
+        deserializer.deserialize_any(ItemVisitor(PhantomData))
+    }
+}
+
+/// An object key, borrowed from the file unless it holds escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let Text(text) = Text::deserialize(deserializer)?;
+        Ok(Key(text.unwrap_or_default()))
+    }
+}
+
+impl<'de, T: Fields<'de>> Deserialize<'de> for List<T> {
     fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct ListVisitor<T>(PhantomData<T>);
 
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
+        impl<'de, T: Fields<'de>> Visitor<'de> for ListVisitor<T> {
             type Value = List<T>;
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a list")
+            }
+
+            scalar_kinds!(|k: Kind| List { items: Vec::new(), bad: Some(k.0) });
+
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(List::default())
             }
 
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
@@ -731,36 +899,15 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
                 while let Some(item) = seq.next_element()? {
                     items.push(item);
                 }
-                Ok(List(items))
+                Ok(List { items, bad: None })
             }
 
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(List::default())
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                drain_map(map)?;
-                Ok(List::default())
-            }
-
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(List::default())
-            }
-
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(List::default())
-            }
-
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(List::default())
-            }
-
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(List::default())
-            }
-
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(List::default())
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::with_capacity(map.size_hint().unwrap_or(0).min(4096));
+                while let Some((IgnoredAny, item)) = map.next_entry()? {
+                    items.push(item);
+                }
+                Ok(List { items, bad: None })
             }
         }
 

@@ -346,16 +346,30 @@ fn rejects_credentials_in_a_feed_url() {
 }
 
 #[test]
-fn reports_a_missing_local_path() {
+fn a_missing_local_path_is_not_a_definition_error() {
+    // The file may come from an earlier CI step; the build fails the feed if it is missing.
     let dir = repo(&[(
         "feeds.d/f.yaml",
         "name: F\nprovider: p\npath: data/none.txt\nformat: freetext\n",
     )]);
-    assert_eq!(
-        diagnostics_of(dir.path()),
-        ["feeds.d/f.yaml:3:1: `path`: `data/none.txt` does not exist (paths start at the \
-             repository root)"]
-    );
+    assert!(diagnostics_of(dir.path()).is_empty());
+}
+
+#[test]
+fn refuses_a_local_path_outside_the_repository() {
+    for path in ["../secret.env", "/etc/passwd", "data/../../x"] {
+        let dir = repo(&[(
+            "feeds.d/f.toml",
+            &format!("name = \"F\"\nprovider = \"p\"\npath = \"{path}\"\nformat = \"freetext\"\n"),
+        )]);
+        assert_eq!(
+            diagnostics_of(dir.path()),
+            [format!(
+                "feeds.d/f.toml:3:1: `path`: `{path}` is outside the repository; a feed's `path` \
+                 is relative to the repository root and stays inside it"
+            )]
+        );
+    }
 }
 
 #[test]
