@@ -80,12 +80,20 @@ enum ExitStatus {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // Help and version go to stdout with 0; a usage error is exit code 1, keeping 2
+            // for invalid definitions, which CI must tell apart.
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() { ExitStatus::Error as u8 } else { 0 });
+        }
+    };
     init_logging(&cli.global);
     let status = match run(&cli) {
         Ok(status) => status,
         Err(error) => {
-            printer::error(&format!("{error:#}"));
+            printer::error(&error);
             ExitStatus::Error
         }
     };
@@ -105,6 +113,7 @@ fn init_logging(global: &GlobalArgs) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .without_time()
         .init();
@@ -114,6 +123,14 @@ fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
     let root = cli.global.root.canonicalize().with_context(|| {
         format!("cannot open the repository folder {}", cli.global.root.display())
     })?;
+    // A nightly job started in the wrong folder must not publish an empty site.
+    let is_repository = ["feedsmith.toml", "feeds.d", "tasks.d"].iter().any(|name| root.join(name).exists());
+    if !is_repository {
+        anyhow::bail!(
+            "{} is not a feedsmith repository: it has no feedsmith.toml, feeds.d/ or tasks.d/ (use --root DIR)",
+            root.display()
+        );
+    }
     let project = match config::load(&root) {
         Ok(project) => project,
         Err(errors) => {
@@ -249,15 +266,19 @@ mod printer {
         println!("{line}");
     }
 
-    /// An error on stderr, each cause on its own line.
-    pub(super) fn error(message: &str) {
+    /// An error on stderr, then each cause on its own line. A cause whose text the line
+    /// above already holds is not repeated.
+    pub(super) fn error(error: &anyhow::Error) {
         let mut stderr = std::io::stderr().lock();
-        let mut lines = message.split(": ");
-        if let Some(first) = lines.next() {
-            let _ = writeln!(stderr, "error: {first}");
-        }
-        for cause in lines {
-            let _ = writeln!(stderr, "  caused by: {cause}");
+        let mut previous = String::new();
+        for (i, cause) in error.chain().enumerate() {
+            let text = cause.to_string();
+            if i == 0 {
+                let _ = writeln!(stderr, "error: {text}");
+            } else if !previous.contains(&text) {
+                let _ = writeln!(stderr, "  caused by: {text}");
+            }
+            previous = text;
         }
     }
 
