@@ -122,6 +122,8 @@ pub struct TaskReport {
     pub expired: u64,
     /// Indicators kept although no decay model covers their type.
     pub unscored: u64,
+    /// Addresses and networks left out because they overlap a special-purpose range.
+    pub reserved: u64,
     /// Selected indicators per attribute type.
     pub by_type: BTreeMap<String, u64>,
     /// The files written.

@@ -21,7 +21,8 @@ fn build_case(input: &Path, definition: &str) -> (serde_json::Value, BTreeSet<St
     std::fs::write(root.path().join("feeds.d/case.toml"), feed_toml).unwrap();
     std::fs::write(
         root.path().join("tasks.d/all.toml"),
-        "name = \"all\"\n[[outputs]]\nformat = \"plain\"\npath = \"all.txt\"\n",
+        // The inputs use the documentation ranges (RFC 5737), which tasks leave out by default.
+            "name = \"all\"\n[select]\nexclude_reserved = false\n[[outputs]]\nformat = \"plain\"\npath = \"all.txt\"\n",
     )
     .unwrap();
     let output = feedsmith(root.path(), &["build", "--now", "2026-08-23T00:00:00Z"]);

@@ -47,3 +47,18 @@ fn valid_definitions_exit_0_with_a_summary() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.starts_with("Definitions are valid: "), "{stdout}");
 }
+
+#[test]
+fn a_folder_that_is_not_a_repository_is_refused_with_exit_1() {
+    let empty = tempfile::tempdir().unwrap();
+    let output = feedsmith(empty.path(), &["build", "--offline"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("is not a feedsmith repository"));
+    assert!(!empty.path().join("site").exists(), "no empty site is published");
+}
+
+#[test]
+fn a_usage_error_exits_1_not_2() {
+    let output = feedsmith(&repo(), &["frobnicate"]);
+    assert_eq!(output.status.code(), Some(1));
+}

@@ -250,3 +250,28 @@ fn generated_misp_feed_loads_in_pymisp() {
         md5.len() == 32 && manifest.get(event).is_some()
     }));
 }
+
+#[test]
+fn reserved_ranges_never_reach_the_ipv4_blocklist() {
+    // FireHOL level 1 lists bogons on purpose (SOURCES.md): 0.0.0.0/8, 10.0.0.0/8,
+    // 127.0.0.0/8, 192.168.0.0/16 and 224.0.0.0/3 among them.
+    let netset = distinct_lines("firehol/firehol_level1.netset");
+    for bogon in ["0.0.0.0/8", "10.0.0.0/8", "127.0.0.0/8", "192.168.0.0/16"] {
+        assert!(netset.contains(bogon), "{bogon} not in the fixture");
+    }
+    let root = copy_root_definitions();
+    let report = build_replay(root.path(), NOW);
+    let ipv4 = plain_values(&root.path().join("site/blocklists/ipv4.txt"));
+    let private =
+        ["0.", "10.", "127.", "169.254.", "192.168.", "192.0.2.", "198.51.100.", "203.0.113."];
+    for value in &ipv4 {
+        assert!(!private.iter().any(|p| value.starts_with(p)), "{value} in ipv4.txt");
+        let second: u8 = value.split(['.', '/']).nth(1).unwrap().parse().unwrap();
+        assert!(!(value.starts_with("172.") && (16..32).contains(&second)), "{value}");
+        let first: u8 = value.split('.').next().unwrap().parse().unwrap();
+        assert!(first < 224, "{value}");
+    }
+    let task =
+        report["tasks"].as_array().unwrap().iter().find(|t| t["id"] == "ipv4-blocklist").unwrap();
+    assert!(task["reserved"].as_u64().unwrap() >= 4);
+}

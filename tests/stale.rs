@@ -25,7 +25,8 @@ impl Project {
         .unwrap();
         std::fs::write(
             root.path().join("tasks.d/all.toml"),
-            "name = \"all\"\n[[outputs]]\nformat = \"plain\"\npath = \"all.txt\"\n",
+            // The inputs use the documentation ranges (RFC 5737), which tasks leave out by default.
+            "name = \"all\"\n[select]\nexclude_reserved = false\n[[outputs]]\nformat = \"plain\"\npath = \"all.txt\"\n",
         )
         .unwrap();
         Project { root }

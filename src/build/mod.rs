@@ -294,6 +294,7 @@ pub fn run(
             selected: selection.entries.len() as u64,
             expired: selection.expired,
             unscored: selection.unscored,
+            reserved: selection.reserved,
             by_type,
             outputs,
         });

@@ -32,6 +32,8 @@ pub(super) struct Selection<'a> {
     pub(super) entries: Vec<Entry<'a>>,
     pub(super) expired: u64,
     pub(super) unscored: u64,
+    /// Distinct indicators left out because they overlap a special-purpose range.
+    pub(super) reserved: u64,
 }
 
 struct Candidate<'a> {
@@ -51,6 +53,7 @@ pub(super) fn select<'a>(
 ) -> Selection<'a> {
     let taxonomies = Taxonomies::builtin();
     let mut candidates: HashMap<&'a Indicator, Candidate<'a>> = HashMap::new();
+    let mut reserved: std::collections::HashSet<&'a Indicator> = std::collections::HashSet::new();
     for &feed_index in &task.feeds {
         let Some(feed_parsed) = parsed.get(feed_index).copied().flatten() else { continue };
         let feed = &project.feeds[feed_index];
@@ -68,6 +71,10 @@ pub(super) fn select<'a>(
                 .ip_version
                 .is_some_and(|version| ip_version(&record.indicator) != Some(version))
             {
+                continue;
+            }
+            if task.config.select.exclude_reserved && is_reserved(&record.indicator) {
+                reserved.insert(&record.indicator);
                 continue;
             }
             let model_index = match task.model {
@@ -165,7 +172,12 @@ pub(super) fn select<'a>(
         keyed.push((SortKey::of(indicator), entry));
     }
     keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    Selection { entries: keyed.into_iter().map(|(_, e)| e).collect(), expired, unscored }
+    Selection {
+        entries: keyed.into_iter().map(|(_, e)| e).collect(),
+        expired,
+        unscored,
+        reserved: reserved.len() as u64,
+    }
 }
 
 /// MISP's reference time for a record that carries one; else the last build that saw the
@@ -175,6 +187,51 @@ fn reference_time(record: &Record, feed: &str, ledger: &Ledger, now: i64) -> i64
     decay::reference_time(record.last_seen, record.timestamp)
         .or_else(|| ledger.get(feed, &record.indicator).map(|seen| seen.last_seen))
         .unwrap_or(now)
+}
+
+/// Special-purpose ranges (RFC 6890 and its updates) that no blocklist should hold.
+static RESERVED: std::sync::LazyLock<Vec<IpNet>> = std::sync::LazyLock::new(|| {
+    [
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "192.168.0.0/16",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+        "::/127",
+        "::ffff:0:0/96",
+        "64:ff9b:1::/48",
+        "100::/64",
+        "2001:db8::/32",
+        "fc00::/7",
+        "fe80::/10",
+        "ff00::/8",
+    ]
+    .iter()
+    .filter_map(|n| n.parse().ok())
+    .collect()
+});
+
+/// Whether an address or network overlaps a special-purpose range (either holds the other).
+fn is_reserved(indicator: &Indicator) -> bool {
+    if indicator.kind.family() != Family::Ip {
+        return false;
+    }
+    let address = indicator.value.split('|').next().unwrap_or_default();
+    let Some(net) =
+        address.parse::<IpNet>().ok().or_else(|| address.parse::<IpAddr>().ok().map(IpNet::from))
+    else {
+        return false;
+    };
+    RESERVED.iter().any(|range| range.contains(&net) || net.contains(range))
 }
 
 /// The IP version of an address, network or `ip|port` value.

@@ -56,6 +56,12 @@ pub struct SelectConfig {
     /// expired indicators are left out as MISP leaves them out.
     #[serde(default)]
     pub min_score: Option<f64>,
+    /// Leave out addresses and networks that overlap special-purpose ranges (RFC 6890:
+    /// private, loopback, link-local, shared, documentation, benchmarking, multicast and
+    /// reserved space, in IPv4 and IPv6): a firewall that blocks them cuts off its own
+    /// network. Default: `true`.
+    #[serde(default = "default_true")]
+    pub exclude_reserved: bool,
     /// Keep indicators that no model covers (they have no score). Default: `true`.
     #[serde(default = "default_true")]
     pub keep_unscored: bool,
@@ -72,6 +78,7 @@ impl Default for SelectConfig {
             ip_version: None,
             model: default_model(),
             min_score: None,
+            exclude_reserved: true,
             keep_unscored: true,
         }
     }
