@@ -235,15 +235,15 @@ mod tests {
     #[test]
     fn a_utf16_body_is_refused_with_a_hint_to_convert_it() {
         // "1.2\n" in UTF-16 LE and BE, each after its byte order mark.
-        let le = b"\xFF\xFE1\0.\02\0\n\0";
-        let be = b"\xFE\xFF\x001\0.\x002\0\n";
+        let le = b"\xFF\xFE1\x00.\x002\x00\n\x00";
+        let be = b"\xFE\xFF\x001\x00.\x002\x00\n";
         for body in [&le[..], &be[..]] {
             let err = check(body, 200, None, "u", Expect::Text).unwrap_err();
             assert_eq!(err.reason(), "binary_data");
             assert!(err.to_string().contains(UTF16_DETAIL), "{err}");
         }
         // Without a byte order mark, the NUL bytes of UTF-16 text still refuse it.
-        assert_eq!(reason(b"1\0.\02\0", None, Expect::Text), Some("binary_data"));
+        assert_eq!(reason(b"1\x00.\x002\x00", None, Expect::Text), Some("binary_data"));
     }
 
     #[test]

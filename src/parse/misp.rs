@@ -15,7 +15,11 @@
 //! `invalid_event` and skipped; the other events are still read.
 //!
 //! MISP writes numbers as strings or as integers, and booleans as `true`, `1` or `"1"`,
-//! depending on the producer; the readers here accept each form. The structures borrow from
+//! depending on the producer; the readers here accept each form. PHP's `json_encode` writes an
+//! array with gaps as an object, so an `Attribute`, `Object` or `Tag` list given as an object is
+//! read as its values in the order written; one given as a string or a number is counted as
+//! `invalid_value`. Each attribute is read on its own: one that is not an object, or has a field
+//! of an unexpected kind, costs itself alone, never its event. The structures borrow from
 //! the file's bytes, so an event of thousands of attributes costs few allocations.
 
 use std::borrow::Cow;
@@ -126,15 +130,7 @@ impl Manifest {
             return;
         }
         let text = |field: &str| entry.get(field).and_then(Value::as_str).map(str::to_owned);
-        let tags = entry
-            .get("Tag")
-            .and_then(Value::as_array)
-            .map(|tags| {
-                tags.iter()
-                    .filter_map(|t| t.get("name").and_then(Value::as_str).map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let tags = self.tag_names(number, key, entry.get("Tag"));
         let org = entry
             .get("Orgc")
             .or_else(|| entry.get("orgc"))
@@ -150,6 +146,33 @@ impl Manifest {
             org,
         });
         self.stats.events += 1;
+    }
+
+    /// The names of an entry's `Tag` list: an array, or an object read as its values. A list
+    /// or a tag of another JSON kind is counted as `invalid_value`; the entry is kept.
+    fn tag_names(&mut self, number: u64, key: &str, tags: Option<&Value>) -> Vec<String> {
+        let tags: Vec<&Value> = match tags {
+            None | Some(Value::Null) => return Vec::new(),
+            Some(Value::Array(tags)) => tags.iter().collect(),
+            Some(Value::Object(tags)) => tags.values().collect(),
+            Some(other) => {
+                self.stats.reject_with(RejectReason::InvalidValue.code(), number, || {
+                    format!("{key}: `Tag` is a {}, not a list", json_kind(other))
+                });
+                return Vec::new();
+            }
+        };
+        let mut names = Vec::with_capacity(tags.len());
+        for tag in tags {
+            if let Value::Object(tag) = tag {
+                names.extend(tag.get("name").and_then(Value::as_str).map(str::to_owned));
+            } else {
+                self.stats.reject_with(RejectReason::InvalidValue.code(), number, || {
+                    format!("{key}: a tag is a {}, not an object", json_kind(tag))
+                });
+            }
+        }
+        names
     }
 }
 
@@ -238,36 +261,86 @@ impl EventReader {
         }
         self.stats.events += 1;
 
-        let event_tags: Arc<[Arc<str>]> = self.intern_tags(&event.tags.0).into();
+        let event_tags: Arc<[Arc<str>]> = self.intern_tags(&event.tags, uuid, 0).into();
         let mut place =
             Place { uuid, number: 0, timestamp: event.timestamp.0, event_tags: &event_tags };
-        for attribute in &event.attributes.0 {
-            self.attribute(attribute, None, &mut place);
+        self.attributes(&event.attributes, None, None, &mut place);
+        if let Some(kind) = event.objects.bad {
+            self.bad_shape(&mut place, &format!("`Object` is a {kind}, not a list"));
         }
-        for object in &event.objects.0 {
+        for (at, object) in event.objects.items.iter().enumerate() {
+            let object = match object {
+                Item::Read(object) => object,
+                Item::Bad(kind) => {
+                    self.bad_shape(
+                        &mut place,
+                        &format!("`Object` {at} is a {kind}, not an object"),
+                    );
+                    continue;
+                }
+            };
             place.timestamp = object.timestamp.0.or(event.timestamp.0);
             if object.deleted.0 == Some(true) {
-                let count = object.attributes.0.len() as u64;
+                let count = object.attributes.len();
                 self.stats.lines += count;
                 self.stats.deleted += count;
                 place.number += count;
                 continue;
             }
             let join = ip_port_join(object);
-            for (at, attribute) in object.attributes.0.iter().enumerate() {
-                match &join {
-                    Some(join) if join.port == at => {
-                        place.number += 1;
-                        self.stats.lines += 1;
-                        self.stats.ports_joined += 1;
-                    }
-                    Some(join) if join.ip == at => {
-                        self.attribute(attribute, Some((join.kind, &join.value)), &mut place);
-                    }
-                    _ => self.attribute(attribute, None, &mut place),
+            self.attributes(&object.attributes, join.as_ref(), Some(at), &mut place);
+        }
+    }
+
+    /// Reads a list of attributes: the event's, or those of the object at index `object`;
+    /// `join` is the address-and-port join of an `ip-port` object.
+    fn attributes(
+        &mut self,
+        list: &List<Attribute<'_>>,
+        join: Option<&Join>,
+        object: Option<usize>,
+        place: &mut Place<'_>,
+    ) {
+        if let Some(kind) = list.bad {
+            let message = match object {
+                Some(at) => format!("`Object` {at} `Attribute` is a {kind}, not a list"),
+                None => format!("`Attribute` is a {kind}, not a list"),
+            };
+            self.bad_shape(place, &message);
+        }
+        for (at, attribute) in list.items.iter().enumerate() {
+            let attribute = match attribute {
+                Item::Read(attribute) => attribute,
+                Item::Bad(kind) => {
+                    let number = place.number + 1;
+                    self.bad_shape(
+                        place,
+                        &format!("attribute {number} is a {kind}, not an object"),
+                    );
+                    continue;
                 }
+            };
+            match join {
+                Some(join) if join.port == at => {
+                    place.number += 1;
+                    self.stats.lines += 1;
+                    self.stats.ports_joined += 1;
+                }
+                Some(join) if join.ip == at => {
+                    self.attribute(attribute, Some((join.kind, &join.value)), place);
+                }
+                _ => self.attribute(attribute, None, place),
             }
         }
+    }
+
+    /// Counts an entry of the wrong JSON kind where an attribute or a list was expected.
+    fn bad_shape(&mut self, place: &mut Place<'_>, message: &str) {
+        place.number += 1;
+        self.stats.lines += 1;
+        self.stats.reject_with(RejectReason::InvalidValue.code(), place.number, || {
+            format!("{}.json: {message}", place.uuid)
+        });
     }
 
     fn invalid(&mut self, uuid: &str, message: &str) {
@@ -333,7 +406,7 @@ impl EventReader {
             timestamp: attribute.timestamp.0.or(place.timestamp),
             first_seen: self.time(&attribute.first_seen),
             last_seen: self.time(&attribute.last_seen),
-            tags: self.intern_tags(&attribute.tags.0).into_boxed_slice(),
+            tags: self.intern_tags(&attribute.tags, place.uuid, place.number).into_boxed_slice(),
             event_tags: Arc::clone(place.event_tags),
         };
         let pushed = self.collector.push_newest(record);
@@ -356,20 +429,39 @@ impl EventReader {
         }
     }
 
-    fn intern_tags(&mut self, tags: &[Tag<'_>]) -> Vec<Arc<str>> {
-        tags.iter()
-            .filter_map(|tag| tag.name.0.as_deref())
-            .filter(|name| !name.is_empty())
-            .map(|name| {
-                if let Some(tag) = self.tags.get(name) {
-                    Arc::clone(tag)
-                } else {
-                    let tag: Arc<str> = Arc::from(name);
-                    self.tags.insert(Arc::clone(&tag));
-                    tag
+    /// The names of a tag list, one allocation per distinct name. A list or a tag of the wrong
+    /// JSON kind is counted as `invalid_value` (at `number`, the attribute's; 0 for the
+    /// event's); the tags beside it are kept.
+    fn intern_tags(&mut self, tags: &List<Tag<'_>>, uuid: &str, number: u64) -> Vec<Arc<str>> {
+        if let Some(kind) = tags.bad {
+            self.stats.reject_with(RejectReason::InvalidValue.code(), number, || {
+                format!("{uuid}.json: `Tag` is a {kind}, not a list")
+            });
+        }
+        let mut names = Vec::with_capacity(tags.items.len());
+        for tag in &tags.items {
+            let tag = match tag {
+                Item::Read(tag) => tag,
+                Item::Bad(kind) => {
+                    self.stats.reject_with(RejectReason::InvalidValue.code(), number, || {
+                        format!("{uuid}.json: a tag is a {kind}, not an object")
+                    });
+                    continue;
                 }
-            })
-            .collect()
+            };
+            let Some(name) = tag.name.0.as_deref().filter(|name| !name.is_empty()) else {
+                continue;
+            };
+            let name = if let Some(known) = self.tags.get(name) {
+                Arc::clone(known)
+            } else {
+                let known: Arc<str> = Arc::from(name);
+                self.tags.insert(Arc::clone(&known));
+                known
+            };
+            names.push(name);
+        }
+        names
     }
 }
 
@@ -389,13 +481,11 @@ fn ip_port_join(object: &Object<'_>) -> Option<Join> {
     if object.name.0.as_deref() != Some("ip-port") {
         return None;
     }
-    let live = |a: &&Attribute<'_>| a.deleted.0 != Some(true);
+    let live = |(_, a): &(usize, &Attribute<'_>)| a.deleted.0 != Some(true);
     let mut ips = object
         .attributes
-        .0
-        .iter()
-        .enumerate()
-        .filter(|(_, a)| live(a))
+        .read()
+        .filter(live)
         .filter(|(_, a)| matches!(a.kind.0.as_deref(), Some("ip-dst" | "ip-src")));
     let (ip, address) = ips.next()?;
     if ips.next().is_some() {
@@ -405,10 +495,9 @@ fn ip_port_join(object: &Object<'_>) -> Option<Join> {
         Some("ip-src") => (AttrType::IpSrcPort, "src-port"),
         _ => (AttrType::IpDstPort, "dst-port"),
     };
-    let mut ports =
-        object.attributes.0.iter().enumerate().filter(|(_, a)| live(a)).filter(|(_, a)| {
-            a.kind.0.as_deref() == Some("port") && a.object_relation.0.as_deref() == Some(relation)
-        });
+    let mut ports = object.attributes.read().filter(live).filter(|(_, a)| {
+        a.kind.0.as_deref() == Some("port") && a.object_relation.0.as_deref() == Some(relation)
+    });
     let (port, port_attribute) = ports.next()?;
     if ports.next().is_some() {
         return None;
@@ -1175,6 +1264,110 @@ mod tests {
         assert!(feed.records.is_empty());
         assert_eq!(feed.stats.deleted, 2);
         assert_eq!(feed.stats.lines, 2);
+    }
+
+    // PHP's json_encode writes an array with gaps as an object.
+    #[test]
+    fn attribute_and_object_lists_given_as_objects_are_read_and_a_string_list_rejected() {
+        let uuid = "11111111-1111-4111-8111-111111111111";
+        let manifest = read_manifest(format!(r#"{{"{uuid}":{{}}}}"#).as_bytes(), &all_attributes());
+        assert_eq!(manifest.unwrap().events.len(), 1);
+        let body = br#"{"Event":{"uuid":"11111111-1111-4111-8111-111111111111",
+            "Attribute":{"0":{"type":"ip-dst","value":"1.2.3.4","to_ids":true},
+                         "2":{"type":"ip-dst","value":"5.6.7.8","to_ids":true}},
+            "Object":[{"name":"x","Attribute":{"1":{"type":"domain","value":"evil.example","to_ids":true}}},
+                      {"name":"y","Attribute":"9.9.9.9"}]}}"#;
+        let feed = one(uuid, body, &MispOptions::default());
+        assert_eq!(
+            indicators(&feed),
+            [
+                (AttrType::IpDst, "1.2.3.4", true),
+                (AttrType::IpDst, "5.6.7.8", true),
+                (AttrType::Domain, "evil.example", true),
+            ]
+        );
+        assert_eq!(feed.stats.events, 1);
+        assert_eq!(feed.stats.lines, 4);
+        assert_eq!(feed.stats.rejected_count("invalid_value"), 1);
+        assert_eq!(feed.stats.rejected_total(), 1);
+        let example = &feed.stats.rejected["invalid_value"].examples[0];
+        assert_eq!(
+            (example.line, &*example.text),
+            (4, &*format!("{uuid}.json: `Object` 1 `Attribute` is a string, not a list"))
+        );
+    }
+
+    #[test]
+    fn an_object_map_and_tag_maps_are_read_and_tags_of_the_wrong_kind_counted() {
+        let body = br#"{"Event":{"uuid":"5f0c2a1e-7b8d-4c3e-9a10-2b4c6d8e0f12", "Tag": "tlp:clear",
+            "Object":{"3":{"name":"z","Attribute":[
+                {"type":"domain","value":"b.example","to_ids":true,
+                 "Tag":{"5":{"name":"t1"},"7":"t2","9":{"name":"t3"}}}]}},
+            "Attribute":[{"type":"domain","value":"a.example","to_ids":true,"Tag":7}]}}"#;
+        let feed = one(CASE_17, body, &MispOptions::default());
+        assert_eq!(
+            indicators(&feed),
+            [(AttrType::Domain, "a.example", true), (AttrType::Domain, "b.example", true)]
+        );
+        assert!(feed.records[0].tags.is_empty());
+        assert_eq!(&*feed.records[1].tags, [Arc::from("t1"), Arc::from("t3")]);
+        assert!(feed.records[1].event_tags.is_empty());
+        assert_eq!(feed.stats.lines, 2);
+        // The event's `Tag` string, the number `7`, and the tag `"t2"`.
+        assert_eq!(feed.stats.rejected_count("invalid_value"), 3);
+        assert_eq!(feed.stats.rejected_total(), 3);
+
+        let manifest = br#"{"5f0c2a1e-7b8d-4c3e-9a10-2b4c6d8e0f12":
+            {"Tag":{"0":{"name":"tlp:clear"},"1":"x","2":{"name":"osint"}}},
+            "7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d": {"Tag":"tlp:clear"}}"#;
+        let manifest = read_manifest(manifest, &MispOptions::default()).unwrap();
+        assert_eq!(manifest.events.len(), 2);
+        assert_eq!(manifest.events[0].tags, ["tlp:clear", "osint"]);
+        assert!(manifest.events[1].tags.is_empty());
+        assert_eq!(manifest.stats.rejected_count("invalid_value"), 2);
+    }
+
+    #[test]
+    fn an_attribute_that_is_not_an_object_costs_only_itself() {
+        let mut attributes: Vec<String> = (1..=29)
+            .map(|n| format!(r#"{{"type":"ip-dst","value":"192.0.2.{n}","to_ids":true}}"#))
+            .collect();
+        attributes.push(r#""notanobject""#.to_owned());
+        let body =
+            format!(r#"{{"Event":{{"uuid":"{CASE_17}","Attribute":[{}]}}}}"#, attributes.join(","));
+        let feed = one(CASE_17, body.as_bytes(), &MispOptions::default());
+        assert_eq!(feed.stats.events, 1);
+        assert_eq!(feed.records.len(), 29);
+        assert_eq!(feed.stats.lines, 30);
+        assert_eq!(feed.stats.rejected_count("invalid_event"), 0);
+        assert_eq!(feed.stats.rejected_total(), 1);
+        let invalid = &feed.stats.rejected["invalid_value"];
+        assert_eq!(invalid.count, 1);
+        assert_eq!(invalid.examples[0].line, 30);
+        assert_eq!(
+            invalid.examples[0].text,
+            format!("{CASE_17}.json: attribute 30 is a string, not an object")
+        );
+    }
+
+    #[test]
+    fn a_field_of_the_wrong_kind_or_a_repeated_key_costs_only_its_attribute() {
+        let body = br#"{"Event":{"uuid":"5f0c2a1e-7b8d-4c3e-9a10-2b4c6d8e0f12","Attribute":[
+            {"type":"ip-dst","value":{"ip":"192.0.2.1"},"to_ids":true},
+            {"type":["ip-dst"],"value":"192.0.2.2","to_ids":true},
+            {"type":"ip-dst","value":"192.0.2.3","value":"192.0.2.4","to_ids":[1],"timestamp":{}},
+            null, [], 5,
+            {"type":"ip-dst","value":"192.0.2.5","to_ids":true}]}}"#;
+        let feed = one(CASE_17, body, &all_attributes());
+        assert_eq!(
+            indicators(&feed),
+            [(AttrType::IpDst, "192.0.2.4", true), (AttrType::IpDst, "192.0.2.5", true)]
+        );
+        assert_eq!(feed.stats.lines, 7);
+        // The object value, and null, [] and 5 in place of attributes.
+        assert_eq!(feed.stats.rejected_count("invalid_value"), 4);
+        assert_eq!(feed.stats.rejected_count("unsupported_type"), 1);
+        assert_eq!(feed.stats.rejected_total(), 5);
     }
 
     #[test]
