@@ -124,8 +124,9 @@ fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
         format!("cannot open the repository folder {}", cli.global.root.display())
     })?;
     // A nightly job started in the wrong folder must not publish an empty site.
-    let is_repository =
-        ["feedsmith.toml", "feeds.d", "decay.d", "tasks.d"].iter().any(|name| root.join(name).exists());
+    let is_repository = ["feedsmith.toml", "feeds.d", "decay.d", "tasks.d"]
+        .iter()
+        .any(|name| root.join(name).exists());
     if !is_repository {
         anyhow::bail!(
             "{} is not a feedsmith repository: it has no feedsmith.toml, feeds.d/, decay.d/ or tasks.d/ (use --root DIR)",

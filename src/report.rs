@@ -54,8 +54,9 @@ pub struct FeedReport {
     pub homepage: Option<String>,
     /// Outcome.
     pub status: FeedStatus,
-    /// Why the feed is not ok, as a code: `fetch_failed`, `parse_failed`, `empty` (it had
-    /// indicators before), `shrunk`.
+    /// Why the feed is not ok, as a code: a fetch failure (`html_content`, `timeout`,
+    /// `http_status`, `truncated`, `decompressed_too_large`, …), `parse_failed`, `empty`
+    /// (it had indicators before) or `shrunk`.
     pub reason: Option<String>,
     /// Why the feed is not ok, in words.
     pub error: Option<String>,

@@ -75,6 +75,7 @@ fn an_html_page_fails_the_feed_and_the_previous_snapshot_stays() {
     assert_eq!(code, Some(3), "a failed feed is not a silent success");
     assert_eq!(report["status"], "error");
     assert!(report["error"].as_str().unwrap().contains("HTML"), "{}", report["error"]);
+    assert_eq!(report["reason"], "html_content");
     assert_eq!(report["stats"]["lines"], 0, "the HTML body is not parsed");
     assert_eq!(report["stale"], true);
     assert_eq!(report["last_success"], "2026-08-22T00:00:00Z");

@@ -74,6 +74,19 @@ impl Gathered {
     }
 }
 
+/// Why a feed could not be fetched: a reason code for the report and a message for people.
+#[derive(Clone, Debug)]
+pub(super) struct Failure {
+    pub(super) code: &'static str,
+    pub(super) message: String,
+}
+
+impl From<FetchError> for Failure {
+    fn from(error: FetchError) -> Failure {
+        Failure { code: error.reason(), message: error.to_string() }
+    }
+}
+
 /// Fetches every feed in `indexes`; returns `(index, result)` in completion order.
 pub(super) fn all(
     project: &Project,
@@ -81,13 +94,16 @@ pub(super) fn all(
     fetcher: &Fetcher,
     concurrency: usize,
     reporter: &dyn Reporter,
-) -> Vec<(usize, Result<Gathered, String>)> {
+) -> Vec<(usize, Result<Gathered, Failure>)> {
     let runtime =
         match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
             Ok(runtime) => runtime,
             Err(e) => {
-                let message = format!("cannot start the fetch runtime: {e}");
-                return indexes.iter().map(|&i| (i, Err(message.clone()))).collect();
+                let failure = Failure {
+                    code: "runtime",
+                    message: format!("cannot start the fetch runtime: {e}"),
+                };
+                return indexes.iter().map(|&i| (i, Err(failure.clone()))).collect();
             }
         };
     runtime.block_on(async {
@@ -110,8 +126,8 @@ async fn one(
     feed: &Feed,
     fetcher: &Fetcher,
     concurrency: usize,
-) -> Result<Gathered, String> {
-    let request = FeedRequest::for_feed(root, feed).map_err(|e| e.to_string())?;
+) -> Result<Gathered, Failure> {
+    let request = FeedRequest::for_feed(root, feed)?;
     match feed.config.format {
         FeedFormat::Freetext | FeedFormat::Csv => {
             let body = get(fetcher, &feed_location(feed, None), &request, Expect::Text).await?;
@@ -121,8 +137,8 @@ async fn one(
             let started = Instant::now();
             let location = feed_location(feed, Some("manifest.json"));
             let manifest_body = get(fetcher, &location, &request, Expect::Json).await?;
-            let manifest =
-                read_manifest(&manifest_body.bytes, &feed.misp).map_err(|e| e.to_string())?;
+            let manifest = read_manifest(&manifest_body.bytes, &feed.misp)
+                .map_err(|e| Failure { code: "parse_failed", message: e.to_string() })?;
             let request = &request;
             let events = futures::stream::iter(manifest.events.iter().map(|e| e.uuid.clone()))
                 .map(|uuid| async move {
@@ -161,8 +177,8 @@ async fn get(
     location: &Location,
     request: &FeedRequest,
     expect: Expect,
-) -> Result<Body, String> {
-    get_raw(fetcher, location, request, expect).await.map_err(|e| e.to_string())
+) -> Result<Body, Failure> {
+    Ok(get_raw(fetcher, location, request, expect).await?)
 }
 
 /// Gets one file; the fetcher opens compressed bodies and refuses HTML, JSON error objects

@@ -30,6 +30,7 @@ use crate::ledger::Ledger;
 use crate::parse::{self, ParsedFeed};
 use crate::report::{BuildReport, FeedReport, FeedStatus, TaskReport};
 
+use gather::Failure;
 pub use gather::Gathered;
 pub use health::{FeedHealth, Health, HealthStore};
 
@@ -118,7 +119,7 @@ struct Fetched {
 /// One feed after fetching and parsing this build's body.
 struct FreshFeed {
     index: usize,
-    fetched: Result<Fetched, String>,
+    fetched: Result<Fetched, Failure>,
     /// The files and what parsing them gave, when the fetch worked.
     files: Option<(FeedFiles, Result<ParsedFeed, String>)>,
 }
@@ -126,7 +127,7 @@ struct FreshFeed {
 /// One feed after fetching, parsing and the last-good-data decision.
 struct FeedResult {
     index: usize,
-    fetched: Result<Fetched, String>,
+    fetched: Result<Fetched, Failure>,
     /// The data the build uses: this build's, or the last good data standing in for it.
     parsed: Option<ParsedFeed>,
     /// What this build's parse did with the fresh body (empty when the fetch failed).
@@ -421,23 +422,22 @@ fn decide(
     feed: &Feed,
     store: &HealthStore,
     previous: &FeedHealth,
-    fetched: Result<Fetched, String>,
+    fetched: Result<Fetched, Failure>,
     parsed: Option<(FeedFiles, Result<ParsedFeed, String>)>,
     now: i64,
 ) -> FeedResult {
     let mut health = previous.clone();
-    let (files, outcome) = match parsed {
-        Some((files, outcome)) => (Some(files), outcome),
-        None => (None, Err(fetched.as_ref().err().cloned().unwrap_or_default())),
+    let (files, outcome) = match (parsed, &fetched) {
+        (Some((files, outcome)), _) => {
+            (Some(files), outcome.map_err(|message| Failure { code: "parse_failed", message }))
+        }
+        (None, Err(failure)) => (None, Err(failure.clone())),
+        (None, Ok(_)) => (None, Err(Failure { code: "fetch_failed", message: String::new() })),
     };
-    let fetch_failed = fetched.is_err();
     let fresh_stats = outcome.as_ref().map(|p| p.stats.clone()).unwrap_or_default();
     // This build's verdict on the fresh data.
     let (status, problem, fresh) = match outcome {
-        Err(message) => {
-            let code = if fetch_failed { "fetch_failed" } else { "parse_failed" };
-            (FeedStatus::Error, Some((code, message)), None)
-        }
+        Err(Failure { code, message }) => (FeedStatus::Error, Some((code, message)), None),
         Ok(parsed) => {
             let count = parsed.records.len() as u64;
             let had = previous.last_indicators;
