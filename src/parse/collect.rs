@@ -10,7 +10,9 @@ use std::collections::hash_map::Entry;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 
 use super::{ParseStats, ParsedFeed, Record};
-use crate::indicator::Indicator;
+use regex::Regex;
+
+use crate::indicator::{self, Indicator, Options, RejectReason};
 
 /// Accepted records in first-seen order, with an index for de-duplication.
 pub(crate) struct Collector {
@@ -18,6 +20,17 @@ pub(crate) struct Collector {
     index: HashMap<u64, usize, BuildHasherDefault<HashIsKey>>,
     overflow: HashMap<Indicator, usize>,
     state: RandomState,
+}
+
+/// What [`Collector::take`] did with a candidate value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Taken {
+    /// The feed's `exclude_regex` matched; counted in `stats.excluded`.
+    Excluded,
+    /// Classified and collected (or merged as a duplicate); warnings counted.
+    Accepted,
+    /// Not an indicator; the caller counts it, since formats count words differently.
+    Rejected(RejectReason),
 }
 
 /// What [`Collector::push`] did with a record.
@@ -39,6 +52,32 @@ impl Collector {
             index: HashMap::default(),
             overflow: HashMap::new(),
             state: RandomState::new(),
+        }
+    }
+
+    /// Takes one candidate value of a text feed: the exclusion pattern, MISP type detection,
+    /// the warnings raised and de-duplication, counted in `stats`.
+    pub(crate) fn take(
+        &mut self,
+        value: &str,
+        exclude: Option<&Regex>,
+        opts: Options,
+        stats: &mut ParseStats,
+    ) -> Taken {
+        if exclude.is_some_and(|re| re.is_match(value)) {
+            stats.excluded += 1;
+            return Taken::Excluded;
+        }
+        match indicator::classify(value, &opts) {
+            Ok(classified) => {
+                for warning in classified.warnings.iter() {
+                    stats.warn(warning);
+                }
+                let pushed = self.push(Record::bare(classified.indicator));
+                Collector::count(pushed, stats);
+                Taken::Accepted
+            }
+            Err(reason) => Taken::Rejected(reason),
         }
     }
 

@@ -26,8 +26,8 @@
 
 use regex::Regex;
 
-use super::collect::Collector;
-use super::{ParseError, ParseStats, ParsedFeed, Record, SHORT_ROW, UNPARSED_LINE, text};
+use super::collect::{Collector, Taken};
+use super::{ParseError, ParseStats, ParsedFeed, SHORT_ROW, UNPARSED_LINE, text};
 use crate::config::CsvOptions;
 use crate::indicator::{self, RejectReason};
 
@@ -374,22 +374,11 @@ impl RowReader<'_> {
             self.stats.reject(RejectReason::NonUtf8, number, &text::lossy(value));
             return;
         };
-        if self.exclude.is_some_and(|re| re.is_match(value)) {
-            tally.excluded += 1;
-            self.stats.excluded += 1;
-            return;
-        }
-        match indicator::classify(value, &self.opts) {
-            Ok(classified) => {
-                tally.accepted += 1;
-                for warning in classified.warnings.iter() {
-                    self.stats.warn(warning);
-                }
-                let pushed = self.collector.push(Record::bare(classified.indicator));
-                Collector::count(pushed, &mut self.stats);
-            }
-            Err(RejectReason::Unrecognized) if !strict => tally.unrecognized += 1,
-            Err(reason) => {
+        match self.collector.take(value, self.exclude, self.opts, &mut self.stats) {
+            Taken::Excluded => tally.excluded += 1,
+            Taken::Accepted => tally.accepted += 1,
+            Taken::Rejected(RejectReason::Unrecognized) if !strict => tally.unrecognized += 1,
+            Taken::Rejected(reason) => {
                 tally.specific += 1;
                 self.stats.reject(reason, number, value);
             }

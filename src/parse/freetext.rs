@@ -21,8 +21,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::collect::Collector;
-use super::{ParseStats, ParsedFeed, Record, UNPARSED_LINE, text};
+use super::collect::{Collector, Taken};
+use super::{ParseStats, ParsedFeed, UNPARSED_LINE, text};
 use crate::config::FreetextOptions;
 use crate::indicator::{self, RejectReason};
 
@@ -199,25 +199,14 @@ impl Reader<'_> {
             return;
         }
         tally.candidates += 1;
-        if self.exclude.is_some_and(|re| re.is_match(candidate)) {
-            tally.excluded += 1;
-            self.stats.excluded += 1;
-            return;
-        }
-        match indicator::classify(candidate, &self.opts) {
-            Ok(classified) => {
-                tally.accepted += 1;
-                for warning in classified.warnings.iter() {
-                    self.stats.warn(warning);
-                }
-                let pushed = self.collector.push(Record::bare(classified.indicator));
-                Collector::count(pushed, &mut self.stats);
-            }
-            Err(RejectReason::Unrecognized) => {
+        match self.collector.take(candidate, self.exclude, self.opts, &mut self.stats) {
+            Taken::Excluded => tally.excluded += 1,
+            Taken::Accepted => tally.accepted += 1,
+            Taken::Rejected(RejectReason::Unrecognized) => {
                 tally.unrecognized += 1;
                 *last_unrecognized = Some(candidate);
             }
-            Err(reason) => {
+            Taken::Rejected(reason) => {
                 tally.specific += 1;
                 self.stats.reject(reason, number, candidate);
             }
