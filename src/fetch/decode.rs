@@ -14,7 +14,7 @@
 use std::fmt::Write as _;
 use std::io::{Cursor, Read};
 
-use super::FetchError;
+use super::{FetchError, shown};
 
 /// A container format recognized by its magic bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -170,7 +170,7 @@ fn unzip(bytes: &[u8], url: &str, member: Option<&str>, max: u64) -> Result<Vec<
         let names: Vec<String> = files
             .iter()
             .take(MAX_NAMES_SHOWN)
-            .map(|(_, name)| format!("`{}`", shown(name)))
+            .map(|(_, name)| format!("`{}`", shown(name, 100)))
             .collect();
         let mut listed = names.join(", ");
         if files.len() > MAX_NAMES_SHOWN {
@@ -179,7 +179,7 @@ fn unzip(bytes: &[u8], url: &str, member: Option<&str>, max: u64) -> Result<Vec<
         let message = match member {
             Some(wanted) => format!(
                 "the archive has no member `{}` (it holds {} file(s): {listed})",
-                shown(wanted),
+                shown(wanted, 100),
                 files.len()
             ),
             None if files.is_empty() => "the archive holds no file".to_owned(),
@@ -192,24 +192,6 @@ fn unzip(bytes: &[u8], url: &str, member: Option<&str>, max: u64) -> Result<Vec<
     };
     let entry = archive.by_index(index).map_err(corrupt)?;
     read_capped(entry, Container::Zip, url, max)
-}
-
-/// A file name from an archive as a message shows it: control characters escaped, and cut
-/// after 100 characters.
-fn shown(name: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in name.chars().enumerate() {
-        if i == 100 {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// The first bytes of a body, printable, for a message: at most 80 bytes, non-printable

@@ -551,3 +551,21 @@ pub async fn read_capped(
     }
     tokio::fs::read(path).await.map_err(io_error)
 }
+
+/// Text from a response or an archive as a message shows it: control characters escaped,
+/// cut after `max` characters.
+fn shown(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == max {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

@@ -9,8 +9,8 @@
 //! The checks run on the body *after* decompression and look at the `Content-Type` and the
 //! first KiB only, so their cost does not grow with the body.
 
-use super::FetchError;
 use super::decode::describe_start;
+use super::{FetchError, shown};
 
 /// What the caller is going to parse a body as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,7 +89,7 @@ pub(crate) fn check(
             url: url.to_owned(),
             kind,
             status,
-            content_type: raw_type.map(shown),
+            content_type: raw_type.map(|t| shown(t, 120)),
             start: describe_start(bytes),
             detail,
         })
@@ -150,25 +150,7 @@ fn json_error(start: &[u8]) -> Option<String> {
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
     };
-    Some(format!("`{key}`: {}", shown(&text)))
-}
-
-/// Text from a response as a message shows it: control characters escaped, at most 120
-/// characters.
-fn shown(text: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in text.chars().enumerate() {
-        if i == 120 {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    Some(format!("`{key}`: {}", shown(&text, 120)))
 }
 
 #[cfg(test)]
