@@ -6,13 +6,15 @@
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use feedsmith::build::{self, BuildOptions, FetchMode, Reporter};
 use feedsmith::config;
 use feedsmith::report::FeedStatus;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use tracing_subscriber::EnvFilter;
 
 /// Builds blocklists, a MISP feed and a static site from threat-intelligence feeds.
@@ -214,45 +216,110 @@ fn build_command(
     Ok(ExitStatus::Success)
 }
 
-/// A progress bar on stderr, hidden when it would get in the way.
+/// Progress bars on stderr, hidden when they would get in the way: one for the feeds done,
+/// and one per feed in flight with the bytes received so far.
 struct Progress {
-    bar: Option<ProgressBar>,
+    bars: Option<Bars>,
+}
+
+/// A feed being fetched: its bar and the fetcher's count of bytes received.
+struct InFlight {
+    id: String,
+    bar: ProgressBar,
+    received: Arc<AtomicU64>,
+}
+
+struct Bars {
+    multi: MultiProgress,
+    total: ProgressBar,
+    in_flight: Arc<Mutex<Vec<InFlight>>>,
+    stop: Arc<AtomicBool>,
+    ticker: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl Progress {
     fn new(show: bool) -> Progress {
-        Progress { bar: show.then(ProgressBar::hidden) }
+        let bars = show.then(|| {
+            let multi = MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr());
+            let total = multi.add(ProgressBar::new(0));
+            total.set_style(
+                ProgressStyle::with_template("{spinner} {prefix} {pos}/{len} feeds {wide_msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            total.set_prefix("fetching");
+            Bars {
+                multi,
+                total,
+                in_flight: Arc::default(),
+                stop: Arc::default(),
+                ticker: Mutex::new(None),
+            }
+        });
+        Progress { bars }
     }
 
     fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
+        if let Some(bars) = &self.bars {
+            bars.stop.store(true, Ordering::Relaxed);
+            if let Some(ticker) = bars.ticker.lock().ok().and_then(|mut t| t.take()) {
+                let _ = ticker.join();
+            }
+            bars.total.finish_and_clear();
+            let _ = bars.multi.clear();
         }
     }
 }
 
 impl Reporter for Progress {
     fn fetching(&self, total: usize) {
-        if let Some(bar) = &self.bar {
-            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-            bar.set_length(total as u64);
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} fetching {pos}/{len} {wide_msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
+        let Some(bars) = &self.bars else { return };
+        bars.total.set_length(total as u64);
+        // The fetcher counts bytes as they arrive; a ticker copies the counts to the bars.
+        let in_flight = Arc::clone(&bars.in_flight);
+        let stop = Arc::clone(&bars.stop);
+        let handle = std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                if let Ok(list) = in_flight.lock() {
+                    for feed in list.iter() {
+                        feed.bar.set_position(feed.received.load(Ordering::Relaxed));
+                    }
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        });
+        if let Ok(mut ticker) = bars.ticker.lock() {
+            *ticker = Some(handle);
+        }
+    }
+
+    fn feed_started(&self, id: &str, received: Arc<AtomicU64>) {
+        let Some(bars) = &self.bars else { return };
+        let bar = bars.multi.add(ProgressBar::no_length());
+        bar.set_style(
+            ProgressStyle::with_template("  {prefix:30!} {bytes:>10} {binary_bytes_per_sec}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_prefix(id.to_owned());
+        if let Ok(mut list) = bars.in_flight.lock() {
+            list.push(InFlight { id: id.to_owned(), bar, received });
         }
     }
 
     fn feed_fetched(&self, id: &str) {
-        if let Some(bar) = &self.bar {
-            bar.inc(1);
-            bar.set_message(id.to_owned());
+        let Some(bars) = &self.bars else { return };
+        bars.total.inc(1);
+        if let Ok(mut list) = bars.in_flight.lock()
+            && let Some(position) = list.iter().position(|feed| feed.id == id)
+        {
+            let done = list.remove(position);
+            done.bar.finish_and_clear();
+            bars.multi.remove(&done.bar);
         }
     }
 
     fn stage(&self, name: &str) {
-        if let Some(bar) = &self.bar {
-            bar.set_message(name.to_owned());
+        if let Some(bars) = &self.bars {
+            bars.total.set_prefix(name.to_owned());
         }
     }
 }

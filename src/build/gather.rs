@@ -110,7 +110,7 @@ pub(super) fn all(
         futures::stream::iter(indexes.iter().copied())
             .map(|index| async move {
                 let feed = &project.feeds[index];
-                let result = one(&project.root, feed, fetcher, concurrency).await;
+                let result = one(&project.root, feed, fetcher, concurrency, reporter).await;
                 reporter.feed_fetched(&feed.id);
                 (index, result)
             })
@@ -126,8 +126,10 @@ async fn one(
     feed: &Feed,
     fetcher: &Fetcher,
     concurrency: usize,
+    reporter: &dyn Reporter,
 ) -> Result<Gathered, Failure> {
     let request = FeedRequest::for_feed(root, feed)?;
+    reporter.feed_started(&feed.id, request.received.clone());
     match feed.config.format {
         FeedFormat::Freetext | FeedFormat::Csv => {
             let body = get(fetcher, &feed_location(feed, None), &request, Expect::Text).await?;

@@ -62,6 +62,10 @@ pub trait Reporter: Sync {
     fn fetching(&self, total: usize) {
         let _ = total;
     }
+    /// A feed's first request starts; `received` counts the bytes of its current body.
+    fn feed_started(&self, id: &str, received: std::sync::Arc<std::sync::atomic::AtomicU64>) {
+        let _ = (id, received);
+    }
     /// One feed is fetched.
     fn feed_fetched(&self, id: &str) {
         let _ = id;

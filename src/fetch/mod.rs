@@ -109,6 +109,8 @@ pub struct FeedRequest {
     pub max_decompressed_bytes: Option<u64>,
     /// A PEM file of extra CA certificates for this feed's https requests.
     pub ca_file: Option<PathBuf>,
+    /// Bytes of the current body received so far, for a progress display.
+    pub received: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl FeedRequest {
@@ -122,6 +124,7 @@ impl FeedRequest {
             zip_member: None,
             max_decompressed_bytes: None,
             ca_file: None,
+            received: std::sync::Arc::default(),
         }
     }
 
@@ -150,6 +153,7 @@ impl FeedRequest {
             zip_member: feed.config.zip_member.clone(),
             max_decompressed_bytes: feed.config.max_decompressed_bytes,
             ca_file: feed.config.ca_file.as_ref().map(|f| root.join(f)),
+            received: std::sync::Arc::default(),
         })
     }
 }

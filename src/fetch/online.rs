@@ -287,6 +287,7 @@ impl Fetcher {
                 return Err(too_large());
             }
             raw.extend_from_slice(&chunk);
+            request.received.store(raw.len() as u64, std::sync::atomic::Ordering::Relaxed);
         }
         if let Some(expected) = expected
             && raw.len() as u64 != expected
