@@ -900,3 +900,35 @@ fn check_rejects_a_missing_ca_file_and_zero_fetch_settings() {
         assert!(all.contains(expected), "missing {expected:?} in\n{all}");
     }
 }
+
+#[test]
+fn a_feed_that_shrinks_by_90_percent_over_http_keeps_its_last_good_data() {
+    let rt = runtime();
+    let server = rt.block_on(MockServer::start());
+    let full: Vec<String> = (1..=100).map(|i| format!("198.51.100.{i}")).collect();
+    rt.block_on(
+        Mock::given(path("/list.txt"))
+            .respond_with(text(&(full.join("\n") + "\n")))
+            .up_to_n_times(1)
+            .mount(&server),
+    );
+    rt.block_on(
+        Mock::given(path("/list.txt"))
+            .respond_with(text(&(full[..10].join("\n") + "\n")))
+            .mount(&server),
+    );
+    let project = Project::one(&format!("{}/list.txt", server.uri()), "");
+    let first = project.build();
+    assert_eq!(first.code, Some(0));
+    assert_eq!(first.values().len(), 100);
+
+    let second = project.build();
+    assert_eq!(second.code, Some(3));
+    let feed = second.feed("upstream");
+    assert_eq!(feed["status"], "error", "{feed:#}");
+    assert_eq!(feed["reason"], "shrunk");
+    assert_eq!(feed["stale"], true);
+    assert_eq!(feed["stats"]["accepted"], 10, "this build's body was read");
+    assert_eq!(second.values().len(), 100, "the output keeps yesterday's 100 entries");
+    assert_eq!(requests_to(&rt, &server, "/list.txt"), 2);
+}
