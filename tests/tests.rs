@@ -9,6 +9,8 @@ mod check;
 mod e2e;
 // Fetching from a local HTTP server: timeouts, retries, redirects, bodies, secrets, proxies.
 mod fetch;
+// Local feed files stay inside the repository, through symbolic links too.
+mod local;
 // Builds killed with SIGKILL at many points leave the previous outputs and state intact.
 mod kill;
 // Last good data: failing, emptied and shrunk feeds across builds.

@@ -132,19 +132,19 @@ async fn one(
     reporter.feed_started(&feed.id, request.received.clone());
     match feed.config.format {
         FeedFormat::Freetext | FeedFormat::Csv => {
-            let body = get(fetcher, &feed_location(feed, None), &request, Expect::Text).await?;
+            let body = get(fetcher, &feed_location(root, feed, None), &request, Expect::Text).await?;
             Ok(Gathered::Body(body))
         }
         FeedFormat::Misp => {
             let started = Instant::now();
-            let location = feed_location(feed, Some("manifest.json"));
+            let location = feed_location(root, feed, Some("manifest.json"));
             let manifest_body = get(fetcher, &location, &request, Expect::Json).await?;
             let manifest = read_manifest(&manifest_body.bytes, &feed.misp)
                 .map_err(|e| Failure { code: "parse_failed", message: e.to_string() })?;
             let request = &request;
             let events = futures::stream::iter(manifest.events.iter().map(|e| e.uuid.clone()))
                 .map(|uuid| async move {
-                    let location = feed_location(feed, Some(&format!("{uuid}.json")));
+                    let location = feed_location(root, feed, Some(&format!("{uuid}.json")));
                     let body = get_raw(fetcher, &location, request, Expect::Json).await;
                     (uuid, body)
                 })
@@ -157,26 +157,28 @@ async fn one(
     }
 }
 
-/// Where a feed file lives: a URL, or a local path (absolute, as a string).
-enum Location {
+/// Where a feed file lives: a URL, or a local path that must stay inside `root`.
+enum Location<'a> {
     Url(String),
-    Path(std::path::PathBuf),
+    Path { path: std::path::PathBuf, root: &'a std::path::Path },
 }
 
-fn feed_location(feed: &Feed, file: Option<&str>) -> Location {
+fn feed_location<'a>(root: &'a std::path::Path, feed: &Feed, file: Option<&str>) -> Location<'a> {
     match (&feed.source, file) {
         (Source::Url(url), None) => Location::Url(url.clone()),
         (Source::Url(url), Some(file)) => {
             Location::Url(format!("{}/{file}", url.trim_end_matches('/')))
         }
-        (Source::Path(path), None) => Location::Path(path.clone()),
-        (Source::Path(path), Some(file)) => Location::Path(path.join(file)),
+        (Source::Path(path), None) => Location::Path { path: path.clone(), root },
+        (Source::Path(path), Some(file)) => {
+            Location::Path { path: path.join(file), root }
+        }
     }
 }
 
 async fn get(
     fetcher: &Fetcher,
-    location: &Location,
+    location: &Location<'_>,
     request: &FeedRequest,
     expect: Expect,
 ) -> Result<Body, Failure> {
@@ -187,12 +189,12 @@ async fn get(
 /// and binary data where `expect` says otherwise (bug cases 01 and 16).
 async fn get_raw(
     fetcher: &Fetcher,
-    location: &Location,
+    location: &Location<'_>,
     request: &FeedRequest,
     expect: Expect,
 ) -> Result<Body, FetchError> {
     match location {
         Location::Url(url) => fetcher.get(request, url, expect).await,
-        Location::Path(path) => fetcher.read_local(request, path, expect).await,
+        Location::Path { path, root } => fetcher.read_local(request, path, root, expect).await,
     }
 }

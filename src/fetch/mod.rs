@@ -338,6 +338,23 @@ pub enum FetchError {
         /// The client's message.
         message: String,
     },
+    /// A local feed file resolves outside the folder it must stay in: a symbolic link in a
+    /// MISP feed folder that points at `/proc/self/environ`, say. Its bytes are not read, so
+    /// they can never reach a report or the site.
+    #[error(
+        "`{}` resolves outside the repository (through a symbolic link?); local feed files stay inside it",
+        path.display()
+    )]
+    OutsideRoot {
+        /// The file as the feed names it.
+        path: PathBuf,
+    },
+    /// A local feed file that is not a regular file (a folder, a FIFO, a device).
+    #[error("`{}` is not a regular file", path.display())]
+    NotAFile {
+        /// The file as the feed names it.
+        path: PathBuf,
+    },
     /// A request kept failing; the last failure is the source.
     #[error("{source} (gave up after {attempts} attempts{note})")]
     GaveUp {
@@ -376,6 +393,8 @@ impl FetchError {
             FetchError::BadSecret { .. } => "bad_secret",
             FetchError::CaFile { .. } => "ca_file",
             FetchError::Client { .. } => "client",
+            FetchError::OutsideRoot { .. } => "outside_repository",
+            FetchError::NotAFile { .. } => "not_a_file",
             FetchError::GaveUp { source, .. } => source.reason(),
         }
     }
@@ -471,16 +490,20 @@ impl Fetcher {
     }
 
     /// Reads a local file for a feed, capped at `max_body_bytes`, decoded and checked like
-    /// a response.
+    /// a response. The file, once every symbolic link is resolved, must be a regular file
+    /// inside `root` (the repository): a definition checked in a pull request must not be
+    /// able to publish the build machine's files as rejected lines.
     pub async fn read_local(
         &self,
         request: &FeedRequest,
         path: &Path,
+        root: &Path,
         expect: Expect,
     ) -> Result<Body, FetchError> {
         let started = Instant::now();
         let display = path.display().to_string();
-        let raw = read_capped(path, self.limits.max_body_bytes, &display).await?;
+        let resolved = confined(path, root).await?;
+        let raw = read_capped(&resolved, self.limits.max_body_bytes, &display).await?;
         let opened = self.open_checked(request, &display, expect, &raw, 200, None)?;
         Ok(Body {
             bytes: opened.unwrap_or(raw),
@@ -540,6 +563,23 @@ impl Fetcher {
         clients.insert(ca_file.clone(), client.clone());
         Ok(client)
     }
+}
+
+/// `path` with every link resolved, when it is a regular file inside `root`.
+async fn confined(path: &Path, root: &Path) -> Result<PathBuf, FetchError> {
+    let io_error = |source| FetchError::Io { path: path.to_owned(), source };
+    let resolved = tokio::fs::canonicalize(path).await.map_err(io_error)?;
+    let root = tokio::fs::canonicalize(root)
+        .await
+        .map_err(|source| FetchError::Io { path: root.to_owned(), source })?;
+    if !resolved.starts_with(&root) {
+        return Err(FetchError::OutsideRoot { path: path.to_owned() });
+    }
+    let meta = tokio::fs::metadata(&resolved).await.map_err(io_error)?;
+    if !meta.is_file() {
+        return Err(FetchError::NotAFile { path: path.to_owned() });
+    }
+    Ok(resolved)
 }
 
 /// Reads a local file, refusing one larger than `limit`.
