@@ -844,10 +844,31 @@ fn check_output_path(path: &str) -> Result<(), String> {
     if path.split('/').any(|segment| segment.is_empty() || segment == ".") {
         return Err(format!("`{shown_path}` has an empty or `.` segment"));
     }
-    if path.chars().any(char::is_control) {
-        return Err(format!("`{shown_path}` holds a control character"));
+    // Output paths become URLs that firewalls poll and links on the site: a `:` would make
+    // `javascript:…` a link scheme, and spaces, quotes or `%` need escaping everywhere.
+    if let Some(bad) = path.chars().find(|&c| !is_url_safe(c)) {
+        return Err(format!(
+            "`{shown_path}` holds `{}`; use letters, digits, `.`, `_`, `-`, `+` and `/`",
+            bad.escape_default()
+        ));
+    }
+    let first = path.split('/').next().unwrap_or_default();
+    if SITE_NAMES.contains(&first) {
+        return Err(format!(
+            "`{shown_path}` is the site's own `{first}`; choose another name (the site writes {})",
+            SITE_NAMES.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+        ));
     }
     Ok(())
+}
+
+/// The names the site writes at the top of the output folder, which no output may take.
+const SITE_NAMES: &[&str] = &["index.html", "report.json", "style.css", "feeds", "tasks"];
+
+/// A character an output path may hold: it needs no escaping in a URL, an HTML attribute or
+/// a shell.
+fn is_url_safe(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | '/')
 }
 
 impl OutputPaths {

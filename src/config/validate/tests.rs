@@ -480,3 +480,41 @@ fn keeps_output_paths_inside_the_output_folder() {
         assert!(check_output_path(bad).is_err(), "{bad:?}");
     }
 }
+
+#[test]
+fn refuses_output_paths_that_are_not_plain_url_paths_or_that_take_a_site_name() {
+    let outputs = [
+        "javascript:alert(1)",
+        "a b.txt",
+        "list\".txt",
+        "100%.txt",
+        "index.html",
+        "report.json",
+        "feeds/extra.txt",
+        "tasks",
+    ];
+    let mut task = "name = \"t\"\n".to_owned();
+    for path in outputs {
+        task.push_str(&format!("[[outputs]]\nformat = \"plain\"\npath = '{path}'\n"));
+    }
+    let dir = repo(&[("tasks.d/t.toml", &task)]);
+    let diagnostics = diagnostics_of(dir.path());
+    assert_eq!(diagnostics.len(), outputs.len(), "{diagnostics:#?}");
+    for (i, (diagnostic, path)) in diagnostics.iter().zip(outputs).enumerate() {
+        assert!(
+            diagnostic.contains(&format!("`outputs[{i}].path`: `{path}`")),
+            "{diagnostic} should name outputs[{i}] = {path}"
+        );
+    }
+    assert!(diagnostics[0].contains("holds `:`"), "{}", diagnostics[0]);
+    assert!(diagnostics[4].contains("the site's own `index.html`"), "{}", diagnostics[4]);
+    assert!(diagnostics[6].contains("the site's own `feeds`"), "{}", diagnostics[6]);
+}
+
+#[test]
+fn accepts_the_usual_output_paths() {
+    let task = "name = \"t\"\n[[outputs]]\nformat = \"plain\"\npath = \"blocklists/ipv4-c2_v1.txt\"\n\
+                [[outputs]]\nformat = \"misp-feed\"\npath = \"misp/c2+botnet\"\n";
+    let dir = repo(&[("tasks.d/t.toml", task)]);
+    assert_eq!(diagnostics_of(dir.path()), Vec::<String>::new());
+}
