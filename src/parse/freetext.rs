@@ -103,20 +103,24 @@ fn is_trimmed(c: char) -> bool {
 }
 
 ///
-/// One departure from MISP: dots right after the value are given back, so that the classifier
-/// sees `host.example.` (one root dot, removed with a warning), `host.example..` (an empty
-/// label, rejected) and `.` (only the root, rejected) as they were written (bug case 08).
-/// A dot after other trimmed punctuation, as in `(192.0.2.1).`, still goes.
+/// One departure from MISP: dots right next to the value are given back, so that the
+/// classifier sees `host.example.` (one root dot, removed with a warning), `host.example..`
+/// (an empty label, rejected) and `.` (only the root, rejected) as they were written (bug
+/// case 08), and `.example.com` as the broken name it is. Trimming that leading dot is how
+/// MISP turns `login<LINE SEPARATOR>.microsoft.com`, split at the separator, into
+/// `microsoft.com`: a blocklist entry for the parent domain that no feed listed. A dot on the
+/// far side of other trimmed punctuation, as in `(192.0.2.1).`, still goes.
 fn trim(token: &str) -> &str {
     let core = token.trim_matches(is_trimmed);
     if core.is_empty() {
         return if !token.is_empty() && token.bytes().all(|b| b == b'.') { token } else { core };
     }
-    // `core` is a sub-slice of `token`: find where it ends and take the dots that follow.
+    // `core` is a sub-slice of `token`: find where it is and take the dots on either side.
     let start = token.len() - token.trim_start_matches(is_trimmed).len();
     let end = start + core.len();
-    let dots = token[end..].bytes().take_while(|&b| b == b'.').count();
-    &token[start..end + dots]
+    let before = token[..start].bytes().rev().take_while(|&b| b == b'.').count();
+    let after = token[end..].bytes().take_while(|&b| b == b'.').count();
+    &token[start - before..end + after]
 }
 
 /// What the tokens of one line gave.
@@ -419,6 +423,25 @@ mod tests {
         assert_eq!(trim("\"c2.bad.example.\","), "c2.bad.example.");
         assert_eq!(trim("."), ".");
         assert_eq!(trim("'..'"), "");
+    }
+
+    #[test]
+    fn a_separator_before_a_dot_never_gives_the_parent_domain() {
+        // Each of these splits `login?.microsoft.com` into `login` and `.microsoft.com`; MISP
+        // trims the dot and lists `microsoft.com`, which the feed never named.
+        for separator in ['\u{2028}', '\u{2029}', '\u{85}', '\u{A0}', '\u{E000}', '\x01', ' '] {
+            let body = format!("login{separator}.microsoft.com\n");
+            let feed = read(body.as_bytes());
+            assert!(values(&feed).is_empty(), "{separator:?} gave {:?}", values(&feed));
+            assert_eq!(feed.stats.rejected_count("empty_label"), 1, "{separator:?}: {:?}", feed.stats);
+        }
+        for line in [".microsoft.com", "..microsoft.com", "(.microsoft.com)"] {
+            let feed = read(format!("{line}\n").as_bytes());
+            assert!(values(&feed).is_empty(), "{line} gave {:?}", values(&feed));
+            assert_eq!(feed.stats.rejected_count("empty_label"), 1, "{line}");
+        }
+        // Other punctuation before the value is still trimmed as MISP trims it.
+        assert_eq!(values(&read(b"('c2.example')\n")), ["c2.example"]);
     }
 
     #[test]
