@@ -56,6 +56,11 @@ pub(super) fn scheme_of(s: &str) -> Option<&str> {
     is_scheme_syntax(scheme).then_some(scheme)
 }
 
+/// A character of a private-use area: its glyph, if any, depends on the reader's fonts.
+fn is_private_use(c: char) -> bool {
+    matches!(c, '\u{E000}'..='\u{F8FF}' | '\u{F0000}'..='\u{FFFFD}' | '\u{100000}'..='\u{10FFFD}')
+}
+
 /// Validates a URL and writes it in canonical form.
 pub(super) fn canonical_url(
     s: &str,
@@ -78,7 +83,14 @@ pub(super) fn canonical_url(
         None if mode.scheme_optional => (None, s),
         None => return Err(RejectReason::InvalidUrl),
     };
-    if s.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control()) {
+    // No white space of any script (an ideographic space reads as a gap, and every consumer
+    // splits there), no controls and no private-use characters, which display as nothing.
+    let unfit = if s.is_ascii() {
+        s.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+    } else {
+        s.chars().any(|c| c.is_whitespace() || c.is_control() || is_private_use(c))
+    };
+    if unfit {
         return Err(RejectReason::InvalidUrl);
     }
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
@@ -261,6 +273,11 @@ mod tests {
         assert_eq!(canon("46.151.52.197/85.exe", CLASSIFY).as_deref(), Ok("46.151.52.197/85.exe"));
         assert_eq!(canon("path/to/file.txt", CLASSIFY), Err(RejectReason::InvalidUrl));
         assert_eq!(canon("github.com/MISP", STORED), Err(RejectReason::InvalidUrl));
+        for odd in ['\u{3000}', '\u{A0}', '\u{2003}', '\u{E000}', '\u{10FFFD}'] {
+            let url = format!("http://evil.example/a{odd}b");
+            assert_eq!(canon(&url, STORED), Err(RejectReason::InvalidUrl), "{odd:?}");
+        }
+        assert!(canon("http://evil.example/caf\u{e9}", STORED).is_ok(), "letters stay");
     }
 
     #[test]
