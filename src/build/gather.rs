@@ -132,7 +132,8 @@ async fn one(
     reporter.feed_started(&feed.id, request.received.clone());
     match feed.config.format {
         FeedFormat::Freetext | FeedFormat::Csv => {
-            let body = get(fetcher, &feed_location(root, feed, None), &request, Expect::Text).await?;
+            let body =
+                get(fetcher, &feed_location(root, feed, None), &request, Expect::Text).await?;
             Ok(Gathered::Body(body))
         }
         FeedFormat::Misp => {
@@ -170,9 +171,7 @@ fn feed_location<'a>(root: &'a std::path::Path, feed: &Feed, file: Option<&str>)
             Location::Url(format!("{}/{file}", url.trim_end_matches('/')))
         }
         (Source::Path(path), None) => Location::Path { path: path.clone(), root },
-        (Source::Path(path), Some(file)) => {
-            Location::Path { path: path.join(file), root }
-        }
+        (Source::Path(path), Some(file)) => Location::Path { path: path.join(file), root },
     }
 }
 

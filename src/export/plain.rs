@@ -33,9 +33,11 @@ pub fn write(
     let mut safe: Vec<&str> =
         entries.iter().map(|e| &*e.indicator.value).filter(|v| is_writable(v)).collect();
     let unsafe_values = entries.len() - safe.len();
-    // Entries come sorted with equal values adjacent; one value listed under two types
-    // (`ip-src` and `ip-dst`) is one line.
-    safe.dedup();
+    // One value listed under several types (`ip-src` and `ip-dst`, or a `domain` and a
+    // `filename` that read the same) is one line, wherever the sort put each.
+    let mut seen = std::collections::HashSet::with_capacity(safe.len());
+    safe.retain(|v| seen.insert(*v));
+    drop(seen);
     let mut out = String::with_capacity(128 + safe.iter().map(|v| v.len() + 1).sum::<usize>());
     // The header repeats feed-controlled text nowhere: the task name comes from the
     // definitions, and is still kept on one line.
@@ -93,5 +95,27 @@ mod tests {
         assert_eq!(report.entries, 1);
         assert_eq!(report.skipped, 2);
         assert_eq!(report.bytes, text.len() as u64);
+    }
+
+    #[test]
+    fn a_value_listed_under_types_far_apart_in_the_sort_is_one_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let ip = Indicator::new(AttrType::IpDst, "8.8.8.8");
+        let domain = Indicator::new(AttrType::Domain, "evil.example");
+        let text = Indicator::new(AttrType::Text, "8.8.8.8");
+        let file = Indicator::new(AttrType::Filename, "evil.example");
+        let entry = |indicator| Entry {
+            indicator,
+            to_ids: true,
+            score: None,
+            reference_time: 0,
+            feeds: vec![],
+        };
+        let entries = [entry(&ip), entry(&domain), entry(&text), entry(&file)];
+        let report = write(dir.path(), "all.txt", "t", "t", 0, &entries).unwrap();
+        let written = std::fs::read_to_string(dir.path().join("all.txt")).unwrap();
+        let values: Vec<&str> = written.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(values, ["8.8.8.8", "evil.example"]);
+        assert_eq!(report.entries, 2);
     }
 }

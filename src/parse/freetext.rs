@@ -433,7 +433,12 @@ mod tests {
             let body = format!("login{separator}.microsoft.com\n");
             let feed = read(body.as_bytes());
             assert!(values(&feed).is_empty(), "{separator:?} gave {:?}", values(&feed));
-            assert_eq!(feed.stats.rejected_count("empty_label"), 1, "{separator:?}: {:?}", feed.stats);
+            assert_eq!(
+                feed.stats.rejected_count("empty_label"),
+                1,
+                "{separator:?}: {:?}",
+                feed.stats
+            );
         }
         for line in [".microsoft.com", "..microsoft.com", "(.microsoft.com)"] {
             let feed = read(format!("{line}\n").as_bytes());
