@@ -123,6 +123,9 @@ pub struct TaskReport {
     pub expired: u64,
     /// Indicators kept although no decay model covers their type.
     pub unscored: u64,
+    /// Distinct indicators left out because no decay model covers their type and the task
+    /// sets `keep_unscored = false`.
+    pub unscored_dropped: u64,
     /// Addresses and networks left out because they overlap a special-purpose range.
     pub reserved: u64,
     /// Selected indicators per attribute type.

@@ -299,6 +299,7 @@ pub fn run(
             selected: selection.entries.len() as u64,
             expired: selection.expired,
             unscored: selection.unscored,
+            unscored_dropped: selection.unscored_dropped,
             reserved: selection.reserved,
             by_type,
             outputs,

@@ -32,6 +32,9 @@ pub(super) struct Selection<'a> {
     pub(super) entries: Vec<Entry<'a>>,
     pub(super) expired: u64,
     pub(super) unscored: u64,
+    /// Distinct indicators left out because no model scores them and the task keeps scored
+    /// indicators only (`keep_unscored = false`).
+    pub(super) unscored_dropped: u64,
     /// Distinct indicators left out because they overlap a special-purpose range.
     pub(super) reserved: u64,
 }
@@ -148,6 +151,7 @@ pub(super) fn select<'a>(
 
     let mut expired = 0;
     let mut unscored = 0;
+    let mut unscored_dropped = 0;
     let mut keyed: Vec<(SortKey<'a>, Entry<'a>)> = Vec::with_capacity(candidates.len());
     for (indicator, mut candidate) in candidates {
         if let Some(score) = candidate.score {
@@ -157,6 +161,7 @@ pub(super) fn select<'a>(
             }
         } else {
             if !task.config.select.keep_unscored {
+                unscored_dropped += 1;
                 continue;
             }
             unscored += 1;
@@ -176,6 +181,7 @@ pub(super) fn select<'a>(
         entries: keyed.into_iter().map(|(_, e)| e).collect(),
         expired,
         unscored,
+        unscored_dropped,
         reserved: reserved.len() as u64,
     }
 }

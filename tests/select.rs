@@ -1,0 +1,59 @@
+//! Task selection: every distinct indicator a task leaves out is counted under a reason.
+
+use crate::util::{feedsmith, repo};
+
+/// A one-feed project reading `list.txt` as free text, with MISP's default models, and one
+/// task whose `[select]` table is `select`.
+fn project(list: &str, select: &str) -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    for folder in ["feeds.d", "tasks.d", "decay.d"] {
+        std::fs::create_dir_all(root.path().join(folder)).unwrap();
+    }
+    for model in ["nids.toml", "phishing.toml", "vishing.toml"] {
+        std::fs::copy(repo().join("decay.d").join(model), root.path().join("decay.d").join(model))
+            .unwrap();
+    }
+    std::fs::write(root.path().join("list.txt"), list).unwrap();
+    std::fs::write(
+        root.path().join("feeds.d/list.toml"),
+        "name = \"list\"\nprovider = \"test\"\npath = \"list.txt\"\nformat = \"freetext\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.path().join("tasks.d/all.toml"),
+        format!("name = \"all\"\n[select]\n{select}\n[[outputs]]\nformat = \"plain\"\npath = \"all.txt\"\n"),
+    )
+    .unwrap();
+    root
+}
+
+fn task_report(root: &std::path::Path) -> serde_json::Value {
+    let output = feedsmith(root, &["build", "--now", "2026-08-23T00:00:00Z"]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("site/report.json")).unwrap()).unwrap();
+    report["tasks"][0].clone()
+}
+
+#[test]
+fn types_no_model_covers_are_counted_when_the_task_leaves_them_out() {
+    // Two MD5 hashes (no default model covers `md5`) and one address (NIDS model).
+    let list = "198.51.100.1\nd41d8cd98f00b204e9800998ecf8427e\n44d88612fea8a8f36de82e1278abb02f\n";
+    let root = project(list, "exclude_reserved = false\nkeep_unscored = false");
+    let task = task_report(root.path());
+    assert_eq!(task["selected"], 1);
+    assert_eq!(task["unscored"], 0);
+    assert_eq!(task["unscored_dropped"], 2);
+    let page = std::fs::read_to_string(root.path().join("site/tasks/all.html")).unwrap();
+    assert!(page.contains("2 left out for want of a decay model"), "{page}");
+}
+
+#[test]
+fn types_no_model_covers_are_kept_and_counted_by_default() {
+    let list = "198.51.100.1\nd41d8cd98f00b204e9800998ecf8427e\n44d88612fea8a8f36de82e1278abb02f\n";
+    let root = project(list, "exclude_reserved = false");
+    let task = task_report(root.path());
+    assert_eq!(task["selected"], 3);
+    assert_eq!(task["unscored"], 2);
+    assert_eq!(task["unscored_dropped"], 0);
+}
