@@ -13,6 +13,8 @@ mod fetch;
 mod local;
 // Builds killed with SIGKILL at many points leave the previous outputs and state intact.
 mod kill;
+// Generated input: no parser panics, normalization is idempotent (proptest).
+mod properties;
 // Task selection: what a task leaves out is counted.
 mod select;
 // Last good data: failing, emptied and shrunk feeds across builds.

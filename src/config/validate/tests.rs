@@ -2,6 +2,7 @@
 //! `tests/fixtures/invalid/<case>/` holds an `expected.txt`, written by hand from the fixture,
 //! with the exact diagnostics `load` must report.
 
+use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -495,7 +496,7 @@ fn refuses_output_paths_that_are_not_plain_url_paths_or_that_take_a_site_name() 
     ];
     let mut task = "name = \"t\"\n".to_owned();
     for path in outputs {
-        task.push_str(&format!("[[outputs]]\nformat = \"plain\"\npath = '{path}'\n"));
+        let _ = write!(task, "[[outputs]]\nformat = \"plain\"\npath = '{path}'\n");
     }
     let dir = repo(&[("tasks.d/t.toml", &task)]);
     let diagnostics = diagnostics_of(dir.path());
