@@ -114,11 +114,28 @@ fn init_logging(global: &GlobalArgs) {
         .unwrap_or_else(|_| EnvFilter::new(format!("feedsmith={level},warn")));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| LogWriter)
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .without_time()
         .init();
+}
+
+/// Standard error for log lines, where a failed write is dropped: a build whose log reader
+/// went away (`feedsmith build 2>&1 | head`) must still write its outputs and state. The
+/// logger's own fallback for a failed write is `eprint!`, which panics on a closed stream.
+struct LogWriter;
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = std::io::stderr().write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = std::io::stderr().flush();
+        Ok(())
+    }
 }
 
 fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
@@ -329,10 +346,10 @@ mod printer {
     use feedsmith::config::Diagnostic;
     use std::io::Write as _;
 
-    /// A line of normal output on stdout.
-    #[expect(clippy::print_stdout, reason = "the printer is the one place that prints")]
+    /// A line of normal output on stdout. A closed stdout (`feedsmith check | head -0`) is
+    /// not an error of the command: the line is dropped, as `println!` would panic.
     pub(super) fn out(line: &str) {
-        println!("{line}");
+        let _ = writeln!(std::io::stdout().lock(), "{line}");
     }
 
     /// An error on stderr, then each cause on its own line. A cause whose text the line

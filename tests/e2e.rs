@@ -275,3 +275,24 @@ fn reserved_ranges_never_reach_the_ipv4_blocklist() {
         report["tasks"].as_array().unwrap().iter().find(|t| t["id"] == "ipv4-blocklist").unwrap();
     assert!(task["reserved"].as_u64().unwrap() >= 4);
 }
+
+// Found by a first-run trial: `feedsmith build 2>&1 | head -1` panicked (exit 101) once the
+// reader had gone, and wrote neither the site nor the state.
+#[test]
+fn a_build_whose_log_and_output_cannot_be_written_still_builds() {
+    let root = copy_root_definitions();
+    let full = || std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_feedsmith"))
+        .arg("--root")
+        .arg(root.path())
+        .args(["build", "--no-progress", "--replay"])
+        .arg(recorded())
+        .args(["--now", "2026-08-23T00:00:00Z"])
+        .stdout(full())
+        .stderr(full())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(root.path().join("site/report.json").is_file());
+    assert!(root.path().join(".feedsmith/state/ledger").is_file());
+}
