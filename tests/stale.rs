@@ -36,6 +36,16 @@ impl Project {
         std::fs::copy(source, self.root.path().join("list.txt")).unwrap();
     }
 
+    /// A second feed, `steady`, that reads `steady.txt` and never fails.
+    fn add_steady_feed(&self, text: &str) {
+        std::fs::write(self.root.path().join("steady.txt"), text).unwrap();
+        std::fs::write(
+            self.root.path().join("feeds.d/steady.toml"),
+            "name = \"steady\"\nprovider = \"test\"\npath = \"steady.txt\"\nformat = \"freetext\"\n",
+        )
+        .unwrap();
+    }
+
     fn serve_text(&self, text: &str) {
         std::fs::write(self.root.path().join("list.txt"), text).unwrap();
     }
@@ -163,15 +173,42 @@ fn a_feed_that_shrinks_by_90_percent_keeps_its_last_good_data() {
 #[test]
 fn last_good_data_older_than_max_stale_days_no_longer_stands_in() {
     let project = Project::new("max_stale_days = 2");
+    project.add_steady_feed("192.0.2.200\n");
     project.serve_text("192.0.2.1\n192.0.2.2\n");
     project.build("2026-08-20T00:00:00Z");
     project.serve_text("<html><body>maintenance</body></html>\n");
     let (_, report, values) = project.build("2026-08-22T00:00:00Z");
     assert_eq!(report["stale"], true, "2 days old: still stands in");
-    assert_eq!(values.len(), 2);
+    assert_eq!(values, set(&["192.0.2.1", "192.0.2.2", "192.0.2.200"]));
     let (code, report, values) = project.build("2026-08-22T00:00:01Z");
     assert_eq!(code, Some(3));
     assert_eq!(report["stale"], false);
     assert_eq!(report["failing_since"], "2026-08-22T00:00:00Z");
-    assert!(values.is_empty());
+    assert_eq!(values, set(&["192.0.2.200"]), "only the healthy feed is left");
+}
+
+#[test]
+fn a_build_where_every_feed_failed_keeps_the_previous_output_and_exits_1() {
+    let project = Project::new("max_stale_days = 2");
+    project.serve_text("192.0.2.1\n192.0.2.2\n");
+    let (code, _, _) = project.build("2026-08-20T00:00:00Z");
+    assert_eq!(code, Some(0));
+    let before = std::fs::read(project.root.path().join("site/all.txt")).unwrap();
+
+    // The last good data is 3 days old, past `max_stale_days`: nothing can stand in.
+    project.serve_text("<html><body>maintenance</body></html>\n");
+    let output = feedsmith(project.root.path(), &["build", "--now", "2026-08-23T00:00:00Z"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("every enabled feed failed (1)"), "{stderr}");
+    assert!(stderr.contains("the previous output"), "{stderr}");
+    let after = std::fs::read(project.root.path().join("site/all.txt")).unwrap();
+    assert_eq!(before, after, "the firewall keeps yesterday's list, byte for byte");
+    // The failure is still recorded, so the next build says since when the feed fails.
+    let health: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(project.root.path().join(".feedsmith/state/feeds.json")).unwrap(),
+    )
+    .unwrap();
+    let failing_since = health.pointer("/feeds/upstream/failing_since");
+    assert_eq!(failing_since, Some(&serde_json::json!(1_787_443_200)), "{health}");
 }

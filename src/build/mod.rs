@@ -101,6 +101,21 @@ pub enum BuildError {
     /// An output could not be written.
     #[error(transparent)]
     Export(#[from] ExportError),
+    /// Every enabled feed failed and none has last good data to stand in, while an output
+    /// folder from an earlier build exists: it is kept as it is rather than replaced by
+    /// empty lists that firewalls would load. Feed health is still recorded.
+    #[error(
+        "every enabled feed failed ({failed}) and none has last good data; the previous output in {} is kept. First failure: {first}",
+        output.display()
+    )]
+    NothingUsable {
+        /// How many feeds failed.
+        failed: usize,
+        /// The output folder left as it was.
+        output: PathBuf,
+        /// The first failing feed and why.
+        first: String,
+    },
     /// A folder could not be prepared or swapped in.
     #[error("cannot prepare {}: {source}", path.display())]
     Io {
@@ -212,6 +227,25 @@ pub fn run(
         })
         .collect();
 
+    // A build with no data at all must not replace a good output with empty lists.
+    let output_dir = options.output_dir.clone().unwrap_or_else(|| settings.output_dir.clone());
+    let nothing_usable = !results.is_empty()
+        && results.iter().all(|r| r.status == FeedStatus::Error && r.stale_from.is_none());
+    if nothing_usable && has_previous_output(&output_dir) {
+        if let Err(e) = store.save(&health) {
+            tracing::warn!(state = %settings.state_dir.display(), error = %e, "Could not save feed health");
+        }
+        let first = results
+            .iter()
+            .map(|r| {
+                let why = r.problem.as_ref().map_or("", |(_, message)| message.as_str());
+                format!("`{}`: {why}", project.feeds[r.index].id)
+            })
+            .next()
+            .unwrap_or_default();
+        return Err(BuildError::NothingUsable { failed: results.len(), output: output_dir, first });
+    }
+
     // Ledger: only data confirmed by this build refreshes `last_seen`.
     let ledger_path = settings.state_dir.join("ledger");
     let (mut ledger, ledger_note) = Ledger::load_or_recover(&ledger_path);
@@ -244,7 +278,6 @@ pub fn run(
 
     // Select and write.
     reporter.stage("write");
-    let output_dir = options.output_dir.clone().unwrap_or_else(|| settings.output_dir.clone());
     recover_output(&output_dir)?;
     let staging = staging_dir(&output_dir);
     prepare_dir(&staging)?;
@@ -615,6 +648,11 @@ fn feed_report(project: &Project, result: &FeedResult) -> FeedReport {
         by_type,
         tags: feed.config.tags.clone(),
     }
+}
+
+/// Whether an earlier build left an output folder (or one moved aside by a killed build).
+fn has_previous_output(output: &Path) -> bool {
+    output.join("report.json").is_file() || aside_dir(output).join("report.json").is_file()
 }
 
 /// The staging folder beside `output`: same parent, so the final rename stays on one disk.
