@@ -311,7 +311,9 @@ pub(crate) fn parse_toml<T: DeserializeOwned>(text: &str) -> Result<T, ParseProb
 pub(crate) fn parse_yaml<T: DeserializeOwned>(text: &str) -> Result<T, ParseProblem> {
     use serde_saphyr::MessageFormatter as _;
 
-    let options = serde_saphyr::options! { with_snippet: false };
+    // YAML 1.1 spellings (`yes`, `on`, `off`) are not booleans: TOML refuses them, and a
+    // definition must not mean something else in the other syntax.
+    let options = serde_saphyr::options! { with_snippet: false, strict_booleans: true };
     serde_saphyr::from_str_with_options(text, options).map_err(|err| {
         let err = err.without_snippet();
         let message = one_line(&serde_saphyr::UserMessageFormatter.format_message(err));
@@ -368,6 +370,18 @@ mod tests {
         assert_eq!(err.position, Some((3, 3)));
         assert!(err.message.contains("`retry_count`"), "{}", err.message);
         assert!(!err.message.contains("line"), "{}", err.message);
+    }
+
+    #[test]
+    fn refuses_yaml_1_1_booleans_as_toml_does() {
+        use crate::config::FeedConfig;
+        let feed = "name: a\nprovider: b\nurl: https://x.example/\nformat: csv\nenabled: ";
+        for word in ["yes", "on", "off", "no", "\"yes\""] {
+            let result = parse_yaml::<FeedConfig>(&format!("{feed}{word}\n"));
+            assert!(result.is_err(), "`enabled: {word}` was accepted");
+        }
+        let feed: FeedConfig = parse_yaml(&format!("{feed}false\n")).expect("a boolean");
+        assert!(!feed.enabled);
     }
 
     #[test]
