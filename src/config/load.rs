@@ -286,7 +286,7 @@ fn parse_file<T: DeserializeOwned>(
                 }
                 _ => (problem.position, ""),
             };
-            report.located(file, position.unwrap_or((0, 0)), key, problem.message);
+            report.located(file, position.unwrap_or((1, 1)), key, problem.message);
             None
         }
     }

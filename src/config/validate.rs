@@ -87,9 +87,9 @@ impl Report {
         });
     }
 
-    /// Records a problem about a file as a whole (line and column 0).
+    /// Records a problem about a file as a whole, placed at its first line and column.
     pub(crate) fn file_error(&mut self, file: PathBuf, message: impl Into<String>) {
-        self.located(file, (0, 0), "", message);
+        self.located(file, (1, 1), "", message);
     }
 
     /// Whether no problem was found.
@@ -714,12 +714,13 @@ fn resolve_task(
                 }
             }
         }
+        // A tag no feed carries is a typo or a stale reference; as a warning it would give
+        // an empty blocklist and exit 0.
         if !carried {
-            tracing::warn!(
-                task = %item.id,
-                "{}: `select.feed_tags[{index}]`: no feed carries the tag `{}`",
-                source.file.display(),
-                shown(tag)
+            report.error(
+                source,
+                &format!("select.feed_tags[{index}]"),
+                format!("no feed in `{FEEDS_DIR}/` carries the tag `{}`", shown(tag)),
             );
         }
     }

@@ -64,6 +64,11 @@ fn reports_a_task_naming_an_unknown_feed_at_the_list_element() {
 }
 
 #[test]
+fn reports_a_task_naming_a_feed_tag_no_feed_carries() {
+    assert_invalid_case("unknown-feed-tag");
+}
+
+#[test]
 fn reports_a_task_naming_an_unknown_model() {
     assert_invalid_case("unknown-model");
 }
@@ -104,6 +109,7 @@ fn every_invalid_fixture_has_a_test() {
         "three-errors",
         "two-char-delimiter",
         "unknown-feed",
+        "unknown-feed-tag",
         "unknown-format",
         "unknown-key",
         "unknown-model",
@@ -249,7 +255,7 @@ fn rejects_a_file_name_that_is_not_an_id() {
     let dir = repo(&[("feeds.d/Feodo.toml", FEED_A)]);
     assert_eq!(
         diagnostics_of(dir.path()),
-        ["feeds.d/Feodo.toml:0:0: `Feodo` is not a valid id: use lower-case letters, digits, \
+        ["feeds.d/Feodo.toml:1:1: `Feodo` is not a valid id: use lower-case letters, digits, \
           `_` and `-`, starting with a letter or digit"]
     );
 }
