@@ -127,14 +127,11 @@ fn quoted_crlf_csv_with_a_commented_header_gives_the_three_records_by_name() {
     // A MISP attribute's timestamp is the time the indicator was last seen: `last_online`
     // for the first record, this build for the two whose `last_online` is empty.
     let last_online = utc(time::macros::date!(2024 - 05 - 02), (9, 58, 11));
-    let expected: BTreeSet<(String, String, i64)> = [
-        (urls[0], last_online),
-        (urls[1], build_time()),
-        (urls[2], build_time()),
-    ]
-    .into_iter()
-    .map(|(url, t)| ("url".to_owned(), url.to_owned(), t))
-    .collect();
+    let expected: BTreeSet<(String, String, i64)> =
+        [(urls[0], last_online), (urls[1], build_time()), (urls[2], build_time())]
+            .into_iter()
+            .map(|(url, t)| ("url".to_owned(), url.to_owned(), t))
+            .collect();
     assert_eq!(attributes, expected);
     let stats = &report["stats"];
     assert_eq!(stats["comments"], 6);
@@ -143,7 +140,7 @@ fn quoted_crlf_csv_with_a_commented_header_gives_the_three_records_by_name() {
     assert_eq!(report["status"], "ok");
 }
 
-/// `ThreatFox`'s CSV by header names, as `feeds.d/threatfox-urls.toml` reads it.
+/// `ThreatFox`'s CSV by header names, like `feeds.d/threatfox-urls.toml`.
 const THREATFOX_BY_NAME: &str = "format = \"csv\"\n[csv]\ndelimiter = \", \"\nheader = true\n\
     value_columns = [\"ioc_value\"]\ntype_column = \"ioc_type\"\n\
     first_seen_column = \"first_seen_utc\"\ntags_column = \"tags\"\n\

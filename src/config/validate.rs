@@ -686,10 +686,7 @@ fn check_field_path(path: &str, wildcard: bool) -> Result<(), String> {
         ));
     }
     if !wildcard && path.split('.').any(|segment| segment == "*") {
-        return Err(format!(
-            "`{}`: `*` selects many values, and a field names one",
-            shown(path)
-        ));
+        return Err(format!("`{}`: `*` selects many values, and a field names one", shown(path)));
     }
     Ok(())
 }

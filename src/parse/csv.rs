@@ -40,8 +40,8 @@ use regex::Regex;
 use super::collect::{Collector, Taken};
 use super::meta::{Details, Tags, TypeMap, time_or_warn};
 use super::{
-    INVALID_TAG, INVALID_TIME, MISSING_VALUE, ParseError, ParseStats, ParsedFeed,
-    SCHEMA_MISMATCH, SHORT_ROW, UNKNOWN_TYPE, UNPARSED_LINE, text,
+    INVALID_TAG, INVALID_TIME, MISSING_VALUE, ParseError, ParseStats, ParsedFeed, SCHEMA_MISMATCH,
+    SHORT_ROW, UNKNOWN_TYPE, UNPARSED_LINE, text,
 };
 use crate::config::{Column, CsvOptions};
 use crate::indicator::{self, RejectReason};
@@ -105,7 +105,8 @@ pub fn parse(
     }
     let types = TypeMap::new(&opts.type_map).map_err(schema)?;
     // Without a header the layout is known now; with one, at the first row after the comments.
-    let mut layout = if opts.header { None } else { Some(Layout::resolve(opts, None).map_err(schema)?) };
+    let mut layout =
+        if opts.header { None } else { Some(Layout::resolve(opts, None).map_err(schema)?) };
 
     let mut stats = ParseStats::default();
     let body = text::strip_bom(body, &mut stats);
@@ -189,12 +190,12 @@ impl Layout {
 
     /// Every column the settings name by their header name.
     fn names(opts: &CsvOptions) -> impl Iterator<Item = &str> {
-        opts.value_columns.iter().chain(Layout::meta_columns(opts).flatten()).filter_map(|c| {
-            match c {
+        opts.value_columns.iter().chain(Layout::meta_columns(opts).flatten()).filter_map(
+            |c| match c {
                 Column::Name(name) => Some(name.trim()),
                 Column::Number(_) => None,
-            }
-        })
+            },
+        )
     }
 
     /// Maps the settings' columns onto `header` (the column names) or, without one, onto
@@ -224,11 +225,9 @@ impl Layout {
                      `header = true`",
                     shown(name)
                 )),
-                (Column::Name(name), Some(names)) => {
-                    position(names, name).ok_or_else(|| {
-                        format!("no column `{}` in the header ({})", shown(name), listing(names))
-                    })
-                }
+                (Column::Name(name), Some(names)) => position(names, name).ok_or_else(|| {
+                    format!("no column `{}` in the header ({})", shown(name), listing(names))
+                }),
             }
         };
         let optional = |column: &Option<Column>| column.as_ref().map(index).transpose();
@@ -299,7 +298,9 @@ fn header_names(line: &[u8], delimiter: &[u8]) -> Vec<String> {
     (0..fields.len())
         .map(|i| {
             let field = fields.get(i).unwrap_or_default();
-            text::lossy(field).trim_matches(|c: char| c.is_whitespace() || c == '"' || c == '\'').to_owned()
+            text::lossy(field)
+                .trim_matches(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+                .to_owned()
         })
         .collect()
 }
@@ -1064,7 +1065,8 @@ mod tests {
         record.tags.iter().map(|t| &**t).collect()
     }
 
-    /// `ThreatFox`'s layout by header names, as `feeds.d/threatfox-*.toml` reads it.
+    /// `ThreatFox`'s layout by header names, like `feeds.d/threatfox-*.toml` (which leave
+    /// `last_seen_utc` out, for the reason given there).
     fn threatfox() -> CsvOptions {
         CsvOptions {
             delimiter: ", ".to_owned(),
@@ -1177,7 +1179,8 @@ mod tests {
     #[test]
     fn a_row_with_another_count_than_the_header_is_rejected_and_the_others_kept() {
         let body = b"# a,ip,b\n1,192.0.2.1,x\n2,192.0.2.2\n3,x,192.0.2.3,y\n4,192.0.2.4,z\n";
-        let opts = CsvOptions { header: true, value_columns: vec![name("ip")], ..columns(&[], ",") };
+        let opts =
+            CsvOptions { header: true, value_columns: vec![name("ip")], ..columns(&[], ",") };
         let feed = parse(body, &opts, None).unwrap();
         assert_eq!(values(&feed), ["192.0.2.1", "192.0.2.4"], "never read shifted");
         let mismatch = &feed.stats.rejected[SCHEMA_MISMATCH];
@@ -1216,7 +1219,8 @@ mod tests {
 
     #[test]
     fn a_name_the_header_lacks_is_a_schema_error_listing_its_columns() {
-        let opts = CsvOptions { header: true, value_columns: vec![name("ioc")], ..columns(&[], ",") };
+        let opts =
+            CsvOptions { header: true, value_columns: vec![name("ioc")], ..columns(&[], ",") };
         let err = parse(b"# banner\nwhen,ip\n2024-05-01,192.0.2.1\n", &opts, None).unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -1327,7 +1331,8 @@ mod tests {
 
     #[test]
     fn comments_and_the_exclusion_pattern_still_apply_with_a_header() {
-        let body = b"# when,ip\n\"# a quoted comment\",x\n2024-05-01,192.0.2.1\n2024-05-01,192.0.2.99\n";
+        let body =
+            b"# when,ip\n\"# a quoted comment\",x\n2024-05-01,192.0.2.1\n2024-05-01,192.0.2.99\n";
         let opts =
             CsvOptions { header: true, value_columns: vec![name("ip")], ..columns(&[], ",") };
         let exclude = Regex::new(r"\.99$").unwrap();
@@ -1347,7 +1352,8 @@ mod tests {
     #[test]
     fn a_hostile_header_is_escaped_and_cut_in_messages() {
         let body = format!("\u{1b}[31m{},b\n1,2\n", "n".repeat(100));
-        let opts = CsvOptions { header: true, value_columns: vec![name("ip")], ..columns(&[], ",") };
+        let opts =
+            CsvOptions { header: true, value_columns: vec![name("ip")], ..columns(&[], ",") };
         let message = parse(body.as_bytes(), &opts, None).unwrap_err().to_string();
         assert!(!message.contains('\u{1b}'), "{message}");
         // 40 characters kept: the escape, `[31m` and 35 letters.
@@ -1407,16 +1413,19 @@ mod tests {
             assert_eq!(feed.stats.rejected_total(), 0, "{:?}", feed.stats.rejected);
             assert_eq!(feed.stats.accepted, rows.len() as u64);
             assert_eq!(feed.records.len(), distinct.len());
-            assert_eq!(feed.stats.comments, text.lines().filter(|l| l.starts_with('#')).count() as u64);
+            assert_eq!(
+                feed.stats.comments,
+                text.lines().filter(|l| l.starts_with('#')).count() as u64
+            );
             assert!(feed.records.iter().all(|r| r.indicator.kind == kind));
             let with_last_seen = rows.iter().filter(|r| !r[last_seen].is_empty()).count();
-            assert_eq!(feed.records.iter().filter(|r| r.last_seen.is_some()).count(), with_last_seen);
+            assert_eq!(
+                feed.records.iter().filter(|r| r.last_seen.is_some()).count(),
+                with_last_seen
+            );
             assert!(feed.records.iter().all(|r| r.first_seen.is_some()));
             let untagged = rows.iter().filter(|r| r[tags_at] == "None" || r[tags_at].is_empty());
-            assert_eq!(
-                feed.records.iter().filter(|r| r.tags.is_empty()).count(),
-                untagged.count()
-            );
+            assert_eq!(feed.records.iter().filter(|r| r.tags.is_empty()).count(), untagged.count());
             assert!(feed.stats.warnings.is_empty(), "{:?}", feed.stats.warnings);
         }
     }

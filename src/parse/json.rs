@@ -149,7 +149,8 @@ fn records<'v>(document: &'v Value, path: Option<&str>) -> Result<Vec<&'v Value>
         }
         if next.is_empty() && !wildcard {
             let walked = path.split('.').take(depth).collect::<Vec<_>>().join(".");
-            let place = if walked.is_empty() { "the body".to_owned() } else { format!("`{walked}`") };
+            let place =
+                if walked.is_empty() { "the body".to_owned() } else { format!("`{walked}`") };
             return Err(ParseError::JsonLayout {
                 message: format!(
                     "no `{}` in {place} ({}){}",
@@ -370,7 +371,8 @@ impl RecordReader<'_> {
             Some(Value::String(s)) => Cow::Borrowed(s.trim()),
             Some(Value::Number(n)) => Cow::Owned(n.to_string()),
             Some(other) => {
-                self.stats.reject_with(RejectReason::InvalidValue.code(), number, || compact(other));
+                self.stats
+                    .reject_with(RejectReason::InvalidValue.code(), number, || compact(other));
                 return;
             }
         };
@@ -405,8 +407,13 @@ impl RecordReader<'_> {
             }
         };
         let details = Details { kind, first_seen, last_seen, tags };
-        let taken =
-            self.collector.take_detailed(&value, &details, self.exclude, self.opts, &mut self.stats);
+        let taken = self.collector.take_detailed(
+            &value,
+            &details,
+            self.exclude,
+            self.opts,
+            &mut self.stats,
+        );
         if let Taken::Rejected(reason) = taken {
             self.stats.reject(reason, number, &value);
         }
@@ -597,7 +604,8 @@ mod tests {
 
     #[test]
     fn records_missing_from_an_api_answer_fail_with_its_status() {
-        let answer = br#"{"query_status":"no_result","data":"Your search did not yield any results"}"#;
+        let answer =
+            br#"{"query_status":"no_result","data":"Your search did not yield any results"}"#;
         let records = JsonOptions { records: Some("data".into()), ..JsonOptions::default() };
         assert_eq!(
             layout_message(parse(answer, &records, None)),

@@ -30,9 +30,8 @@ const MAX_TAG_CHARS: usize = 255;
 const MAX_TIME_LEN: usize = 64;
 
 /// A date and time without an offset, with `T` between them (a space is turned into `T`).
-const NAIVE: &[BorrowedFormatItem<'static>] = format_description!(
-    "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]"
-);
+const NAIVE: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]");
 /// A date and time to the minute, without an offset.
 const NAIVE_MINUTES: &[BorrowedFormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]");
@@ -261,7 +260,8 @@ mod tests {
         assert!(stats.warnings.is_empty());
 
         let long = "x".repeat(256);
-        let odd = tags.collect([Some(long.as_str()), Some("a\u{7}b"), None, Some("ok")], &mut stats);
+        let odd =
+            tags.collect([Some(long.as_str()), Some("a\u{7}b"), None, Some("ok")], &mut stats);
         assert_eq!(odd.len(), 1);
         assert_eq!(stats.warnings[INVALID_TAG], 3);
 
