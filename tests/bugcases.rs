@@ -15,12 +15,15 @@ fn build_case(input: &Path, definition: &str) -> (serde_json::Value, BTreeSet<St
     (report, values)
 }
 
+/// `(type, value, timestamp)` of each attribute of a MISP feed's event.
+type Attributes = BTreeSet<(String, String, i64)>;
+
 /// As [`build_case`], the task also writing a MISP feed (`misp/`); returns the project too,
-/// and the `(type, value, timestamp)` of each attribute of its event.
+/// and the attributes of its event.
 fn build_case_with_misp(
     input: &Path,
     definition: &str,
-) -> (tempfile::TempDir, serde_json::Value, BTreeSet<String>, BTreeSet<(String, String, i64)>) {
+) -> (tempfile::TempDir, serde_json::Value, BTreeSet<String>, Attributes) {
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(root.path().join("feeds.d")).unwrap();
     std::fs::create_dir_all(root.path().join("tasks.d")).unwrap();

@@ -96,7 +96,7 @@ impl Collector {
                 let mut record = Record::bare(classified.indicator);
                 record.first_seen = details.first_seen;
                 record.last_seen = details.last_seen;
-                record.tags = details.tags.clone();
+                record.tags.clone_from(&details.tags);
                 let pushed = if record.last_seen.is_some() {
                     self.push_newest(record)
                 } else {

@@ -13,7 +13,7 @@
 //! - `header_lines` rows skipped after the comment rows (Feodo Tracker's uncommented header).
 //! - The literal `None` is a null, like an empty cell.
 //! - Columns named by the header (`header = true`), which is the last comment line before the
-//!   data when it holds the names (URLhaus and `ThreatFox` comment their header out), else the
+//!   data when it holds the names (`URLhaus` and `ThreatFox` comment their header out), else the
 //!   first row. With a header, or with `column_count`, a row with another number of fields
 //!   is rejected as [`SCHEMA_MISMATCH`] rather than read with its columns shifted, and a body
 //!   where every row is rejected so fails as a whole: the layout changed (bug case 05).
@@ -329,10 +329,12 @@ impl Fields {
         self.quoted.push(std::mem::take(&mut self.current_quoted));
     }
 
-    /// Field `i` as a value ([`cell`]): `None` when the row has no such field, `Some(None)`
-    /// when the field is a null.
-    fn cell(&self, i: usize) -> Option<Option<&[u8]>> {
-        Some(cell(self.get(i)?, self.quoted[i]))
+    /// Field `i` as a value ([`cell`]).
+    fn cell(&self, i: usize) -> Cell<'_> {
+        match self.get(i) {
+            None => Cell::Absent,
+            Some(field) => cell(field, self.quoted[i]).map_or(Cell::Null, Cell::Value),
+        }
     }
 
     fn len(&self) -> usize {
@@ -344,6 +346,27 @@ impl Fields {
         let end = *self.ends.get(i)?;
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         Some(&self.bytes[start..end])
+    }
+}
+
+/// What a row holds at a column.
+#[derive(Clone, Copy)]
+enum Cell<'a> {
+    /// The row has no such field.
+    Absent,
+    /// The field is a null: empty, `0` or `None`.
+    Null,
+    /// The field's value, trimmed.
+    Value(&'a [u8]),
+}
+
+impl<'a> Cell<'a> {
+    /// The value, if there is one.
+    fn value(self) -> Option<&'a [u8]> {
+        match self {
+            Cell::Value(value) => Some(value),
+            Cell::Absent | Cell::Null => None,
+        }
     }
 }
 
@@ -532,7 +555,7 @@ struct RowReader<'r> {
     first_mismatch: Option<(u64, usize, usize)>,
 }
 
-impl<'r> RowReader<'r> {
+impl RowReader<'_> {
     /// Whether a physical line is a comment: its first non-blank bytes are the prefix.
     fn is_comment(&self, line: &[u8]) -> bool {
         !self.comment_prefix.is_empty() && trim_start(line).starts_with(self.comment_prefix)
@@ -550,7 +573,7 @@ impl<'r> RowReader<'r> {
             self.stats.comments += 1;
             return Ok(());
         }
-        if (0..fields.len()).all(|i| fields.cell(i).flatten().is_none()) {
+        if (0..fields.len()).all(|i| fields.cell(i).value().is_none()) {
             self.stats.blank += 1;
             return Ok(());
         }
@@ -559,29 +582,27 @@ impl<'r> RowReader<'r> {
             self.stats.header_rows += 1;
             return Ok(());
         }
-        let layout = match layout {
-            Some(layout) => layout,
-            None => {
-                let schema = |message: String| ParseError::CsvSchema { line: number, message };
-                let commented = self
-                    .last_comment
-                    .map(|line| {
-                        let line = trim_start(line);
-                        header_names(&line[self.comment_prefix.len()..], self.delimiter)
-                    })
-                    .filter(|names| self.holds_header(names, fields.len()));
-                if let Some(names) = commented {
-                    layout.insert(Layout::resolve(self.csv, Some(&names)).map_err(schema)?)
-                } else {
-                    // This row is the header.
-                    let names = header_names(raw, self.delimiter);
-                    *layout = Some(Layout::resolve(self.csv, Some(&names)).map_err(schema)?);
-                    self.stats.header_rows += 1;
-                    return Ok(());
-                }
+        if layout.is_none() {
+            let schema = |message: String| ParseError::CsvSchema { line: number, message };
+            let commented = self
+                .last_comment
+                .map(|line| {
+                    let line = trim_start(line);
+                    header_names(&line[self.comment_prefix.len()..], self.delimiter)
+                })
+                .filter(|names| self.holds_header(names, fields.len()));
+            let from_row = commented.is_none();
+            // Without a commented header, this row is the header.
+            let names = commented.unwrap_or_else(|| header_names(raw, self.delimiter));
+            *layout = Some(Layout::resolve(self.csv, Some(&names)).map_err(schema)?);
+            if from_row {
+                self.stats.header_rows += 1;
+                return Ok(());
             }
-        };
-        self.data_row(layout, number, raw, fields);
+        }
+        if let Some(layout) = layout {
+            self.data_row(layout, number, raw, fields);
+        }
         Ok(())
     }
 
@@ -614,7 +635,7 @@ impl<'r> RowReader<'r> {
         let mut tally = RowTally::default();
         if layout.values.is_empty() {
             for i in 0..fields.len() {
-                if let Some(Some(value)) = fields.cell(i) {
+                if let Cell::Value(value) = fields.cell(i) {
                     self.cell(number, value, false, &Details::default(), &mut tally);
                 }
             }
@@ -631,12 +652,12 @@ impl<'r> RowReader<'r> {
         let mut any = false;
         for &column in &layout.values {
             match fields.cell(column) {
-                Some(Some(value)) => {
+                Cell::Value(value) => {
                     any = true;
                     self.cell(number, value, true, &details, &mut tally);
                 }
-                Some(None) => {}
-                None => short = true,
+                Cell::Null => {}
+                Cell::Absent => short = true,
             }
         }
         if short {
@@ -657,9 +678,12 @@ impl<'r> RowReader<'r> {
         let kind = match layout.kind {
             None => None,
             Some(column) => {
-                let Some(field) = fields.cell(column) else {
-                    self.stats.reject_with(SHORT_ROW, number, || text::lossy(raw).into_owned());
-                    return None;
+                let field = match fields.cell(column) {
+                    Cell::Absent => {
+                        self.stats.reject_with(SHORT_ROW, number, || text::lossy(raw).into_owned());
+                        return None;
+                    }
+                    other => other.value(),
                 };
                 match field.map(|f| (f, std::str::from_utf8(f))) {
                     // An empty type cell leaves the values to detection.
@@ -679,7 +703,7 @@ impl<'r> RowReader<'r> {
             }
         };
         let time = |column: Option<usize>, stats: &mut ParseStats| {
-            let value = fields.cell(column?).flatten()?;
+            let value = fields.cell(column?).value()?;
             let Ok(value) = std::str::from_utf8(value) else {
                 stats.warn_code(INVALID_TIME);
                 return None;
@@ -688,18 +712,17 @@ impl<'r> RowReader<'r> {
         };
         let first_seen = time(layout.first_seen, &mut self.stats);
         let last_seen = time(layout.last_seen, &mut self.stats);
-        let tags = match layout.tags.and_then(|column| fields.cell(column).flatten()) {
-            None => Box::default(),
-            Some(bytes) => match std::str::from_utf8(bytes) {
-                Ok(text) => self.tags.collect(
-                    text.split(self.csv.tag_separator.as_str()).map(Some),
-                    &mut self.stats,
-                ),
-                Err(_) => {
+        let tags = match layout.tags.map(|column| fields.cell(column).value()) {
+            None | Some(None) => Box::default(),
+            Some(Some(bytes)) => {
+                if let Ok(text) = std::str::from_utf8(bytes) {
+                    let pieces = text.split(self.csv.tag_separator.as_str()).map(Some);
+                    self.tags.collect(pieces, &mut self.stats)
+                } else {
                     self.stats.warn_code(INVALID_TAG);
                     Box::default()
                 }
-            },
+            }
         };
         Some(Details { kind, first_seen, last_seen, tags })
     }
@@ -1365,8 +1388,7 @@ mod tests {
     fn threatfox_plain(body: &str) -> (Vec<String>, Vec<Vec<String>>) {
         let header = body
             .lines()
-            .filter(|l| l.starts_with("# \""))
-            .last()
+            .rfind(|l| l.starts_with("# \""))
             .unwrap()
             .trim_start_matches("# ")
             .split(',')

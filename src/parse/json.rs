@@ -559,7 +559,7 @@ mod tests {
             Err(ParseError::Json { .. })
         ));
         // In newline-delimited JSON only the deep line is lost.
-        let body = format!("{{\"value\":\"192.0.2.1\"}}\n{}\n{{\"value\":\"192.0.2.2\"}}\n", deep);
+        let body = format!("{{\"value\":\"192.0.2.1\"}}\n{deep}\n{{\"value\":\"192.0.2.2\"}}\n");
         let feed = parse(body.as_bytes(), &JsonOptions::default(), None).unwrap();
         assert_eq!(values(&feed), ["192.0.2.1", "192.0.2.2"]);
         assert_eq!(feed.stats.rejected[INVALID_JSON].examples[0].line, 2);
