@@ -269,13 +269,15 @@ fn listing(names: &[String]) -> String {
 
 /// Text from a feed or a definition, control characters escaped, for messages.
 fn shown(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            let escaped: Vec<char> =
-                if c.is_control() { c.escape_default().collect() } else { vec![c] };
-            escaped
-        })
-        .collect()
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The column names a header line holds: its fields, trimmed of white space and quotes.
