@@ -9,7 +9,7 @@
 //! - [`fetch`] gets each enabled feed's bytes: over http(s) with bounded concurrency, from a
 //!   local path, from the cache (`--offline`) or from a folder of recorded responses
 //!   (`--replay`). Raw responses are kept in the cache.
-//! - [`parse`] reads a body in its format (free text, CSV, MISP feed) into records, counting
+//! - [`parse`] reads a body in its format (free text, CSV, JSON, MISP feed) into records, counting
 //!   every line it skips and every value it rejects, with a reason.
 //! - [`indicator`] gives each value its MISP attribute type and the canonical form MISP stores.
 //! - [`ledger`] remembers when each feed first and last listed each indicator, across builds.

@@ -51,6 +51,43 @@ fn root_build_counts_match_a_plain_reading_of_the_fixtures() {
     assert_eq!(spamhaus["indicators"], 1360);
     assert_eq!(spamhaus["rejected"], 0);
 
+    // Spamhaus DROP's JSON edition: one object per line; every line but the last holds a
+    // `cidr`, and the last (metadata) line states how many do.
+    let lines: Vec<serde_json::Value> =
+        std::fs::read_to_string(recorded().join("spamhaus-drop/drop_v4.json"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+    let drop_json: HashSet<String> =
+        lines.iter().filter_map(|o| Some(o.get("cidr")?.as_str()?.to_owned())).collect();
+    let metadata = lines.last().unwrap();
+    assert_eq!(metadata["type"], "metadata");
+    assert_eq!(metadata["records"].as_u64(), Some(drop_json.len() as u64));
+    let spamhaus_json = feed(&report, "spamhaus-drop-v4");
+    assert_eq!(spamhaus_json["status"], "ok");
+    assert_eq!(spamhaus_json["indicators"], drop_json.len());
+    assert_eq!(spamhaus_json["rejected"], 1, "the metadata line has no `cidr`");
+    assert_eq!(spamhaus_json["stats"]["rejected"]["missing_value"]["count"], 1);
+
+    // ThreatFox's exports, read by header name: one indicator per distinct `ioc_value`, the
+    // third of the `", "`-separated fields of each uncommented line.
+    for (id, file) in [
+        ("threatfox-urls", "threatfox/full_urls.csv"),
+        ("threatfox-sha256", "threatfox/full_sha256.csv"),
+    ] {
+        let values: HashSet<String> = std::fs::read_to_string(recorded().join(file))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .map(|l| l.split("\", \"").nth(2).unwrap().to_owned())
+            .collect();
+        let threatfox = feed(&report, id);
+        assert_eq!(threatfox["status"], "ok", "{id}");
+        assert_eq!(threatfox["indicators"], values.len(), "{id}");
+        assert_eq!(threatfox["rejected"], 0, "{id}");
+    }
+
     // Empty upstreams are reported as empty, not as failures.
     for id in ["cps-dom-bl", "cps-ctc-domain-blacklist", "redblue-crowdsec-7d-v6"] {
         assert_eq!(feed(&report, id)["status"], "empty", "{id}");
@@ -63,7 +100,7 @@ fn root_build_counts_match_a_plain_reading_of_the_fixtures() {
     for ip in &compromised {
         assert!(ipv4.contains(ip), "{ip} missing from ipv4.txt");
     }
-    for cidr in &drop {
+    for cidr in drop.iter().chain(&drop_json) {
         assert!(ipv4.contains(cidr), "{cidr} missing from ipv4.txt");
     }
     assert!(ipv4.iter().all(|v| !v.contains(':')), "IPv6 in the IPv4 list");

@@ -582,6 +582,44 @@ fn a_json_error_object_fails_a_text_feed() {
 }
 
 #[test]
+fn a_json_feed_reads_an_api_answer_that_a_text_feed_would_refuse() {
+    let rt = runtime();
+    let server = rt.block_on(MockServer::start());
+    let answer = serde_json::json!({
+        "query_status": "ok",
+        "data": [{"ioc": "198.51.100.1"}, {"ioc": "198.51.100.2"}],
+    });
+    rt.block_on(
+        Mock::given(path("/api"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(answer))
+            .mount(&server),
+    );
+    rt.block_on(
+        Mock::given(path("/denied"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(serde_json::json!({"query_status": "unknown_auth_key"})),
+            )
+            .mount(&server),
+    );
+    let json = "format = \"json\"\n[json]\nrecords = \"data\"\nvalue_field = \"ioc\"\n";
+    let project = Project::new(
+        "",
+        &[
+            ("api", format!("url = \"{}/api\"\n{json}", server.uri())),
+            ("denied", format!("url = \"{}/denied\"\n{json}", server.uri())),
+        ],
+    );
+    let run = project.build();
+    assert_eq!(run.feed("api")["status"], "ok");
+    assert_eq!(run.values(), set(&["198.51.100.1", "198.51.100.2"]));
+    // The error object reaches the parser, which fails the feed with the stated status.
+    let error = run.error("denied");
+    assert!(error.contains("no `data` in the body"), "{error}");
+    assert!(error.contains("`query_status` is `unknown_auth_key`"), "{error}");
+}
+
+#[test]
 fn an_empty_200_leaves_the_feed_empty_not_failed() {
     let rt = runtime();
     let server = rt.block_on(MockServer::start());

@@ -136,6 +136,13 @@ async fn one(
                 get(fetcher, &feed_location(root, feed, None), &request, Expect::Text).await?;
             Ok(Gathered::Body(body))
         }
+        // A JSON feed's body is an object or an array; an API error object in place of the
+        // records fails in the parser, which names the missing path and the stated status.
+        FeedFormat::Json => {
+            let body =
+                get(fetcher, &feed_location(root, feed, None), &request, Expect::Json).await?;
+            Ok(Gathered::Body(body))
+        }
         FeedFormat::Misp => {
             let started = Instant::now();
             let location = feed_location(root, feed, Some("manifest.json"));

@@ -431,12 +431,14 @@ impl FeedFiles {
 fn parse_files(feed: &Feed, files: &FeedFiles, failures: &[String]) -> Result<ParsedFeed, String> {
     let exclude = feed.exclude.as_ref();
     match feed.config.format {
-        FeedFormat::Freetext | FeedFormat::Csv => {
+        FeedFormat::Freetext | FeedFormat::Csv | FeedFormat::Json => {
             let body = files.body.as_deref().ok_or("no body was fetched")?;
-            if feed.config.format == FeedFormat::Freetext {
-                Ok(parse::freetext::parse(body, &feed.freetext, exclude))
-            } else {
-                parse::csv::parse(body, &feed.csv, exclude).map_err(|e| e.to_string())
+            match feed.config.format {
+                FeedFormat::Freetext => Ok(parse::freetext::parse(body, &feed.freetext, exclude)),
+                FeedFormat::Csv => {
+                    parse::csv::parse(body, &feed.csv, exclude).map_err(|e| e.to_string())
+                }
+                _ => parse::json::parse(body, &feed.json, exclude).map_err(|e| e.to_string()),
             }
         }
         FeedFormat::Misp => {

@@ -1,8 +1,10 @@
 //! `feeds.d/<id>.toml|yaml`: one threat-intelligence feed and how to read it.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 
 /// A feed definition as written in its file.
 ///
@@ -33,7 +35,7 @@ pub struct FeedConfig {
     /// A local file (free text, CSV) or folder (MISP feed), relative to the repository root.
     #[serde(default)]
     pub path: Option<String>,
-    /// How the body is parsed: `misp`, `csv` or `freetext`. Required.
+    /// How the body is parsed: `misp`, `csv`, `freetext` or `json`. Required.
     pub format: FeedFormat,
     /// Whether builds fetch and use the feed. Default: `true`.
     #[serde(default = "default_true")]
@@ -100,6 +102,9 @@ pub struct FeedConfig {
     /// Settings for `format = "misp"`.
     #[serde(default)]
     pub misp: Option<MispOptions>,
+    /// Settings for `format = "json"`.
+    #[serde(default)]
+    pub json: Option<JsonOptions>,
 }
 
 const fn default_true() -> bool {
@@ -124,6 +129,8 @@ pub enum FeedFormat {
     Csv,
     /// Free text, read as MISP's free-text import reads it.
     Freetext,
+    /// A JSON array of records, an object holding them, or newline-delimited JSON.
+    Json,
 }
 
 impl FeedFormat {
@@ -134,6 +141,7 @@ impl FeedFormat {
             FeedFormat::Misp => "misp",
             FeedFormat::Csv => "csv",
             FeedFormat::Freetext => "freetext",
+            FeedFormat::Json => "json",
         }
     }
 }
@@ -146,10 +154,10 @@ pub struct CsvOptions {
     /// separator such as the `", "` of `ThreatFox` exports. Default: `,`.
     #[serde(default = "default_delimiter")]
     pub delimiter: String,
-    /// 1-based numbers of the columns that hold values, as MISP numbers them. Default: every
-    /// column.
+    /// The columns that hold values: 1-based numbers, as MISP numbers them, or names from the
+    /// header row (with `header = true`). Default: every column.
     #[serde(default)]
-    pub value_columns: Vec<usize>,
+    pub value_columns: Vec<Column>,
     /// A row whose first field starts with this text is a comment. Default: `#`.
     #[serde(default = "default_comment_prefix")]
     pub comment_prefix: String,
@@ -157,6 +165,41 @@ pub struct CsvOptions {
     /// Tracker's CSV has one uncommented header row). Default: 0.
     #[serde(default)]
     pub header_lines: usize,
+    /// Read the column names from a header: the last comment line before the data when it
+    /// holds them (`# "first_seen_utc","ioc_id",…` in `ThreatFox` exports), else the first row
+    /// after the comments and `header_lines`. Rows must then have as many fields as the header.
+    /// Default: `false`.
+    #[serde(default)]
+    pub header: bool,
+    /// The number of fields every row has. A row with another count is rejected as
+    /// `schema_mismatch`, and a body where every row is is refused, so that an upstream
+    /// adding a column never shifts values into the wrong columns. Default: any count (or
+    /// the header's, with `header = true`).
+    #[serde(default)]
+    pub column_count: Option<usize>,
+    /// The column holding each row's type, mapped through `type_map` or read as a MISP type
+    /// name; the row's values are checked as that type instead of being detected. An empty
+    /// cell leaves the values to type detection. Default: none (every value is detected).
+    #[serde(default)]
+    pub type_column: Option<Column>,
+    /// The feed's own type names and the MISP types they stand for, such as
+    /// `"ip:port" = "ip-dst|port"` or `sha256_hash = "sha256"`. A type name that is neither
+    /// mapped nor a MISP type rejects the row as `unknown_type`. Default: none.
+    #[serde(default)]
+    pub type_map: BTreeMap<String, String>,
+    /// The column holding the time the indicator was first seen. Default: none.
+    #[serde(default)]
+    pub first_seen_column: Option<Column>,
+    /// The column holding the time the indicator was last seen, which decay starts from.
+    /// Default: none.
+    #[serde(default)]
+    pub last_seen_column: Option<Column>,
+    /// The column holding the row's tags, split on `tag_separator`. Default: none.
+    #[serde(default)]
+    pub tags_column: Option<Column>,
+    /// What separates two tags in the tags column. Default: `,`.
+    #[serde(default = "default_tag_separator")]
+    pub tag_separator: String,
 }
 
 fn default_delimiter() -> String {
@@ -167,6 +210,10 @@ fn default_comment_prefix() -> String {
     "#".to_owned()
 }
 
+fn default_tag_separator() -> String {
+    ",".to_owned()
+}
+
 impl Default for CsvOptions {
     fn default() -> Self {
         CsvOptions {
@@ -174,6 +221,126 @@ impl Default for CsvOptions {
             value_columns: Vec::new(),
             comment_prefix: default_comment_prefix(),
             header_lines: 0,
+            header: false,
+            column_count: None,
+            type_column: None,
+            type_map: BTreeMap::new(),
+            first_seen_column: None,
+            last_seen_column: None,
+            tags_column: None,
+            tag_separator: default_tag_separator(),
+        }
+    }
+}
+
+/// A CSV column: its 1-based number, or its name in the header row.
+///
+/// Written as a number (`3`) or a string (`"ioc_value"`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Column {
+    /// The 1-based position, as MISP numbers columns.
+    Number(usize),
+    /// The name the header gives the column.
+    Name(String),
+}
+
+impl fmt::Display for Column {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Column::Number(n) => write!(f, "{n}"),
+            Column::Name(name) => write!(f, "`{name}`"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Column {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ColumnVisitor;
+
+        impl Visitor<'_> for ColumnVisitor {
+            type Value = Column;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a 1-based column number or a header name")
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Column, E> {
+                usize::try_from(v)
+                    .map(Column::Number)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Column, E> {
+                u64::try_from(v)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
+                    .and_then(|v| self.visit_u64(v))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Column, E> {
+                Ok(Column::Name(v.to_owned()))
+            }
+        }
+
+        deserializer.deserialize_any(ColumnVisitor)
+    }
+}
+
+/// JSON settings: where the records are and which of their fields say what.
+///
+/// Field paths are keys joined by dots (`attributes.value` reads `value` inside the object
+/// under `attributes`); a number selects an array element.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonOptions {
+    /// The path to the records in a JSON document: an array of records, or an object whose
+    /// member is one. A `*` segment takes every member of an object or element of an array,
+    /// and an array reached at the end is flattened, so `*` reads `ThreatFox`'s export, an
+    /// object keyed by id with an array of records under each key. Not used with
+    /// newline-delimited JSON, whose lines are the records. Default: the document itself.
+    #[serde(default)]
+    pub records: Option<String>,
+    /// The field holding the indicator value. Default: `value`.
+    #[serde(default = "default_value_field")]
+    pub value_field: String,
+    /// The field holding the record's type, read as `csv.type_column` is. Default: none
+    /// (every value is detected).
+    #[serde(default)]
+    pub type_field: Option<String>,
+    /// The feed's own type names and the MISP types they stand for, as `csv.type_map`.
+    /// Default: none.
+    #[serde(default)]
+    pub type_map: BTreeMap<String, String>,
+    /// The field holding the time the indicator was first seen: a date and time, or Unix
+    /// seconds as a number or a string. Default: none.
+    #[serde(default)]
+    pub first_seen_field: Option<String>,
+    /// The field holding the time the indicator was last seen. Default: none.
+    #[serde(default)]
+    pub last_seen_field: Option<String>,
+    /// The field holding the record's tags: an array of strings, or a string split on
+    /// `tag_separator`. Default: none.
+    #[serde(default)]
+    pub tags_field: Option<String>,
+    /// What separates two tags in a string tags field. Default: `,`.
+    #[serde(default = "default_tag_separator")]
+    pub tag_separator: String,
+}
+
+fn default_value_field() -> String {
+    "value".to_owned()
+}
+
+impl Default for JsonOptions {
+    fn default() -> Self {
+        JsonOptions {
+            records: None,
+            value_field: default_value_field(),
+            type_field: None,
+            type_map: BTreeMap::new(),
+            first_seen_field: None,
+            last_seen_field: None,
+            tags_field: None,
+            tag_separator: default_tag_separator(),
         }
     }
 }

@@ -23,7 +23,9 @@ mod task;
 mod validate;
 
 pub use decay::{DecayConfig, DecayKind};
-pub use feed::{CsvOptions, FeedConfig, FeedFormat, FreetextOptions, MispOptions};
+pub use feed::{
+    Column, CsvOptions, FeedConfig, FeedFormat, FreetextOptions, JsonOptions, MispOptions,
+};
 pub use load::load;
 pub use project::{FetchConfig, ProjectConfig};
 pub use task::{OutputConfig, OutputFormat, SelectConfig, TaskConfig};
@@ -106,6 +108,8 @@ pub struct Feed {
     pub freetext: FreetextOptions,
     /// MISP settings with defaults applied.
     pub misp: MispOptions,
+    /// JSON settings with defaults applied.
+    pub json: JsonOptions,
     /// `exclude_regex`, compiled.
     pub exclude: Option<Regex>,
 }

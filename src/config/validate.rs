@@ -23,8 +23,9 @@ use regex::Regex;
 use super::load::{DECAY_DIR, FEEDS_DIR, Folder, Item, SourceFile, TASKS_DIR};
 use super::locate::Position;
 use super::{
-    ConfigErrors, CsvOptions, DecayConfig, DecayModel, Diagnostic, Feed, FeedConfig, FeedFormat,
-    ModelChoice, OutputFormat, Project, ProjectConfig, Settings, Source, Task, TaskConfig,
+    Column, ConfigErrors, CsvOptions, DecayConfig, DecayModel, Diagnostic, Feed, FeedConfig,
+    FeedFormat, JsonOptions, ModelChoice, OutputFormat, Project, ProjectConfig, Settings, Source,
+    Task, TaskConfig,
 };
 use crate::indicator::AttrType;
 
@@ -335,6 +336,7 @@ fn resolve_feed(root: &Path, item: &Item<FeedConfig>, report: &mut Report) -> Op
         ("csv", config.csv.is_some(), FeedFormat::Csv),
         ("freetext", config.freetext.is_some(), FeedFormat::Freetext),
         ("misp", config.misp.is_some(), FeedFormat::Misp),
+        ("json", config.json.is_some(), FeedFormat::Json),
     ] {
         if present && config.format != format {
             report.error(
@@ -351,6 +353,8 @@ fn resolve_feed(root: &Path, item: &Item<FeedConfig>, report: &mut Report) -> Op
 
     let csv = config.csv.clone().unwrap_or_default();
     let csv = resolve_csv(source, csv, report);
+    let json = config.json.clone().unwrap_or_default();
+    let json = resolve_json(source, json, report);
 
     if let Some(score) = config.base_score {
         check_score(source, "base_score", score, true, report);
@@ -421,6 +425,7 @@ fn resolve_feed(root: &Path, item: &Item<FeedConfig>, report: &mut Report) -> Op
         csv: csv?,
         freetext: config.freetext.clone().unwrap_or_default(),
         misp: config.misp.clone().unwrap_or_default(),
+        json: json?,
         exclude,
     })
 }
@@ -481,7 +486,7 @@ fn resolve_feed_path(
             );
             None
         }
-        (FeedFormat::Csv | FeedFormat::Freetext, true) => {
+        (FeedFormat::Csv | FeedFormat::Freetext | FeedFormat::Json, true) => {
             report.error(
                 source,
                 "path",
@@ -513,15 +518,35 @@ fn resolve_csv(
             ),
         );
     }
-    for (index, &column) in csv.value_columns.iter().enumerate() {
-        if column == 0 {
+    for (index, column) in csv.value_columns.iter().enumerate() {
+        ok &= check_column(source, &format!("csv.value_columns[{index}]"), column, &csv, report);
+    }
+    if csv.column_count == Some(0) {
+        ok = false;
+        report.error(source, "csv.column_count", "must be at least 1, not 0");
+    }
+    for (key, column) in [
+        ("csv.type_column", &csv.type_column),
+        ("csv.first_seen_column", &csv.first_seen_column),
+        ("csv.last_seen_column", &csv.last_seen_column),
+        ("csv.tags_column", &csv.tags_column),
+    ] {
+        let Some(column) = column else { continue };
+        ok &= check_column(source, key, column, &csv, report);
+        if csv.value_columns.is_empty() {
             ok = false;
             report.error(
                 source,
-                &format!("csv.value_columns[{index}]"),
-                "columns are numbered from 1, as in MISP",
+                key,
+                "needs `csv.value_columns`: when every column is read as a value, this column \
+                 would be read as one too",
             );
         }
+    }
+    ok &= check_type_map(source, "csv", &csv.type_map, csv.type_column.is_some(), report);
+    if csv.tag_separator.is_empty() {
+        ok = false;
+        report.error(source, "csv.tag_separator", "must not be empty");
     }
     if csv.comment_prefix.is_empty() {
         ok = false;
@@ -535,6 +560,135 @@ fn resolve_csv(
         report.error(source, "csv.comment_prefix", "must not hold a line break");
     }
     ok.then_some(csv)
+}
+
+/// Checks one column reference of `[csv]`: numbers start at 1 and stay within
+/// `column_count`, names need a header.
+fn check_column(
+    source: &SourceFile,
+    key: &str,
+    column: &Column,
+    csv: &CsvOptions,
+    report: &mut Report,
+) -> bool {
+    match column {
+        Column::Number(0) => {
+            report.error(source, key, "columns are numbered from 1, as in MISP");
+            false
+        }
+        Column::Number(n) => match csv.column_count {
+            Some(count) if *n > count && count > 0 => {
+                report.error(
+                    source,
+                    key,
+                    format!("column {n} is beyond `csv.column_count` = {count}"),
+                );
+                false
+            }
+            _ => true,
+        },
+        Column::Name(name) if name.trim().is_empty() => {
+            report.error(source, key, "a column name must not be empty");
+            false
+        }
+        Column::Name(name) if !csv.header => {
+            report.error(
+                source,
+                key,
+                format!(
+                    "`{}` is a column name, which needs `csv.header = true` to read the names \
+                     from the header; or give the column's 1-based number",
+                    shown(name)
+                ),
+            );
+            false
+        }
+        Column::Name(_) => true,
+    }
+}
+
+/// Checks a `type_map` of `[csv]` or `[json]`: every target is a MISP type feedsmith knows,
+/// and the map has a type column or field to apply to.
+fn check_type_map(
+    source: &SourceFile,
+    section: &str,
+    map: &std::collections::BTreeMap<String, String>,
+    has_type_source: bool,
+    report: &mut Report,
+) -> bool {
+    let mut ok = true;
+    if !map.is_empty() && !has_type_source {
+        ok = false;
+        let needed = if section == "csv" { "csv.type_column" } else { "json.type_field" };
+        report.error(
+            source,
+            &format!("{section}.type_map"),
+            format!("has nothing to map without `{needed}`"),
+        );
+    }
+    for (from, to) in map {
+        if AttrType::from_name(to).is_none() {
+            ok = false;
+            report.error(
+                source,
+                &format!("{section}.type_map.{from}"),
+                format!(
+                    "`{}` is not a MISP attribute type feedsmith knows (such as `ip-dst`, \
+                     `domain`, `url`, `sha256`)",
+                    shown(to)
+                ),
+            );
+        }
+    }
+    ok
+}
+
+fn resolve_json(
+    source: &SourceFile,
+    json: JsonOptions,
+    report: &mut Report,
+) -> Option<JsonOptions> {
+    let mut ok = true;
+    let mut path = |key: &str, value: &str, wildcard: bool| {
+        if let Err(why) = check_field_path(value, wildcard) {
+            ok = false;
+            report.error(source, key, why);
+        }
+    };
+    if let Some(records) = &json.records {
+        path("json.records", records, true);
+    }
+    path("json.value_field", &json.value_field, false);
+    for (key, field) in [
+        ("json.type_field", &json.type_field),
+        ("json.first_seen_field", &json.first_seen_field),
+        ("json.last_seen_field", &json.last_seen_field),
+        ("json.tags_field", &json.tags_field),
+    ] {
+        if let Some(field) = field {
+            path(key, field, false);
+        }
+    }
+    ok &= check_type_map(source, "json", &json.type_map, json.type_field.is_some(), report);
+    if json.tag_separator.is_empty() {
+        ok = false;
+        report.error(source, "json.tag_separator", "must not be empty");
+    }
+    ok.then_some(json)
+}
+
+/// A dotted JSON field path: no empty segment, and `*` only where `wildcard` allows it.
+fn check_field_path(path: &str, wildcard: bool) -> Result<(), String> {
+    if path.split('.').any(|segment| segment.trim().is_empty()) {
+        return Err(format!(
+            "`{}` has an empty segment: give keys joined by single dots, such as `data.value`",
+            shown(path)
+        ));
+    }
+    if !wildcard && path.split('.').any(|segment| segment == "*") {
+        return Err(format!("`{}`: `*` selects many values, and a field names one", shown(path)));
+    }
+    Ok(())
 }
 
 /// The separator a delimiter setting stands for: one character (not a line break or a quote),

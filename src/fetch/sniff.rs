@@ -17,7 +17,8 @@ use super::{FetchError, shown};
 pub enum Expect {
     /// A text list: free text or CSV. A JSON error object is refused.
     Text,
-    /// A JSON document: a MISP manifest or event. JSON objects are expected.
+    /// A JSON document: a MISP manifest or event, or a `json` feed. JSON objects, error keys
+    /// and all, are expected; the parser decides whether the records are there.
     Json,
 }
 

@@ -81,6 +81,9 @@ static HIDDEN: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
 /// assert_eq!(classify("meow://bad.example", &Options::default()), Err(RejectReason::UnknownScheme));
 /// ```
 pub fn classify(raw: &str, opts: &Options) -> Result<Classified, RejectReason> {
+    // White space of any script at either end is not part of a value, as in [`normalize`];
+    // without this a no-break space before a file name made a second, different value.
+    let raw = raw.trim();
     precheck(raw)?;
     let mut warnings = Warnings::default();
 

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 
+use super::meta::Details;
 use super::{ParseStats, ParsedFeed, Record};
 use regex::Regex;
 
@@ -64,16 +65,43 @@ impl Collector {
         opts: Options,
         stats: &mut ParseStats,
     ) -> Taken {
+        self.take_detailed(value, &Details::default(), exclude, opts, stats)
+    }
+
+    /// Takes one candidate value with what its row or record says about it: a declared type
+    /// (the value is then checked as that type instead of detected), times and tags. Of two
+    /// records of one indicator, the one last seen most recently is kept, at the first one's
+    /// position.
+    pub(crate) fn take_detailed(
+        &mut self,
+        value: &str,
+        details: &Details,
+        exclude: Option<&Regex>,
+        opts: Options,
+        stats: &mut ParseStats,
+    ) -> Taken {
         if exclude.is_some_and(|re| re.is_match(value)) {
             stats.excluded += 1;
             return Taken::Excluded;
         }
-        match indicator::classify(value, &opts) {
+        let classified = match details.kind {
+            Some(kind) => indicator::normalize(kind, value, &opts),
+            None => indicator::classify(value, &opts),
+        };
+        match classified {
             Ok(classified) => {
                 for warning in classified.warnings.iter() {
                     stats.warn(warning);
                 }
-                let pushed = self.push(Record::bare(classified.indicator));
+                let mut record = Record::bare(classified.indicator);
+                record.first_seen = details.first_seen;
+                record.last_seen = details.last_seen;
+                record.tags.clone_from(&details.tags);
+                let pushed = if record.last_seen.is_some() {
+                    self.push_newest(record)
+                } else {
+                    self.push(record)
+                };
                 Collector::count(pushed, stats);
                 Taken::Accepted
             }

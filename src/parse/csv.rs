@@ -1,4 +1,4 @@
-//! CSV feeds: MISP's CSV feed semantics on an RFC 4180 reader.
+//! CSV feeds: MISP's CSV feed semantics on an RFC 4180 reader, with columns by header name.
 //!
 //! What MISP does (`shared/misp/freetext.md` §4, `feed-format.md` §6.2–6.3), feedsmith does
 //! too: `value_columns` are 1-based and empty means every column; a row whose first field
@@ -12,8 +12,17 @@
 //!   (bug case 05). A separator that contains `"` turns quoting off and splits on it as is.
 //! - `header_lines` rows skipped after the comment rows (Feodo Tracker's uncommented header).
 //! - The literal `None` is a null, like an empty cell.
+//! - Columns named by the header (`header = true`), which is the last comment line before the
+//!   data when it holds the names (`URLhaus` and `ThreatFox` comment their header out), else the
+//!   first row. With a header, or with `column_count`, a row with another number of fields
+//!   is rejected as [`SCHEMA_MISMATCH`] rather than read with its columns shifted, and a body
+//!   where every row is rejected so fails as a whole: the layout changed (bug case 05).
+//! - A type column, whose names go through the feed's `type_map`, so that each value is
+//!   checked as the type the feed declares ([`indicator::normalize`]) instead of detected;
+//!   first-seen, last-seen and tags columns (see `meta`).
 //! - Line numbers in rejection examples, counts of comment and blank lines, and
-//!   de-duplication on the canonical indicator (the first occurrence kept).
+//!   de-duplication on the canonical indicator (of two rows, the one last seen most recently
+//!   is kept; without times, the first).
 //!
 //! The reader is this module's own rather than the `csv` crate's: the crate skips blank lines
 //! without reporting them and numbers the records after them from the blank line, and it has
@@ -22,40 +31,59 @@
 //!
 //! A row that has fewer fields than a selected column is rejected as
 //! [`SHORT_ROW`](super::SHORT_ROW); a row of words only, when every column is read, as
-//! [`UNPARSED_LINE`](super::UNPARSED_LINE).
+//! [`UNPARSED_LINE`](super::UNPARSED_LINE); a row whose value cells are all empty, as
+//! [`MISSING_VALUE`](super::MISSING_VALUE); a row whose type is not known, as
+//! [`UNKNOWN_TYPE`](super::UNKNOWN_TYPE).
 
 use regex::Regex;
 
 use super::collect::{Collector, Taken};
-use super::{ParseError, ParseStats, ParsedFeed, SHORT_ROW, UNPARSED_LINE, text};
-use crate::config::CsvOptions;
+use super::meta::{Details, Tags, TypeMap, time_or_warn};
+use super::{
+    INVALID_TAG, INVALID_TIME, MISSING_VALUE, ParseError, ParseStats, ParsedFeed, SCHEMA_MISMATCH,
+    SHORT_ROW, UNKNOWN_TYPE, UNPARSED_LINE, text,
+};
+use crate::config::{Column, CsvOptions};
 use crate::indicator::{self, RejectReason};
 
 /// Reads a CSV body.
 ///
 /// ```
-/// use feedsmith::config::CsvOptions;
+/// use feedsmith::config::{Column, CsvOptions};
 /// use feedsmith::parse::csv;
 ///
-/// let opts = CsvOptions { value_columns: vec![2], ..CsvOptions::default() };
+/// let opts = CsvOptions { value_columns: vec![Column::Number(2)], ..CsvOptions::default() };
 /// let feed = csv::parse(b"# when,ip\r\n\"2024-05-01\",\"192.0.2.1\"\r\n", &opts, None).unwrap();
 /// assert_eq!(&*feed.records[0].indicator.value, "192.0.2.1");
 /// assert_eq!(feed.stats.comments, 1);
+///
+/// // The same body, its columns named by the commented header.
+/// let opts = CsvOptions {
+///     header: true,
+///     value_columns: vec![Column::Name("ip".into())],
+///     first_seen_column: Some(Column::Name("when".into())),
+///     ..CsvOptions::default()
+/// };
+/// let feed = csv::parse(b"# when,ip\r\n\"2024-05-01\",\"192.0.2.1\"\r\n", &opts, None).unwrap();
+/// assert_eq!(&*feed.records[0].indicator.value, "192.0.2.1");
+/// assert_eq!(feed.records[0].first_seen, Some(1_714_521_600));
 /// ```
 ///
 /// # Errors
-/// [`ParseError::CsvSchema`] when the options cannot describe a CSV layout: a value column
-/// numbered 0, or a separator holding a line break.
+/// [`ParseError::CsvSchema`] when the options cannot describe a CSV layout (a column
+/// numbered 0, a separator holding a line break, a column name the header does not have, a
+/// type mapped to no MISP type), or when every data row has another number of fields than
+/// the header or `column_count`.
 pub fn parse(
     body: &[u8],
     opts: &CsvOptions,
     exclude: Option<&Regex>,
 ) -> Result<ParsedFeed, ParseError> {
-    if opts.value_columns.contains(&0) {
-        return Err(ParseError::CsvSchema {
-            line: 0,
-            message: "value column 0 does not exist: columns are numbered from 1".to_owned(),
-        });
+    let schema = |message: String| ParseError::CsvSchema { line: 0, message };
+    if opts.value_columns.contains(&Column::Number(0)) {
+        return Err(schema(
+            "value column 0 does not exist: columns are numbered from 1".to_owned(),
+        ));
     }
     let delimiter: &[u8] = match opts.delimiter.as_str() {
         "\\t" => b"\t",
@@ -63,11 +91,22 @@ pub fn parse(
         other => other.as_bytes(),
     };
     if delimiter.contains(&b'\n') || delimiter.contains(&b'\r') {
-        return Err(ParseError::CsvSchema {
-            line: 0,
-            message: format!("the delimiter {:?} holds a line break", opts.delimiter),
-        });
+        return Err(schema(format!("the delimiter {:?} holds a line break", opts.delimiter)));
     }
+    if opts.value_columns.is_empty() && Layout::meta_columns(opts).any(|c| c.is_some()) {
+        return Err(schema(
+            "type, time and tags columns need `value_columns`: when every column is read as \
+             a value, they would be read as values too"
+                .to_owned(),
+        ));
+    }
+    if opts.tag_separator.is_empty() {
+        return Err(schema("`tag_separator` is empty".to_owned()));
+    }
+    let types = TypeMap::new(&opts.type_map).map_err(schema)?;
+    // Without a header the layout is known now; with one, at the first row after the comments.
+    let mut layout =
+        if opts.header { None } else { Some(Layout::resolve(opts, None).map_err(schema)?) };
 
     let mut stats = ParseStats::default();
     let body = text::strip_bom(body, &mut stats);
@@ -84,9 +123,16 @@ pub fn parse(
         stats,
         exclude,
         opts: indicator::Options::default(),
+        csv: opts,
+        delimiter,
+        types,
+        tags: Tags::default(),
         comment_prefix: opts.comment_prefix.as_bytes(),
-        value_columns: &opts.value_columns,
         headers_left: opts.header_lines,
+        last_comment: None,
+        data_rows: 0,
+        mismatched: 0,
+        first_mismatch: None,
     };
     let mut fields = Fields::default();
 
@@ -102,34 +148,195 @@ pub fn parse(
         if reader.is_comment(line) {
             reader.stats.lines += 1;
             reader.stats.comments += 1;
+            if layout.is_none() {
+                reader.last_comment = Some(line);
+            }
             rows.skip_line();
             continue;
         }
         let number = rows.line;
         let (raw, spanned) = rows.read(&mut fields);
         reader.stats.lines += spanned;
-        reader.read_row(number, raw, &fields);
+        reader.read_row(&mut layout, number, raw, &fields)?;
     }
 
-    let RowReader { collector, stats, .. } = reader;
-    Ok(collector.finish(stats))
+    reader.finish()
 }
 
-/// The fields of one row: their bytes, unescaped, end to end, and where each ends.
+/// Where each thing a row holds is (0-based), once the header, if any, is known.
+#[derive(Debug)]
+struct Layout {
+    /// The value columns; empty means every column.
+    values: Vec<usize>,
+    kind: Option<usize>,
+    first_seen: Option<usize>,
+    last_seen: Option<usize>,
+    tags: Option<usize>,
+    /// The number of fields every row must have, if known.
+    width: Option<usize>,
+}
+
+impl Layout {
+    /// The type, time and tags column settings, in that order.
+    fn meta_columns(opts: &CsvOptions) -> impl Iterator<Item = Option<&Column>> {
+        [
+            opts.type_column.as_ref(),
+            opts.first_seen_column.as_ref(),
+            opts.last_seen_column.as_ref(),
+            opts.tags_column.as_ref(),
+        ]
+        .into_iter()
+    }
+
+    /// Every column the settings name by their header name.
+    fn names(opts: &CsvOptions) -> impl Iterator<Item = &str> {
+        opts.value_columns.iter().chain(Layout::meta_columns(opts).flatten()).filter_map(
+            |c| match c {
+                Column::Name(name) => Some(name.trim()),
+                Column::Number(_) => None,
+            },
+        )
+    }
+
+    /// Maps the settings' columns onto `header` (the column names) or, without one, onto
+    /// 1-based numbers only.
+    fn resolve(opts: &CsvOptions, header: Option<&[String]>) -> Result<Layout, String> {
+        let width = match (header.map(<[String]>::len), opts.column_count) {
+            (Some(names), Some(count)) if names != count => {
+                return Err(format!(
+                    "the header has {names} columns, and `column_count` says {count}"
+                ));
+            }
+            (names, count) => names.or(count),
+        };
+        let index = |column: &Column| -> Result<usize, String> {
+            match (column, header) {
+                (Column::Number(0), _) => {
+                    Err("column 0 does not exist: columns are numbered from 1".to_owned())
+                }
+                (Column::Number(n), _) if width.is_some_and(|w| *n > w) => Err(format!(
+                    "column {n} is beyond the {} columns of {}",
+                    width.unwrap_or_default(),
+                    if header.is_some() { "the header" } else { "`column_count`" }
+                )),
+                (Column::Number(n), _) => Ok(n - 1),
+                (Column::Name(name), None) => Err(format!(
+                    "column `{}` is named, and there is no header to find it in: set \
+                     `header = true`",
+                    shown(name)
+                )),
+                (Column::Name(name), Some(names)) => position(names, name).ok_or_else(|| {
+                    format!("no column `{}` in the header ({})", shown(name), listing(names))
+                }),
+            }
+        };
+        let optional = |column: &Option<Column>| column.as_ref().map(index).transpose();
+        Ok(Layout {
+            values: opts.value_columns.iter().map(index).collect::<Result<_, _>>()?,
+            kind: optional(&opts.type_column)?,
+            first_seen: optional(&opts.first_seen_column)?,
+            last_seen: optional(&opts.last_seen_column)?,
+            tags: optional(&opts.tags_column)?,
+            width,
+        })
+    }
+}
+
+/// Where a header name is, compared without surrounding white space and ignoring ASCII case.
+fn position(names: &[String], name: &str) -> Option<usize> {
+    let name = name.trim();
+    names.iter().position(|n| n.eq_ignore_ascii_case(name))
+}
+
+/// Header names for a message: the first 20, each cut to 40 characters and escaped.
+fn listing(names: &[String]) -> String {
+    let mut out: Vec<String> = names
+        .iter()
+        .take(20)
+        .map(|n| {
+            let mut cut: String = n.chars().take(40).collect();
+            if n.chars().count() > 40 {
+                cut.push('…');
+            }
+            format!("`{}`", shown(&cut))
+        })
+        .collect();
+    if names.len() > 20 {
+        out.push(format!("and {} more", names.len() - 20));
+    }
+    if out.is_empty() { "it is empty".to_owned() } else { out.join(", ") }
+}
+
+/// Text from a feed or a definition, control characters escaped, for messages.
+fn shown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The column names a header line holds: its fields, trimmed of white space and quotes.
+///
+/// A header is read with the delimiter's spaces removed, because `ThreatFox` writes `","`
+/// between header names and `", "` between data fields.
+fn header_names(line: &[u8], delimiter: &[u8]) -> Vec<String> {
+    let trimmed_len = delimiter.iter().rposition(|&b| b != b' ').map_or(delimiter.len(), |e| e + 1);
+    let delimiter = &delimiter[..trimmed_len];
+    let mut rows = Rows {
+        body: line,
+        pos: 0,
+        line: 1,
+        delimiter,
+        quoting: !delimiter.contains(&b'"'),
+        quotes_unreliable: false,
+    };
+    let mut fields = Fields::default();
+    rows.read(&mut fields);
+    (0..fields.len())
+        .map(|i| {
+            let field = fields.get(i).unwrap_or_default();
+            text::lossy(field)
+                .trim_matches(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+                .to_owned()
+        })
+        .collect()
+}
+
+/// The fields of one row: their bytes, unescaped, end to end, where each ends, and whether
+/// it was quoted.
 #[derive(Default)]
 struct Fields {
     bytes: Vec<u8>,
     ends: Vec<usize>,
+    quoted: Vec<bool>,
+    /// Whether the field being read opened and closed with a quote.
+    current_quoted: bool,
 }
 
 impl Fields {
     fn clear(&mut self) {
         self.bytes.clear();
         self.ends.clear();
+        self.quoted.clear();
+        self.current_quoted = false;
     }
 
     fn end_field(&mut self) {
         self.ends.push(self.bytes.len());
+        self.quoted.push(std::mem::take(&mut self.current_quoted));
+    }
+
+    /// Field `i` as a value ([`cell`]).
+    fn cell(&self, i: usize) -> Cell<'_> {
+        match self.get(i) {
+            None => Cell::Absent,
+            Some(field) => cell(field, self.quoted[i]).map_or(Cell::Null, Cell::Value),
+        }
     }
 
     fn len(&self) -> usize {
@@ -141,6 +348,27 @@ impl Fields {
         let end = *self.ends.get(i)?;
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         Some(&self.bytes[start..end])
+    }
+}
+
+/// What a row holds at a column.
+#[derive(Clone, Copy)]
+enum Cell<'a> {
+    /// The row has no such field.
+    Absent,
+    /// The field is a null: empty, `0` or `None`.
+    Null,
+    /// The field's value, trimmed.
+    Value(&'a [u8]),
+}
+
+impl<'a> Cell<'a> {
+    /// The value, if there is one.
+    fn value(self) -> Option<&'a [u8]> {
+        match self {
+            Cell::Value(value) => Some(value),
+            Cell::Absent | Cell::Null => None,
+        }
     }
 }
 
@@ -282,6 +510,7 @@ impl<'a> Rows<'a> {
             }
         }
         self.pos = i;
+        fields.current_quoted = true;
         // After the closing quote: delimiter, line end, end of body, or stray text.
         if self.pos >= body.len() {
             return true;
@@ -312,9 +541,20 @@ struct RowReader<'r> {
     stats: ParseStats,
     exclude: Option<&'r Regex>,
     opts: indicator::Options,
+    csv: &'r CsvOptions,
+    delimiter: &'r [u8],
+    types: TypeMap,
+    tags: Tags,
     comment_prefix: &'r [u8],
-    value_columns: &'r [usize],
     headers_left: usize,
+    /// The last physical comment line before the layout was known: maybe a commented header.
+    last_comment: Option<&'r [u8]>,
+    /// Rows that reached the column-count check.
+    data_rows: u64,
+    /// Rows rejected as [`SCHEMA_MISMATCH`].
+    mismatched: u64,
+    /// The line, field count and expected count of the first of them.
+    first_mismatch: Option<(u64, usize, usize)>,
 }
 
 impl RowReader<'_> {
@@ -323,27 +563,82 @@ impl RowReader<'_> {
         !self.comment_prefix.is_empty() && trim_start(line).starts_with(self.comment_prefix)
     }
 
-    fn read_row(&mut self, number: u64, raw: &[u8], fields: &Fields) {
+    fn read_row(
+        &mut self,
+        layout: &mut Option<Layout>,
+        number: u64,
+        raw: &[u8],
+        fields: &Fields,
+    ) -> Result<(), ParseError> {
         // A quoted first field such as `"# note"` also makes a comment row, as in MISP.
         if fields.get(0).is_some_and(|first| self.is_comment(first)) {
             self.stats.comments += 1;
-            return;
+            return Ok(());
         }
-        if (0..fields.len()).all(|i| fields.get(i).is_none_or(|f| cell(f).is_none())) {
+        if (0..fields.len()).all(|i| fields.cell(i).value().is_none()) {
             self.stats.blank += 1;
-            return;
+            return Ok(());
         }
         if self.headers_left > 0 {
             self.headers_left -= 1;
             self.stats.header_rows += 1;
+            return Ok(());
+        }
+        if layout.is_none() {
+            let schema = |message: String| ParseError::CsvSchema { line: number, message };
+            let commented = self
+                .last_comment
+                .map(|line| {
+                    let line = trim_start(line);
+                    header_names(&line[self.comment_prefix.len()..], self.delimiter)
+                })
+                .filter(|names| self.holds_header(names, fields.len()));
+            let from_row = commented.is_none();
+            // Without a commented header, this row is the header.
+            let names = commented.unwrap_or_else(|| header_names(raw, self.delimiter));
+            *layout = Some(Layout::resolve(self.csv, Some(&names)).map_err(schema)?);
+            if from_row {
+                self.stats.header_rows += 1;
+                return Ok(());
+            }
+        }
+        if let Some(layout) = layout {
+            self.data_row(layout, number, raw, fields);
+        }
+        Ok(())
+    }
+
+    /// Whether a commented line's fields are the header: two names or more, among them every
+    /// name the settings use, or, when they use numbers only, as many as the first row has.
+    fn holds_header(&self, names: &[String], row_width: usize) -> bool {
+        if names.len() < 2 {
+            return false;
+        }
+        let mut wanted = Layout::names(self.csv).peekable();
+        if wanted.peek().is_none() {
+            return names.len() == row_width;
+        }
+        wanted.all(|name| position(names, name).is_some())
+    }
+
+    fn data_row(&mut self, layout: &Layout, number: u64, raw: &[u8], fields: &Fields) {
+        self.data_rows += 1;
+        if let Some(width) = layout.width
+            && fields.len() != width
+        {
+            self.mismatched += 1;
+            self.first_mismatch.get_or_insert((number, fields.len(), width));
+            self.stats.reject_with(SCHEMA_MISMATCH, number, || {
+                format!("{} fields, expected {width}: {}", fields.len(), text::lossy(raw))
+            });
             return;
         }
 
         let mut tally = RowTally::default();
-        if self.value_columns.is_empty() {
+        if layout.values.is_empty() {
             for i in 0..fields.len() {
-                if let Some(value) = fields.get(i) {
-                    self.cell(number, value, false, &mut tally);
+                if let Cell::Value(value) = fields.cell(i) {
+                    self.cell(number, value, false, &Details::default(), &mut tally);
                 }
             }
             if tally.accepted > 0 || tally.specific > 0 || tally.excluded > 0 {
@@ -351,30 +646,107 @@ impl RowReader<'_> {
             } else if tally.unrecognized > 0 {
                 self.stats.reject_with(UNPARSED_LINE, number, || text::lossy(raw).into_owned());
             }
-        } else {
-            let mut short = false;
-            for &column in self.value_columns {
-                match fields.get(column - 1) {
-                    Some(value) => self.cell(number, value, true, &mut tally),
-                    None => short = true,
+            return;
+        }
+
+        let Some(details) = self.details(layout, number, raw, fields) else { return };
+        let mut short = false;
+        let mut any = false;
+        for &column in &layout.values {
+            match fields.cell(column) {
+                Cell::Value(value) => {
+                    any = true;
+                    self.cell(number, value, true, &details, &mut tally);
                 }
+                Cell::Null => {}
+                Cell::Absent => short = true,
             }
-            if short {
-                self.stats.reject_with(SHORT_ROW, number, || text::lossy(raw).into_owned());
-            }
+        }
+        if short {
+            self.stats.reject_with(SHORT_ROW, number, || text::lossy(raw).into_owned());
+        } else if !any {
+            self.stats.reject_with(MISSING_VALUE, number, || text::lossy(raw).into_owned());
         }
     }
 
-    /// Classifies one cell. With `strict`, a cell that is not an indicator is a rejection;
-    /// otherwise (every column read) it is only a word.
-    fn cell(&mut self, number: u64, value: &[u8], strict: bool, tally: &mut RowTally) {
-        let Some(value) = cell(value) else { return };
+    /// The row's type, times and tags. `None` when the row is rejected for its type.
+    fn details(
+        &mut self,
+        layout: &Layout,
+        number: u64,
+        raw: &[u8],
+        fields: &Fields,
+    ) -> Option<Details> {
+        let kind = match layout.kind {
+            None => None,
+            Some(column) => {
+                let field = match fields.cell(column) {
+                    Cell::Absent => {
+                        self.stats.reject_with(SHORT_ROW, number, || text::lossy(raw).into_owned());
+                        return None;
+                    }
+                    other => other.value(),
+                };
+                match field.map(|f| (f, std::str::from_utf8(f))) {
+                    // An empty type cell leaves the values to detection.
+                    None => None,
+                    Some((field, Err(_))) => {
+                        self.stats.reject(RejectReason::NonUtf8, number, &text::lossy(field));
+                        return None;
+                    }
+                    Some((_, Ok(name))) => {
+                        let Some(kind) = self.types.resolve(name) else {
+                            self.stats.reject_code(UNKNOWN_TYPE, number, name);
+                            return None;
+                        };
+                        Some(kind)
+                    }
+                }
+            }
+        };
+        let time = |column: Option<usize>, stats: &mut ParseStats| {
+            let value = fields.cell(column?).value()?;
+            let Ok(value) = std::str::from_utf8(value) else {
+                stats.warn_code(INVALID_TIME);
+                return None;
+            };
+            time_or_warn(value, stats)
+        };
+        let first_seen = time(layout.first_seen, &mut self.stats);
+        let last_seen = time(layout.last_seen, &mut self.stats);
+        let tags = match layout.tags.map(|column| fields.cell(column).value()) {
+            None | Some(None) => Box::default(),
+            Some(Some(bytes)) => {
+                if let Ok(text) = std::str::from_utf8(bytes) {
+                    let pieces = text.split(self.csv.tag_separator.as_str()).map(Some);
+                    self.tags.collect(pieces, &mut self.stats)
+                } else {
+                    self.stats.warn_code(INVALID_TAG);
+                    Box::default()
+                }
+            }
+        };
+        Some(Details { kind, first_seen, last_seen, tags })
+    }
+
+    /// Classifies one non-null cell value, or checks it as the row's declared type. With
+    /// `strict`, a cell that is not an indicator is a rejection; otherwise (every column read)
+    /// it is only a word.
+    fn cell(
+        &mut self,
+        number: u64,
+        value: &[u8],
+        strict: bool,
+        details: &Details,
+        tally: &mut RowTally,
+    ) {
         let Ok(value) = std::str::from_utf8(value) else {
             tally.specific += 1;
             self.stats.reject(RejectReason::NonUtf8, number, &text::lossy(value));
             return;
         };
-        match self.collector.take(value, self.exclude, self.opts, &mut self.stats) {
+        match self.collector.take_detailed(value, details, self.exclude, self.opts, &mut self.stats)
+        {
             Taken::Excluded => tally.excluded += 1,
             Taken::Accepted => tally.accepted += 1,
             Taken::Rejected(RejectReason::Unrecognized) if !strict => tally.unrecognized += 1,
@@ -384,13 +756,39 @@ impl RowReader<'_> {
             }
         }
     }
+
+    /// The parsed feed, or the schema error of a body whose every row had another number of
+    /// fields than its layout: its columns changed, and no row can be read.
+    fn finish(self) -> Result<ParsedFeed, ParseError> {
+        if let Some((line, got, expected)) = self.first_mismatch
+            && self.mismatched == self.data_rows
+        {
+            let rows = self.data_rows;
+            return Err(ParseError::CsvSchema {
+                line,
+                message: format!(
+                    "expected {expected} columns, got {got}: every data row ({rows} read, 0 \
+                     accepted, {rows} `{SCHEMA_MISMATCH}`) has another number of fields than \
+                     the feed's layout, so no column can be trusted; map the columns by header \
+                     name or update `csv.column_count`"
+                ),
+            });
+        }
+        let RowReader { collector, stats, .. } = self;
+        Ok(collector.finish(stats))
+    }
 }
 
 /// A cell's value: trimmed of white space, NUL and quotes as MISP trims it, or `None` when
 /// it is a null (empty, `0` as PHP's `empty()` has it, or the literal `None`).
-fn cell(bytes: &[u8]) -> Option<&[u8]> {
-    let trimmed =
-        |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\0' | b'\x0B' | b'"' | b'\'');
+///
+/// A field that was quoted keeps the quotes it holds: after RFC 4180 unescaping they are
+/// part of the value (`…&x="q"` in bug case 04), so only white space is trimmed.
+fn cell(bytes: &[u8], quoted: bool) -> Option<&[u8]> {
+    let trimmed = |b: &u8| {
+        matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\0' | b'\x0B')
+            || (!quoted && matches!(b, b'"' | b'\''))
+    };
     let start = bytes.iter().position(|b| !trimmed(b))?;
     let end = bytes.iter().rposition(|b| !trimmed(b)).map_or(start, |e| e + 1);
     let value = &bytes[start..end];
@@ -432,7 +830,7 @@ mod tests {
 
     fn columns(columns: &[usize], delimiter: &str) -> CsvOptions {
         CsvOptions {
-            value_columns: columns.to_vec(),
+            value_columns: columns.iter().map(|&n| Column::Number(n)).collect(),
             delimiter: delimiter.to_owned(),
             ..CsvOptions::default()
         }
@@ -672,5 +1070,387 @@ mod tests {
         let feed = parse(b"192.0.2.1\n192.0.2.1\n", &columns(&[1], ","), None).unwrap();
         assert_eq!(feed.records.len(), 1);
         assert_eq!(feed.stats.duplicates, 1);
+    }
+
+    /// Unix seconds of a UTC date and time, from `time`'s calendar.
+    fn utc(year: i32, month: u8, day: u8, hms: (u8, u8, u8)) -> i64 {
+        time::Date::from_calendar_date(year, time::Month::try_from(month).unwrap(), day)
+            .unwrap()
+            .with_hms(hms.0, hms.1, hms.2)
+            .unwrap()
+            .assume_utc()
+            .unix_timestamp()
+    }
+
+    fn name(name: &str) -> Column {
+        Column::Name(name.to_owned())
+    }
+
+    fn tags(record: &crate::parse::Record) -> Vec<&str> {
+        record.tags.iter().map(|t| &**t).collect()
+    }
+
+    /// `ThreatFox`'s layout by header names, like `feeds.d/threatfox-*.toml` (which leave
+    /// `last_seen_utc` out, for the reason given there).
+    fn threatfox() -> CsvOptions {
+        CsvOptions {
+            delimiter: ", ".to_owned(),
+            header: true,
+            value_columns: vec![name("ioc_value")],
+            type_column: Some(name("ioc_type")),
+            type_map: [("ip:port", "ip-dst|port"), ("sha256_hash", "sha256")]
+                .into_iter()
+                .map(|(a, b)| (a.to_owned(), b.to_owned()))
+                .collect(),
+            first_seen_column: Some(name("first_seen_utc")),
+            last_seen_column: Some(name("last_seen_utc")),
+            tags_column: Some(name("tags")),
+            ..CsvOptions::default()
+        }
+    }
+
+    // Bug case 04 (OpenCTI-Platform/opencti#8324): the header is the last comment line, and
+    // the table of expected.md gives every record's value, last_online and tags.
+    #[test]
+    fn urlhaus_columns_are_found_by_name_in_the_commented_header() {
+        let body =
+            include_bytes!("../../tests/fixtures/bugcases/04-csv-crlf-quoted/urlhaus_recent.csv");
+        let opts = CsvOptions {
+            header: true,
+            value_columns: vec![name("url")],
+            first_seen_column: Some(name("dateadded")),
+            last_seen_column: Some(name("last_online")),
+            tags_column: Some(name("tags")),
+            ..CsvOptions::default()
+        };
+        let feed = parse(body, &opts, None).unwrap();
+        assert_eq!(
+            values(&feed),
+            [
+                "http://198.51.100.20:40112/i",
+                r#"https://files.bad.example/dl?id=7,8&x="q""#,
+                "http://203.0.113.9/bins/x86"
+            ]
+        );
+        let [first, second, third] = &feed.records[..] else { panic!("three records") };
+        assert_eq!(first.last_seen, Some(utc(2024, 5, 2, (9, 58, 11))));
+        assert_eq!(first.first_seen, Some(utc(2024, 5, 2, (9, 58, 11))));
+        assert_eq!(second.last_seen, None, "an empty quoted field is null");
+        assert_eq!(second.first_seen, Some(utc(2024, 5, 2, (9, 51, 40))));
+        assert_eq!(third.last_seen, None);
+        assert_eq!(tags(first), ["32-bit", "elf", "mips"]);
+        assert_eq!(tags(second), ["zip"]);
+        assert!(third.tags.is_empty());
+        assert_eq!(feed.stats.comments, 6);
+        assert_eq!(feed.stats.header_rows, 0, "the header was a comment, not a row");
+        assert_eq!(feed.stats.accepted, 3);
+        assert_eq!(feed.stats.rejected_total(), 0);
+        assert!(feed.stats.warnings.is_empty());
+    }
+
+    // Bug case 05 (OpenCTI-Platform/connectors#5581): mapped by name, the 14- and 15-column
+    // files give the records of expected.md's table, identical in both.
+    #[test]
+    fn threatfox_by_header_name_gives_identical_typed_records_for_14_and_15_columns() {
+        let old = parse(
+            include_bytes!(
+                "../../tests/fixtures/bugcases/05-csv-column-added/threatfox_old_14cols.csv"
+            ),
+            &threatfox(),
+            None,
+        )
+        .unwrap();
+        let new = parse(
+            include_bytes!(
+                "../../tests/fixtures/bugcases/05-csv-column-added/threatfox_new_15cols.csv"
+            ),
+            &threatfox(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(old.records, new.records);
+        let [domain, ip] = &old.records[..] else { panic!("two records") };
+        assert_eq!(domain.indicator, Indicator::new(AttrType::Domain, "c2.bad.example"));
+        assert_eq!(ip.indicator, Indicator::new(AttrType::IpDstPort, "198.51.100.77|4443"));
+        assert_eq!(domain.first_seen, Some(utc(2024, 5, 2, (10, 1, 0))));
+        assert_eq!(ip.first_seen, Some(utc(2024, 5, 2, (9, 30, 0))));
+        assert_eq!((domain.last_seen, ip.last_seen), (None, None));
+        assert_eq!(tags(domain), ["c2", "rat"]);
+        assert_eq!(tags(ip), ["RAT"]);
+        for feed in [&old, &new] {
+            assert_eq!(feed.stats.comments, 6, "banner, commented header and footer");
+            assert_eq!(feed.stats.rejected_total(), 0);
+            assert!(feed.stats.warnings.is_empty());
+        }
+    }
+
+    // Bug case 05, rule 4: no header, and a row of 15 fields where the layout has 14.
+    #[test]
+    fn a_headerless_file_whose_rows_have_another_column_count_fails() {
+        let body = include_bytes!(
+            "../../tests/fixtures/bugcases/05-csv-column-added/threatfox_new_no_header.csv"
+        );
+        let opts = CsvOptions { column_count: Some(14), ..columns(&[3], ", ") };
+        let err = parse(body, &opts, None).unwrap_err();
+        let ParseError::CsvSchema { line, message } = &err else { panic!("{err}") };
+        assert_eq!(*line, 1);
+        assert!(message.starts_with("expected 14 columns, got 15"), "{message}");
+        assert!(message.contains("1 read, 0 accepted, 1 `schema_mismatch`"), "{message}");
+        // With the count it has, the same row is read.
+        let opts = CsvOptions { column_count: Some(15), ..columns(&[3], ", ") };
+        assert_eq!(values(&parse(body, &opts, None).unwrap()), ["c2.bad.example"]);
+    }
+
+    #[test]
+    fn a_row_with_another_count_than_the_header_is_rejected_and_the_others_kept() {
+        let body = b"# a,ip,b\n1,192.0.2.1,x\n2,192.0.2.2\n3,x,192.0.2.3,y\n4,192.0.2.4,z\n";
+        let opts =
+            CsvOptions { header: true, value_columns: vec![name("ip")], ..columns(&[], ",") };
+        let feed = parse(body, &opts, None).unwrap();
+        assert_eq!(values(&feed), ["192.0.2.1", "192.0.2.4"], "never read shifted");
+        let mismatch = &feed.stats.rejected[SCHEMA_MISMATCH];
+        assert_eq!(mismatch.count, 2);
+        assert_eq!(mismatch.examples[0].line, 3);
+        assert_eq!(mismatch.examples[0].text, "2 fields, expected 3: 2,192.0.2.2");
+        assert_eq!(mismatch.examples[1].line, 4);
+    }
+
+    #[test]
+    fn an_uncommented_header_row_names_the_columns() {
+        let body = include_bytes!("../../tests/fixtures/parse/feodo_ipblocklist.csv");
+        let opts = CsvOptions {
+            header: true,
+            value_columns: vec![name("dst_ip")],
+            first_seen_column: Some(name("first_seen_utc")),
+            ..columns(&[], ",")
+        };
+        let feed = parse(body, &opts, None).unwrap();
+        assert_eq!(feed.stats.header_rows, 1);
+        assert_eq!(feed.records.len(), 28);
+        assert_eq!(feed.stats.rejected_total(), 0);
+        assert_eq!(feed.records[0].indicator, Indicator::new(AttrType::IpDst, "192.9.135.73"));
+        assert!(feed.records.iter().all(|r| r.first_seen.is_some()));
+    }
+
+    #[test]
+    fn numbered_columns_with_a_header_use_its_count_and_skip_it() {
+        let body = b"ip,port\n192.0.2.1,80\n192.0.2.2\n";
+        let opts = CsvOptions { header: true, ..columns(&[1], ",") };
+        let feed = parse(body, &opts, None).unwrap();
+        assert_eq!(values(&feed), ["192.0.2.1"]);
+        assert_eq!(feed.stats.header_rows, 1);
+        assert_eq!(feed.stats.rejected_count(SCHEMA_MISMATCH), 1);
+    }
+
+    #[test]
+    fn a_name_the_header_lacks_is_a_schema_error_listing_its_columns() {
+        let opts =
+            CsvOptions { header: true, value_columns: vec![name("ioc")], ..columns(&[], ",") };
+        let err = parse(b"# banner\nwhen,ip\n2024-05-01,192.0.2.1\n", &opts, None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "CSV schema error at line 2: no column `ioc` in the header (`when`, `ip`)"
+        );
+        // A header that is not there: the first data row is read as one, and fails the same way.
+        let err = parse(b"192.0.2.1,x\n", &opts, None).unwrap_err();
+        assert!(err.to_string().contains("no column `ioc` in the header (`192.0.2.1`, `x`)"));
+        let opts = CsvOptions { header: true, ..columns(&[3], ",") };
+        let err = parse(b"a,b\n1,2\n", &opts, None).unwrap_err();
+        assert!(err.to_string().contains("column 3 is beyond the 2 columns of the header"));
+    }
+
+    #[test]
+    fn names_need_a_header_and_meta_columns_need_value_columns() {
+        let opts = CsvOptions { value_columns: vec![name("ip")], ..columns(&[], ",") };
+        assert!(matches!(parse(b"x", &opts, None), Err(ParseError::CsvSchema { line: 0, .. })));
+        let opts = CsvOptions { tags_column: Some(Column::Number(2)), ..columns(&[], ",") };
+        assert!(matches!(parse(b"x", &opts, None), Err(ParseError::CsvSchema { line: 0, .. })));
+        let opts = CsvOptions {
+            type_column: Some(Column::Number(2)),
+            type_map: [("ip".to_owned(), "ipv4".to_owned())].into_iter().collect(),
+            ..columns(&[1], ",")
+        };
+        assert!(matches!(parse(b"x", &opts, None), Err(ParseError::CsvSchema { line: 0, .. })));
+    }
+
+    #[test]
+    fn the_type_column_checks_each_value_as_the_declared_type() {
+        let sha = "a".repeat(64);
+        let body = format!(
+            "{sha},sha256_hash\n\
+             {},sha256_hash\n\
+             198.51.100.7:8080,ip:port\n\
+             bad.example:8080,ip:port\n\
+             x.example,domain\n\
+             c2.bad.example,sha3_384_hash\n\
+             192.0.2.9,\n\
+             \"192.0.2.10\",\"ip-src\"\n",
+            "a".repeat(63)
+        );
+        let opts = CsvOptions {
+            type_column: Some(Column::Number(2)),
+            type_map: threatfox().type_map,
+            ..columns(&[1], ",")
+        };
+        let feed = parse(body.as_bytes(), &opts, None).unwrap();
+        let indicators: Vec<_> = feed.records.iter().map(|r| r.indicator.clone()).collect();
+        assert_eq!(
+            indicators,
+            [
+                Indicator::new(AttrType::Sha256, sha.as_str()),
+                Indicator::new(AttrType::IpDstPort, "198.51.100.7|8080"),
+                // Declared a domain: kept as one, though detection would say `hostname`.
+                Indicator::new(AttrType::Domain, "x.example"),
+                // No type given: detected.
+                Indicator::new(AttrType::IpDst, "192.0.2.9"),
+                Indicator::new(AttrType::IpSrc, "192.0.2.10"),
+            ]
+        );
+        assert_eq!(feed.stats.rejected_count("invalid_hash"), 1);
+        assert_eq!(feed.stats.rejected_count("invalid_ip"), 1);
+        assert_eq!(feed.stats.rejected[UNKNOWN_TYPE].examples[0].text, "sha3_384_hash");
+        assert_eq!(feed.stats.rejected[UNKNOWN_TYPE].examples[0].line, 6);
+        assert_eq!(feed.stats.rejected_total(), 3);
+    }
+
+    #[test]
+    fn times_in_common_forms_are_read_and_a_bad_one_is_a_warning() {
+        let noon = utc(2024, 5, 1, (12, 0, 0));
+        let body = format!(
+            "192.0.2.1,2024-05-01 12:00:00\n\
+             192.0.2.2,2024-05-01T14:00:00+02:00\n\
+             192.0.2.3,{noon}\n\
+             192.0.2.4,last tuesday\n\
+             192.0.2.5,None\n"
+        );
+        let opts = CsvOptions { last_seen_column: Some(Column::Number(2)), ..columns(&[1], ",") };
+        let feed = parse(body.as_bytes(), &opts, None).unwrap();
+        let seen: Vec<_> = feed.records.iter().map(|r| r.last_seen).collect();
+        assert_eq!(seen, [Some(noon), Some(noon), Some(noon), None, None]);
+        assert_eq!(feed.stats.warnings[INVALID_TIME], 1, "kept, with a warning");
+        assert_eq!(feed.stats.rejected_total(), 0);
+    }
+
+    #[test]
+    fn tags_split_on_the_configured_separator() {
+        let body = b"192.0.2.1;c2| rat |c2\n192.0.2.2;\n";
+        let opts = CsvOptions {
+            tags_column: Some(Column::Number(2)),
+            tag_separator: "|".to_owned(),
+            ..columns(&[1], ";")
+        };
+        let feed = parse(body, &opts, None).unwrap();
+        assert_eq!(tags(&feed.records[0]), ["c2", "rat"]);
+        assert!(feed.records[1].tags.is_empty());
+    }
+
+    #[test]
+    fn the_most_recently_seen_of_two_rows_is_kept() {
+        let body = b"192.0.2.1,2024-01-01\n192.0.2.1,2024-03-01\n192.0.2.1,2024-02-01\n";
+        let opts = CsvOptions { last_seen_column: Some(Column::Number(2)), ..columns(&[1], ",") };
+        let feed = parse(body, &opts, None).unwrap();
+        assert_eq!(feed.records.len(), 1);
+        assert_eq!(feed.records[0].last_seen, Some(utc(2024, 3, 1, (0, 0, 0))));
+        assert_eq!(feed.stats.duplicates, 2);
+    }
+
+    #[test]
+    fn comments_and_the_exclusion_pattern_still_apply_with_a_header() {
+        let body =
+            b"# when,ip\n\"# a quoted comment\",x\n2024-05-01,192.0.2.1\n2024-05-01,192.0.2.99\n";
+        let opts =
+            CsvOptions { header: true, value_columns: vec![name("ip")], ..columns(&[], ",") };
+        let exclude = Regex::new(r"\.99$").unwrap();
+        let feed = parse(body, &opts, Some(&exclude)).unwrap();
+        assert_eq!(values(&feed), ["192.0.2.1"]);
+        assert_eq!(feed.stats.comments, 2);
+        assert_eq!(feed.stats.excluded, 1);
+    }
+
+    #[test]
+    fn a_row_whose_value_cell_is_empty_is_a_missing_value() {
+        let feed = parse(b"None,x\n192.0.2.1,y\n", &columns(&[1], ","), None).unwrap();
+        assert_eq!(values(&feed), ["192.0.2.1"]);
+        assert_eq!(feed.stats.rejected[MISSING_VALUE].examples[0].line, 1);
+    }
+
+    #[test]
+    fn a_hostile_header_is_escaped_and_cut_in_messages() {
+        let body = format!("\u{1b}[31m{},b\n1,2\n", "n".repeat(100));
+        let opts =
+            CsvOptions { header: true, value_columns: vec![name("ip")], ..columns(&[], ",") };
+        let message = parse(body.as_bytes(), &opts, None).unwrap_err().to_string();
+        assert!(!message.contains('\u{1b}'), "{message}");
+        // 40 characters kept: the escape, `[31m` and 35 letters.
+        assert!(message.contains(&format!("`\\u{{1b}}[31m{}…`", "n".repeat(35))), "{message}");
+    }
+
+    /// A plain reading of a recorded `ThreatFox` export: the header names from the commented
+    /// line, and each data line cut at `", "` after its outer quotes are removed.
+    fn threatfox_plain(body: &str) -> (Vec<String>, Vec<Vec<String>>) {
+        let header = body
+            .lines()
+            .rfind(|l| l.starts_with("# \""))
+            .unwrap()
+            .trim_start_matches("# ")
+            .split(',')
+            .map(|n| n.trim_matches('"').to_owned())
+            .collect();
+        let rows = body
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .map(|l| {
+                l.strip_prefix('"')
+                    .and_then(|l| l.strip_suffix('"'))
+                    .unwrap()
+                    .split("\", \"")
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .collect();
+        (header, rows)
+    }
+
+    // The recorded ThreatFox exports (tests/fixtures/recorded/threatfox/), read by header
+    // names: the counts and values match a plain reading of the same files.
+    #[test]
+    fn recorded_threatfox_exports_match_a_plain_reading() {
+        for (body, kind) in [
+            (
+                &include_bytes!("../../tests/fixtures/recorded/threatfox/full_urls.csv")[..],
+                AttrType::Url,
+            ),
+            (
+                &include_bytes!("../../tests/fixtures/recorded/threatfox/full_sha256.csv")[..],
+                AttrType::Sha256,
+            ),
+        ] {
+            let text = std::str::from_utf8(body).unwrap();
+            let (header, rows) = threatfox_plain(text);
+            let at = |n: &str| header.iter().position(|h| h == n).unwrap();
+            let (value, last_seen, tags_at) = (at("ioc_value"), at("last_seen_utc"), at("tags"));
+            assert!(rows.iter().all(|r| r.len() == header.len()));
+            let distinct: std::collections::HashSet<&str> =
+                rows.iter().map(|r| r[value].as_str()).collect();
+
+            let feed = parse(body, &threatfox(), None).unwrap();
+            assert_eq!(feed.stats.rejected_total(), 0, "{:?}", feed.stats.rejected);
+            assert_eq!(feed.stats.accepted, rows.len() as u64);
+            assert_eq!(feed.records.len(), distinct.len());
+            assert_eq!(
+                feed.stats.comments,
+                text.lines().filter(|l| l.starts_with('#')).count() as u64
+            );
+            assert!(feed.records.iter().all(|r| r.indicator.kind == kind));
+            let with_last_seen = rows.iter().filter(|r| !r[last_seen].is_empty()).count();
+            assert_eq!(
+                feed.records.iter().filter(|r| r.last_seen.is_some()).count(),
+                with_last_seen
+            );
+            assert!(feed.records.iter().all(|r| r.first_seen.is_some()));
+            let untagged = rows.iter().filter(|r| r[tags_at] == "None" || r[tags_at].is_empty());
+            assert_eq!(feed.records.iter().filter(|r| r.tags.is_empty()).count(), untagged.count());
+            assert!(feed.stats.warnings.is_empty(), "{:?}", feed.stats.warnings);
+        }
     }
 }

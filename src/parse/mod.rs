@@ -12,12 +12,16 @@
 //! # Architecture
 //! - `text`: byte-order mark, line endings and UTF-8 checks shared by the text formats.
 //! - `freetext`: MISP's free-text import, line by line, with comment handling.
-//! - `csv`: MISP's CSV feed semantics on an RFC 4180 reader.
+//! - `csv`: MISP's CSV feed semantics on an RFC 4180 reader, with columns by header name.
+//! - `json`: JSON arrays, objects holding records, and newline-delimited JSON.
 //! - `misp`: MISP feed manifests and event files.
+//! - `meta`: what CSV rows and JSON records say besides the value: type, times, tags.
 
 mod collect;
 pub mod csv;
 pub mod freetext;
+pub mod json;
+mod meta;
 pub mod misp;
 mod text;
 
@@ -35,9 +39,35 @@ pub const UNPARSED_LINE: &str = "unparsed_line";
 /// Rejection code of a CSV row that has fewer fields than a configured value column.
 pub const SHORT_ROW: &str = "short_row";
 
-/// Warning code of a MISP `first_seen`/`last_seen` that is not an ISO 8601 date and time; the
-/// attribute is kept without that time.
+/// Rejection code of a CSV row whose number of fields is not the header's or
+/// `csv.column_count`: its values cannot be told apart from the next column's (bug case 05).
+pub const SCHEMA_MISMATCH: &str = "schema_mismatch";
+
+/// Rejection code of a CSV row or JSON record whose type is neither in the feed's
+/// `type_map` nor a MISP type name.
+pub const UNKNOWN_TYPE: &str = "unknown_type";
+
+/// Rejection code of a CSV row or JSON record that has no value where the feed puts it.
+pub const MISSING_VALUE: &str = "missing_value";
+
+/// Rejection code of a JSON record that is not an object.
+pub const NOT_AN_OBJECT: &str = "not_an_object";
+
+/// Rejection code of a line of newline-delimited JSON that does not parse.
+pub const INVALID_JSON: &str = "invalid_json";
+
+/// Warning code of a time that does not parse (a MISP `first_seen`/`last_seen` that is not an
+/// ISO 8601 date and time, a CSV or JSON time in no known form); the value is kept without
+/// that time.
 pub const INVALID_TIME: &str = "invalid_time";
+
+/// Warning code of a tag dropped from an accepted value: empty after trimming, longer than
+/// 255 characters, holding a control character, or not a string.
+pub const INVALID_TAG: &str = "invalid_tag";
+
+/// Warning code of a row or record with more tags than one value keeps (64); the rest are
+/// dropped.
+pub const TOO_MANY_TAGS: &str = "too_many_tags";
 
 /// How many examples of each rejection reason a report keeps.
 pub const MAX_EXAMPLES: usize = 5;
@@ -56,7 +86,8 @@ pub struct Record {
     pub first_seen: Option<i64>,
     /// Unix seconds of the last sighting the feed reports, if any.
     pub last_seen: Option<i64>,
-    /// Tags on the attribute itself (MISP feeds only).
+    /// Tags on the attribute itself (MISP feeds), or of the row or record (CSV and JSON feeds
+    /// with a tags column or field).
     pub tags: Box<[Arc<str>]>,
     /// Tags on the event that holds the attribute, shared by its attributes (MISP only).
     pub event_tags: Arc<[Arc<str>]>,
@@ -229,6 +260,13 @@ pub enum ParseError {
     CsvSchema {
         /// 1-based line.
         line: u64,
+        /// What is wrong.
+        message: String,
+    },
+    /// A JSON body whose records are not where the settings say, or settings that cannot
+    /// describe a layout.
+    #[error("JSON layout error: {message}")]
+    JsonLayout {
         /// What is wrong.
         message: String,
     },

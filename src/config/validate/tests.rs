@@ -525,3 +525,101 @@ fn accepts_the_usual_output_paths() {
     let dir = repo(&[("tasks.d/t.toml", task)]);
     assert_eq!(diagnostics_of(dir.path()), Vec::<String>::new());
 }
+
+#[test]
+fn loads_csv_columns_by_header_name_and_a_json_definition() {
+    let csv = "name = \"T\"\nprovider = \"abuse.ch\"\nurl = \"https://t.example/x.csv\"\n\
+               format = \"csv\"\n\n[csv]\ndelimiter = \", \"\nheader = true\n\
+               value_columns = [\"ioc_value\"]\ntype_column = \"ioc_type\"\n\
+               first_seen_column = \"first_seen_utc\"\nlast_seen_column = 9\n\
+               tags_column = \"tags\"\n\n[csv.type_map]\n\"ip:port\" = \"ip-dst|port\"\n";
+    let json = "name: D\nprovider: Spamhaus\nurl: https://d.example/drop_v4.json\nformat: json\n\
+                json:\n  value_field: cidr\n  records: data.*\n  tags_field: meta.tags\n";
+    let dir = repo(&[("feeds.d/t.toml", csv), ("feeds.d/d.yaml", json)]);
+    let project = load(dir.path()).expect("valid");
+    let t = project.feeds.iter().find(|f| f.id == "t").unwrap();
+    assert_eq!(t.csv.value_columns, [Column::Name("ioc_value".to_owned())]);
+    assert_eq!(t.csv.last_seen_column, Some(Column::Number(9)));
+    assert_eq!(t.csv.type_map["ip:port"], "ip-dst|port");
+    assert_eq!(t.csv.tag_separator, ",");
+    let d = project.feeds.iter().find(|f| f.id == "d").unwrap();
+    assert_eq!(d.config.format, FeedFormat::Json);
+    assert_eq!(d.json.value_field, "cidr");
+    assert_eq!(d.json.records.as_deref(), Some("data.*"));
+    assert_eq!(d.json.tags_field.as_deref(), Some("meta.tags"));
+}
+
+#[test]
+fn reports_every_bad_csv_column_setting_at_its_key() {
+    let dir = repo(&[(
+        "feeds.d/f.toml",
+        "name = \"F\"\nprovider = \"p\"\nurl = \"https://f.example/x\"\nformat = \"csv\"\n\
+         [csv]\nvalue_columns = [\"ioc_value\", 20]\ncolumn_count = 14\ntype_column = 0\n\
+         tag_separator = \"\"\n[csv.type_map]\nsha256_hash = \"sha-256\"\n",
+    )]);
+    assert_eq!(
+        diagnostics_of(dir.path()),
+        [
+            "feeds.d/f.toml:6:18: `csv.value_columns[0]`: `ioc_value` is a column name, which \
+             needs `csv.header = true` to read the names from the header; or give the column's \
+             1-based number",
+            "feeds.d/f.toml:6:31: `csv.value_columns[1]`: column 20 is beyond \
+             `csv.column_count` = 14",
+            "feeds.d/f.toml:8:1: `csv.type_column`: columns are numbered from 1, as in MISP",
+            "feeds.d/f.toml:9:1: `csv.tag_separator`: must not be empty",
+            "feeds.d/f.toml:11:1: `csv.type_map.sha256_hash`: `sha-256` is not a MISP \
+             attribute type feedsmith knows (such as `ip-dst`, `domain`, `url`, `sha256`)",
+        ]
+    );
+}
+
+#[test]
+fn reports_csv_meta_columns_without_value_columns_and_a_map_without_a_type_column() {
+    let dir = repo(&[(
+        "feeds.d/f.toml",
+        "name = \"F\"\nprovider = \"p\"\nurl = \"https://f.example/x\"\nformat = \"csv\"\n\
+         [csv]\ntags_column = 3\ncolumn_count = 0\n[csv.type_map]\nurl = \"url\"\n",
+    )]);
+    assert_eq!(
+        diagnostics_of(dir.path()),
+        [
+            "feeds.d/f.toml:6:1: `csv.tags_column`: needs `csv.value_columns`: when every \
+             column is read as a value, this column would be read as one too",
+            "feeds.d/f.toml:7:1: `csv.column_count`: must be at least 1, not 0",
+            "feeds.d/f.toml:8:6: `csv.type_map`: has nothing to map without `csv.type_column`",
+        ]
+    );
+}
+
+#[test]
+fn reports_bad_json_field_paths_and_json_settings_on_another_format() {
+    let dir = repo(&[
+        (
+            "feeds.d/j.toml",
+            "name = \"J\"\nprovider = \"p\"\nurl = \"https://j.example/x.json\"\n\
+             format = \"json\"\n[json]\nrecords = \"data..items\"\nvalue_field = \"ioc.*\"\n\
+             first_seen_field = \"\"\n[json.type_map]\nip = \"ipv4\"\n",
+        ),
+        (
+            "feeds.d/k.toml",
+            "name = \"K\"\nprovider = \"p\"\nurl = \"https://k.example/x\"\n\
+             format = \"freetext\"\n[json]\nvalue_field = \"v\"\n",
+        ),
+    ]);
+    assert_eq!(
+        diagnostics_of(dir.path()),
+        [
+            "feeds.d/j.toml:6:1: `json.records`: `data..items` has an empty segment: give keys \
+             joined by single dots, such as `data.value`",
+            "feeds.d/j.toml:7:1: `json.value_field`: `ioc.*`: `*` selects many values, and a \
+             field names one",
+            "feeds.d/j.toml:8:1: `json.first_seen_field`: `` has an empty segment: give keys \
+             joined by single dots, such as `data.value`",
+            "feeds.d/j.toml:9:7: `json.type_map`: has nothing to map without `json.type_field`",
+            "feeds.d/j.toml:10:1: `json.type_map.ip`: `ipv4` is not a MISP attribute type \
+             feedsmith knows (such as `ip-dst`, `domain`, `url`, `sha256`)",
+            "feeds.d/k.toml:5:2: `json`: settings for `format = \"json\"`, but the feed's \
+             format is `freetext`",
+        ]
+    );
+}
