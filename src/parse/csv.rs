@@ -41,7 +41,7 @@ use super::collect::{Collector, Taken};
 use super::meta::{Details, Tags, TypeMap, time_or_warn};
 use super::{
     INVALID_TAG, INVALID_TIME, MISSING_VALUE, ParseError, ParseStats, ParsedFeed, SCHEMA_MISMATCH,
-    SHORT_ROW, UNKNOWN_TYPE, UNPARSED_LINE, text,
+    MISSING_COLUMN, SHORT_ROW, UNKNOWN_TYPE, UNPARSED_LINE, text,
 };
 use crate::config::{Column, CsvOptions};
 use crate::indicator::{self, RejectReason};
@@ -662,10 +662,15 @@ impl RowReader<'_> {
                 Cell::Absent => short = true,
             }
         }
-        if short {
-            self.stats.reject_with(SHORT_ROW, number, || text::lossy(raw).into_owned());
-        } else if !any {
-            self.stats.reject_with(MISSING_VALUE, number, || text::lossy(raw).into_owned());
+        match (any, short) {
+            (true, false) => {}
+            (true, true) => self.stats.warn_code(MISSING_COLUMN),
+            (false, true) => {
+                self.stats.reject_with(SHORT_ROW, number, || text::lossy(raw).into_owned());
+            }
+            (false, false) => {
+                self.stats.reject_with(MISSING_VALUE, number, || text::lossy(raw).into_owned());
+            }
         }
     }
 
@@ -1001,10 +1006,15 @@ mod tests {
         let body = b"None,192.0.2.1\n0,192.0.2.2\n\"\",192.0.2.3\n192.0.2.4\n";
         let feed = parse(body, &columns(&[1, 2], ","), None).unwrap();
         assert_eq!(values(&feed), ["192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"]);
+        // The last row lacks column 2 but gave its value from column 1: nothing was lost.
+        assert_eq!(feed.stats.rejected_count(SHORT_ROW), 0);
+        assert_eq!(feed.stats.warnings[MISSING_COLUMN], 1);
+
+        let feed = parse(b"192.0.2.1,\n192.0.2.5\n", &columns(&[2, 3], ","), None).unwrap();
         let short = &feed.stats.rejected[SHORT_ROW];
-        assert_eq!(short.count, 1);
-        assert_eq!(short.examples[0].line, 4);
-        assert_eq!(short.examples[0].text, "192.0.2.4");
+        assert_eq!(short.count, 2, "no row has column 3, and column 2 gives no value");
+        assert_eq!(short.examples[1].line, 2);
+        assert_eq!(short.examples[1].text, "192.0.2.5");
     }
 
     #[test]

@@ -39,6 +39,11 @@ pub const UNPARSED_LINE: &str = "unparsed_line";
 /// Rejection code of a CSV row that has fewer fields than a configured value column.
 pub const SHORT_ROW: &str = "short_row";
 
+/// Warning code of a CSV row that lacks some of the value columns but gave a value from
+/// another: MISP's `value_columns = [1, 3]` on a list of one column, say. Nothing is lost,
+/// so the row is not a rejection.
+pub const MISSING_COLUMN: &str = "missing_column";
+
 /// Rejection code of a CSV row whose number of fields is not the header's or
 /// `csv.column_count`: its values cannot be told apart from the next column's (bug case 05).
 pub const SCHEMA_MISMATCH: &str = "schema_mismatch";
