@@ -133,3 +133,24 @@ fn a_link_that_stays_inside_the_repository_is_followed() {
     let all = std::fs::read_to_string(root.path().join("site/all.txt")).unwrap();
     assert!(all.lines().any(|l| l == "c2.example"));
 }
+
+#[test]
+fn a_local_file_reports_no_http_status() {
+    let root = misp_project();
+    std::fs::write(root.path().join("list.txt"), "c2.example\n").unwrap();
+    std::fs::write(
+        root.path().join("feeds.d/linked.toml"),
+        "name = \"linked\"\nprovider = \"test\"\npath = \"list.txt\"\nformat = \"freetext\"\n",
+    )
+    .unwrap();
+    let output = feedsmith(root.path(), &["build", "--now", "2026-08-23T00:00:00Z"]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.path().join("site/report.json")).unwrap())
+            .unwrap();
+    let linked = feed(&report, "linked");
+    assert_eq!(linked["origin"], "local");
+    assert_eq!(linked["http_status"], serde_json::Value::Null);
+    let page = std::fs::read_to_string(root.path().join("site/feeds/linked.html")).unwrap();
+    assert!(!page.contains("HTTP 200"), "{page}");
+}

@@ -615,7 +615,11 @@ fn feed_report(project: &Project, result: &FeedResult) -> FeedReport {
         }
     };
     let (origin, http_status, bytes, duration_ms) = match &result.fetched {
-        Ok(f) => (Some(f.origin), Some(f.http_status), f.bytes, f.duration_ms),
+        // A local file has no HTTP status; the report must not invent one.
+        Ok(f) => {
+            let http_status = (f.origin != crate::fetch::Origin::Local).then_some(f.http_status);
+            (Some(f.origin), http_status, f.bytes, f.duration_ms)
+        }
         Err(_) => (None, None, 0, 0),
     };
     let stats = result.fresh_stats.clone();

@@ -40,8 +40,8 @@ use regex::Regex;
 use super::collect::{Collector, Taken};
 use super::meta::{Details, Tags, TypeMap, time_or_warn};
 use super::{
-    INVALID_TAG, INVALID_TIME, MISSING_VALUE, ParseError, ParseStats, ParsedFeed, SCHEMA_MISMATCH,
-    MISSING_COLUMN, SHORT_ROW, UNKNOWN_TYPE, UNPARSED_LINE, text,
+    INVALID_TAG, INVALID_TIME, MISSING_COLUMN, MISSING_VALUE, ParseError, ParseStats, ParsedFeed,
+    SCHEMA_MISMATCH, SHORT_ROW, UNKNOWN_TYPE, UNPARSED_LINE, text,
 };
 use crate::config::{Column, CsvOptions};
 use crate::indicator::{self, RejectReason};
