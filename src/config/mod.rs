@@ -23,7 +23,7 @@ mod task;
 mod validate;
 
 pub use decay::{DecayConfig, DecayKind};
-pub use feed::{CsvOptions, FeedConfig, FeedFormat, FreetextOptions, MispOptions};
+pub use feed::{CsvOptions, FeedConfig, FeedFormat, FreetextOptions, MispOptions, MispRules};
 pub use load::load;
 pub use project::{FetchConfig, ProjectConfig};
 pub use task::{OutputConfig, OutputFormat, SelectConfig, TaskConfig};

@@ -24,7 +24,8 @@ use super::load::{DECAY_DIR, FEEDS_DIR, Folder, Item, SourceFile, TASKS_DIR};
 use super::locate::Position;
 use super::{
     ConfigErrors, CsvOptions, DecayConfig, DecayModel, Diagnostic, Feed, FeedConfig, FeedFormat,
-    ModelChoice, OutputFormat, Project, ProjectConfig, Settings, Source, Task, TaskConfig,
+    MispRules, ModelChoice, OutputFormat, Project, ProjectConfig, Settings, Source, Task,
+    TaskConfig,
 };
 use crate::indicator::AttrType;
 
@@ -410,6 +411,9 @@ fn resolve_feed(root: &Path, item: &Item<FeedConfig>, report: &mut Report) -> Op
         report.error(source, "homepage", why);
     }
 
+    let misp = config.misp.clone().unwrap_or_default();
+    check_misp_rules(source, &misp.rules, report);
+
     if report.diagnostics.len() != before {
         return None;
     }
@@ -420,9 +424,30 @@ fn resolve_feed(root: &Path, item: &Item<FeedConfig>, report: &mut Report) -> Op
         config: config.clone(),
         csv: csv?,
         freetext: config.freetext.clone().unwrap_or_default(),
-        misp: config.misp.clone().unwrap_or_default(),
+        misp,
         exclude,
     })
+}
+
+/// Checks `misp.rules`: no list entry may be empty, because MISP's event-file pass finds an
+/// empty text inside every name, so that an empty `tags_not` entry would leave out everything.
+fn check_misp_rules(source: &SourceFile, rules: &MispRules, report: &mut Report) {
+    for (key, list) in [
+        ("tags_or", &rules.tags_or),
+        ("tags_not", &rules.tags_not),
+        ("orgs_or", &rules.orgs_or),
+        ("orgs_not", &rules.orgs_not),
+    ] {
+        for (index, entry) in list.iter().enumerate() {
+            if entry.trim().is_empty() {
+                report.error(
+                    source,
+                    &format!("misp.rules.{key}[{index}]"),
+                    "must not be empty: an empty entry matches every tag and organisation name",
+                );
+            }
+        }
+    }
 }
 
 fn resolve_feed_path(

@@ -70,6 +70,8 @@ fn is_writable(value: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::borrow::Cow;
+
     use super::*;
     use crate::indicator::{AttrType, Indicator};
 
@@ -80,9 +82,27 @@ mod tests {
         let b = Indicator::new(AttrType::IpDst, "bad\nvalue");
         let c = Indicator::new(AttrType::Filename, "#comment.exe");
         let entries = [
-            Entry { indicator: &a, to_ids: true, score: None, reference_time: 0, feeds: vec![] },
-            Entry { indicator: &b, to_ids: true, score: None, reference_time: 0, feeds: vec![] },
-            Entry { indicator: &c, to_ids: true, score: None, reference_time: 0, feeds: vec![] },
+            Entry {
+                indicator: Cow::Borrowed(&a),
+                to_ids: true,
+                score: None,
+                reference_time: 0,
+                feeds: vec![],
+            },
+            Entry {
+                indicator: Cow::Borrowed(&b),
+                to_ids: true,
+                score: None,
+                reference_time: 0,
+                feeds: vec![],
+            },
+            Entry {
+                indicator: Cow::Borrowed(&c),
+                to_ids: true,
+                score: None,
+                reference_time: 0,
+                feeds: vec![],
+            },
         ];
         let report = write(dir.path(), "x/list.txt", "t", "Test list", 0, &entries).unwrap();
         let text = std::fs::read_to_string(dir.path().join("x/list.txt")).unwrap();

@@ -14,12 +14,16 @@
 //! - `freetext`: MISP's free-text import, line by line, with comment handling.
 //! - `csv`: MISP's CSV feed semantics on an RFC 4180 reader.
 //! - `misp`: MISP feed manifests and event files.
+//! - `misp_rules`: a MISP feed's tag and organisation rules, in MISP's two passes.
 
 mod collect;
 pub mod csv;
 pub mod freetext;
 pub mod misp;
+mod misp_rules;
 mod text;
+#[cfg(test)]
+mod vectors;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock};
@@ -137,6 +141,9 @@ pub struct ParseStats {
     /// MISP feeds: `port` attributes of an `ip-port` object joined to its address, giving one
     /// `ip-dst|port` or `ip-src|port` value.
     pub ports_joined: u64,
+    /// MISP feeds: events left out by the feed's `misp.rules`, at the manifest (not fetched)
+    /// or in the event file (not read).
+    pub filtered_events: u64,
 }
 
 impl ParseStats {
