@@ -190,11 +190,25 @@ pub struct FreetextOptions {
     /// Reject zero-padded IPv4 octets instead of reading them as decimal. Default: `false`.
     #[serde(default)]
     pub strict_zero_padded: bool,
+    /// A regular expression for text that describes a line rather than a threat, such as
+    /// the victim in `checking domain: shop.example --> INFECTED: http://…` (bug case 14).
+    /// Each match is cut out before the line is read and counted in `context`; a line left
+    /// with no indicator is counted in `context_lines`, not rejected. Default: none.
+    #[serde(default)]
+    pub context_regex: Option<String>,
+    /// `context_regex`, compiled when the definitions are checked.
+    #[serde(skip)]
+    pub context: Option<regex::Regex>,
 }
 
 impl Default for FreetextOptions {
     fn default() -> Self {
-        FreetextOptions { skip_comments: true, strict_zero_padded: false }
+        FreetextOptions {
+            skip_comments: true,
+            strict_zero_padded: false,
+            context_regex: None,
+            context: None,
+        }
     }
 }
 

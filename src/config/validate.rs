@@ -413,6 +413,13 @@ fn resolve_feed(root: &Path, item: &Item<FeedConfig>, report: &mut Report) -> Op
 
     let misp = config.misp.clone().unwrap_or_default();
     check_misp_rules(source, &misp.rules, report);
+    let mut freetext = config.freetext.clone().unwrap_or_default();
+    if let Some(raw) = &freetext.context_regex {
+        match compile_context(raw) {
+            Ok(regex) => freetext.context = Some(regex),
+            Err(why) => report.error(source, "freetext.context_regex", why),
+        }
+    }
 
     if report.diagnostics.len() != before {
         return None;
@@ -423,7 +430,7 @@ fn resolve_feed(root: &Path, item: &Item<FeedConfig>, report: &mut Report) -> Op
         source: feed_source?,
         config: config.clone(),
         csv: csv?,
-        freetext: config.freetext.clone().unwrap_or_default(),
+        freetext,
         misp,
         exclude,
     })
@@ -611,6 +618,18 @@ fn compile_exclude(raw: &str) -> Result<Regex, String> {
     Regex::new(&pattern).map_err(|err| {
         format!("`{}` is not a valid regular expression: {}", shown(raw), regex_reason(&err))
     })
+}
+
+/// Compiles `freetext.context_regex`, a bare pattern that must match some text: a pattern
+/// that matches empty text would cut nothing and count everywhere.
+fn compile_context(raw: &str) -> Result<Regex, String> {
+    let regex = Regex::new(raw).map_err(|err| {
+        format!("`{}` is not a valid regular expression: {}", shown(raw), regex_reason(&err))
+    })?;
+    if regex.is_match("") {
+        return Err(format!("`{}` matches empty text; it must match the text to cut", shown(raw)));
+    }
+    Ok(regex)
 }
 
 /// The reason of a regex error, without the pattern and caret lines the crate draws above it.

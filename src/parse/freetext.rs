@@ -11,11 +11,17 @@
 //! (with `skip_comments`, the default) lines starting with `#`, `;` or `//` are comments, and a
 //! trailing ` # …` or ` ; …` is cut off, as in Spamhaus DROP (`192.0.2.0/24 ; SBL123`).
 //!
+//! A feed that names victims beside the threats (`checking domain: shop.example --> INFECTED:
+//! http://cdn.bad.example/x.js`) sets `context_regex`: each match is cut out of the line before
+//! it is read, so the victim is no indicator, and a line left with nothing is a clean data line
+//! ([`ParseStats::context_lines`]), not a rejection.
+//!
 //! A word that is not an indicator is not an error in prose: it is counted in
 //! [`ParseStats::ignored_words`]. A line that yields neither an indicator nor a specific
 //! rejection is rejected as a whole: with its only word's reason when it has one word, as
 //! [`UNPARSED_LINE`](super::UNPARSED_LINE) otherwise.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
@@ -69,7 +75,13 @@ pub fn parse(body: &[u8], opts: &FreetextOptions, exclude: Option<&Regex>) -> Pa
         } else {
             line
         };
-        reader.read_line(number, content);
+        match cut_context(content, opts.context.as_ref()) {
+            Some((rest, cuts)) => {
+                reader.stats.context += cuts;
+                reader.read_line(number, rest.as_bytes(), true);
+            }
+            None => reader.read_line(number, content, false),
+        }
     }
     let Reader { collector, stats, .. } = reader;
     collector.finish(stats)
@@ -90,6 +102,16 @@ fn cut_inline_comment(line: &[u8]) -> &[u8] {
         Some(at) => &line[..at],
         None => line,
     }
+}
+
+/// The line with every match of the context pattern replaced by a space, and the number of
+/// matches; `None` when there is no pattern, no match, or the line is not UTF-8 (its words
+/// are then rejected as such).
+fn cut_context<'l>(line: &'l [u8], context: Option<&Regex>) -> Option<(Cow<'l, str>, u64)> {
+    let context = context?;
+    let line = std::str::from_utf8(line).ok()?;
+    let cuts = context.find_iter(line).count() as u64;
+    (cuts > 0).then(|| (context.replace_all(line, " "), cuts))
 }
 
 /// The ASCII bytes that separate tokens: white space and other controls, `,`, `;`, `<`, `>`.
@@ -137,7 +159,9 @@ struct Reader<'r> {
 }
 
 impl Reader<'_> {
-    fn read_line(&mut self, number: u64, line: &[u8]) {
+    /// Reads one line; `had_context` says that context was cut out of it, so that a line
+    /// left without an indicator is a clean data line rather than an unparsed one.
+    fn read_line(&mut self, number: u64, line: &[u8], had_context: bool) {
         let mut tally = LineTally::default();
         let mut last_unrecognized: Option<&str> = None;
         let has_quote = line.contains(&b'"');
@@ -180,6 +204,9 @@ impl Reader<'_> {
         }
 
         if tally.accepted > 0 || tally.specific > 0 || tally.excluded > 0 {
+            self.stats.ignored_words += tally.unrecognized;
+        } else if had_context {
+            self.stats.context_lines += 1;
             self.stats.ignored_words += tally.unrecognized;
         } else if let (1, Some(token)) = (tally.candidates, last_unrecognized) {
             self.stats.reject(RejectReason::Unrecognized, number, token);
@@ -288,6 +315,52 @@ mod tests {
         for noise in ["run", "Mon", "00:00:01", "2024"] {
             assert!(!values.contains(&noise), "{noise} taken as an indicator");
         }
+    }
+
+    // Bug case 14, as its expected.md asks: victims are context, not indicators, and the
+    // clean site's line is a data line that gave nothing.
+    #[test]
+    fn metadata_lines_are_unparsed_and_victims_cut_as_context() {
+        let opts = FreetextOptions {
+            context: Some(Regex::new(r"checking domain: \S+").unwrap()),
+            ..FreetextOptions::default()
+        };
+        let feed = parse(
+            include_bytes!(
+                "../../tests/fixtures/bugcases/14-uncommented-metadata-lines/infected-sites.txt"
+            ),
+            &opts,
+            None,
+        );
+        assert_eq!(
+            values(&feed),
+            [
+                "http://cdn.bad.example/x.js",
+                "cdn.bad.example",
+                "http://198.51.100.66/j.php",
+                "198.51.100.66"
+            ]
+        );
+        assert_eq!(feed.stats.lines, 7);
+        assert_eq!(feed.stats.comments, 2);
+        assert_eq!(feed.stats.rejected_count(UNPARSED_LINE), 2);
+        assert_eq!(feed.stats.rejected_total(), 2);
+        assert_eq!(feed.stats.context, 3);
+        assert_eq!(feed.stats.context_lines, 1);
+    }
+
+    #[test]
+    fn context_is_cut_only_where_the_pattern_matches() {
+        let opts = FreetextOptions {
+            context: Some(Regex::new(r"victim: \S+").unwrap()),
+            ..FreetextOptions::default()
+        };
+        let body = b"victim: a.example c2: b.example\nc.example\nvictim: d.example --> OK\nok\n";
+        let feed = parse(body, &opts, None);
+        assert_eq!(values(&feed), ["b.example", "c.example"]);
+        assert_eq!(feed.stats.context, 2);
+        assert_eq!(feed.stats.context_lines, 1);
+        assert_eq!(feed.stats.rejected_count("unrecognized"), 1, "`ok` has no context cut");
     }
 
     // Spamhaus DROP: `;` comments, `CIDR ; SBLnnn` data, CRLF. Counted with

@@ -144,6 +144,10 @@ pub struct ParseStats {
     /// MISP feeds: events left out by the feed's `misp.rules`, at the manifest (not fetched)
     /// or in the event file (not read).
     pub filtered_events: u64,
+    /// Free text: pieces of text cut out as context by `freetext.context_regex`.
+    pub context: u64,
+    /// Free text: lines that held context and no indicator (a clean site in a scan report).
+    pub context_lines: u64,
 }
 
 impl ParseStats {
