@@ -11,6 +11,9 @@ mod e2e;
 mod fetch;
 // Builds killed with SIGKILL at many points leave the previous outputs and state intact.
 mod kill;
+// Every real feed file of shared/feeds, read as its definition reads it, against a plain
+// reading of the file.
+mod real_feeds;
 // Last good data: failing, emptied and shrunk feeds across builds.
 mod stale;
 // Shared helpers: copying a project, running the binary, reading outputs.

@@ -9,7 +9,9 @@
 //!
 //! Unlike MISP, the text is read one line at a time so that the report can count lines, and
 //! (with `skip_comments`, the default) lines starting with `#`, `;` or `//` are comments, and a
-//! trailing ` # …` or ` ; …` is cut off, as in Spamhaus DROP (`192.0.2.0/24 ; SBL123`).
+//! trailing ` # …` or ` ; …` is cut off, as in Spamhaus DROP (`192.0.2.0/24 ; SBL123`). And a
+//! word that starts with a URL scheme is cut at `,` or `;` only where another URL follows:
+//! both are URL characters, and cutting there would publish a prefix of the URL.
 //!
 //! A feed that names victims beside the threats (`checking domain: shop.example --> INFECTED:
 //! http://cdn.bad.example/x.js`) sets `context_regex`: each match is cut out of the line before
@@ -33,11 +35,12 @@ use crate::config::FreetextOptions;
 use crate::indicator::{self, RejectReason};
 
 /// Splits text that is not ASCII: white space, controls, private-use and unassigned code
-/// points, and the ASCII separators. Unlike MISP, format characters (zero-width space, soft
-/// hyphen) do not split a word: splitting `login<ZWSP>.example.com` would publish
-/// `example.com`. The word stays whole and the classifier rejects it as `hidden_character`.
+/// points (the ASCII separators are handled before). Unlike MISP, format characters
+/// (zero-width space, soft hyphen) do not split a word: splitting `login<ZWSP>.example.com`
+/// would publish `example.com`. The word stays whole and the classifier rejects it as
+/// `hidden_character`.
 static UNICODE_SEPARATORS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[\s\p{Cc}\p{Co}\p{Cn}\u{A0},;<>]+").expect("the separator pattern is valid")
+    Regex::new(r"[\s\p{Cc}\p{Co}\p{Cn}\u{A0}]+").expect("the separator pattern is valid")
 });
 
 /// Reads a free-text body.
@@ -114,9 +117,55 @@ fn cut_context<'l>(line: &'l [u8], context: Option<&Regex>) -> Option<(Cow<'l, s
     (cuts > 0).then(|| (context.replace_all(line, " "), cuts))
 }
 
-/// The ASCII bytes that separate tokens: white space and other controls, `,`, `;`, `<`, `>`.
-fn is_ascii_separator(b: u8) -> bool {
-    b.is_ascii_control() || matches!(b, b' ' | b',' | b';' | b'<' | b'>')
+/// The ASCII bytes that always separate words: white space and other controls, `<` and `>`
+/// (which no URL, name or address holds).
+fn is_word_break(b: u8) -> bool {
+    b.is_ascii_control() || matches!(b, b' ' | b'<' | b'>')
+}
+
+/// The items of a word separated by `,` or `;`, as MISP separates them; except that in a word
+/// that starts with a URL scheme, both are URL characters (RFC 3986 sub-delimiters, and the
+/// `;` of `&amp;` in a copied query string), and cut only where the next item is a URL too.
+/// Cutting a URL there would publish a prefix of it: `…?a=1&amp` from `…?a=1&amp;b=2…`.
+fn list_items(word: &str) -> impl Iterator<Item = &str> {
+    let in_url = starts_with_scheme(word.trim_start_matches(is_trimmed));
+    let mut rest = Some(word);
+    std::iter::from_fn(move || {
+        let text = rest?;
+        let mut from = 0;
+        loop {
+            let Some(at) = text[from..].find([',', ';']).map(|i| i + from) else {
+                rest = None;
+                return Some(text);
+            };
+            let after = &text[at + 1..];
+            if !in_url || starts_with_scheme(after.trim_start_matches(is_trimmed)) {
+                rest = Some(after);
+                return Some(&text[..at]);
+            }
+            from = at + 1;
+        }
+    })
+}
+
+/// Whether text starts with a URL scheme and `://`, plain or defanged (`hxxp://`,
+/// `h[tt]ps://`, `hxxp[:]//`, `http[://]`).
+fn starts_with_scheme(text: &str) -> bool {
+    let head = &text.as_bytes()[..text.len().min(24)];
+    if !head.first().is_some_and(u8::is_ascii_alphabetic) {
+        return false;
+    }
+    for at in 1..head.len() {
+        let rest = &head[at..];
+        if rest.starts_with(b"://") || rest.starts_with(b"[:]//") || rest.starts_with(b"[://]") {
+            return true;
+        }
+        let b = head[at];
+        if !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'.' | b'-' | b'[' | b']')) {
+            return false;
+        }
+    }
+    false
 }
 
 /// The characters MISP trims from both ends of a candidate.
@@ -167,7 +216,7 @@ impl Reader<'_> {
         let has_quote = line.contains(&b'"');
         let mut seen: HashSet<&str> = HashSet::new();
 
-        for piece in line.split(|&b| is_ascii_separator(b)) {
+        for piece in line.split(|&b| is_word_break(b)) {
             if piece.is_empty() {
                 continue;
             }
@@ -176,18 +225,18 @@ impl Reader<'_> {
                 self.stats.reject(RejectReason::NonUtf8, number, &text::lossy(piece));
                 continue;
             };
-            if piece.is_ascii() {
-                self.candidate(number, trim(piece), &mut tally, &mut last_unrecognized);
-                if has_quote {
-                    seen.insert(trim(piece));
-                }
-            } else {
-                for token in UNICODE_SEPARATORS.split(piece) {
-                    self.candidate(number, trim(token), &mut tally, &mut last_unrecognized);
+            let mut word = |word| {
+                for item in list_items(word) {
+                    self.candidate(number, trim(item), &mut tally, &mut last_unrecognized);
                     if has_quote {
-                        seen.insert(trim(token));
+                        seen.insert(trim(item));
                     }
                 }
+            };
+            if piece.is_ascii() {
+                word(piece);
+            } else {
+                UNICODE_SEPARATORS.split(piece).for_each(word);
             }
         }
 
@@ -469,6 +518,36 @@ mod tests {
         assert_eq!(values(&feed), ["198.51.100.1"]);
         assert_eq!(feed.stats.excluded, 1);
         assert_eq!(feed.stats.rejected_total(), 0);
+    }
+
+    #[test]
+    fn commas_and_semicolons_separate_items_but_not_the_parts_of_a_url() {
+        let items = |word| list_items(word).collect::<Vec<_>>();
+        assert_eq!(items("a.example,b.example;c.example"), ["a.example", "b.example", "c.example"]);
+        assert_eq!(
+            items("https://x.example/a?b=1&amp;c=2,d"),
+            ["https://x.example/a?b=1&amp;c=2,d"]
+        );
+        assert_eq!(
+            items("http://a.example/x,http://b.example/y;hxxps://c[.]example"),
+            ["http://a.example/x", "http://b.example/y", "hxxps://c[.]example"]
+        );
+        assert_eq!(items("\"hxxp[:]//a[.]example/x;y\","), ["\"hxxp[:]//a[.]example/x;y\","]);
+        assert_eq!(items("(http://a.example/),(b.example)"), ["(http://a.example/),(b.example)"]);
+        assert_eq!(items(""), [""]);
+        assert!(starts_with_scheme("h[tt]ps://x") && starts_with_scheme("http[://]x"));
+        assert!(!starts_with_scheme("1http://x") && !starts_with_scheme("mailto:a@b"));
+    }
+
+    // criticalpathsecurity/AtomSpam.txt: a truncated URL whose query holds `&amp;` gave the
+    // prefix before the `;` as a URL of its own.
+    #[test]
+    fn a_truncated_url_with_an_escaped_ampersand_gives_no_prefix_of_itself() {
+        let feed = read("https://h.example/p.php?_do=layout&amp;email=…\n".as_bytes());
+        assert!(feed.records.is_empty(), "{:?}", values(&feed));
+        assert_eq!(feed.stats.rejected_count("truncated"), 1);
+        let feed = read(b"https://h.example/a,b;c/ see also http://i.example/x, and more\n");
+        assert_eq!(values(&feed), ["https://h.example/a,b;c/", "http://i.example/x"]);
     }
 
     #[test]

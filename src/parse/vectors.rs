@@ -87,6 +87,7 @@ const UNDERSCORES: &str = "Names in other scripts and underscores";
 const TRUNCATED: &str = "Truncated and oversized values are rejected";
 const HIDDEN: &str = "Invisible characters";
 const COMMENTS: &str = "Comment lines and trailing comments are skipped";
+const URL_ITEMS: &str = "URLs in free text keep their commas and semicolons";
 
 /// freetext.md §7, row by row, then the §5 and §8 behaviour the issue names.
 const VECTORS: &[Vector] = &[
@@ -386,6 +387,14 @@ const VECTORS: &[Vector] = &[
         NONE,
         HIDDEN,
         "login<U+200B>.microsoft.com",
+    ),
+    differs(
+        "http://bad.example/p?a=1&amp;b=2",
+        FreetextAsMisp,
+        &[("url", "http://bad.example/p?a=1&amp")],
+        &[("url", "http://bad.example/p?a=1&amp;b=2")],
+        URL_ITEMS,
+        "http://bad.example/p?a=1&amp;b=2",
     ),
     // A value MISP stores in canonical form only on save, which feedsmith gives at once.
     same("2001:DB8:0:0:0:0:0:1", Candidate, &[("ip-dst", "2001:db8::1")]),
