@@ -19,20 +19,30 @@ fn build_case(input: &Path, definition: &str) -> (serde_json::Value, BTreeSet<St
 /// given as `(id, [select] lines, output path)`, each writing one plain file, or a MISP feed
 /// folder when its path has no extension. Reserved ranges are kept: the inputs use the
 /// documentation ranges (RFC 5737, RFC 3849), which tasks leave out by default.
-struct Built {
-    root: tempfile::TempDir,
-    report: serde_json::Value,
+pub(crate) struct Built {
+    pub(crate) root: tempfile::TempDir,
+    pub(crate) report: serde_json::Value,
 }
 
 impl Built {
-    fn new(input: &Path, definition: &str, tasks: &[(&str, &str, &str)], now: &str) -> Built {
+    pub(crate) fn new(
+        input: &Path,
+        definition: &str,
+        tasks: &[(&str, &str, &str)],
+        now: &str,
+    ) -> Built {
         let root = tempfile::tempdir().unwrap();
         Built::write_project(root.path(), input, definition, tasks);
         let report = Built::run(root.path(), now);
         Built { root, report }
     }
 
-    fn write_project(root: &Path, input: &Path, definition: &str, tasks: &[(&str, &str, &str)]) {
+    pub(crate) fn write_project(
+        root: &Path,
+        input: &Path,
+        definition: &str,
+        tasks: &[(&str, &str, &str)],
+    ) {
         std::fs::create_dir_all(root.join("feeds.d")).unwrap();
         std::fs::create_dir_all(root.join("tasks.d")).unwrap();
         // Feeds read files inside their repository only: copy the input in.
@@ -51,7 +61,7 @@ impl Built {
         }
     }
 
-    fn run(root: &Path, now: &str) -> serde_json::Value {
+    pub(crate) fn run(root: &Path, now: &str) -> serde_json::Value {
         let output = feedsmith(root, &["build", "--now", now]);
         // Exit code 3: the outputs were written, but the only feed failed.
         assert!(
@@ -63,17 +73,17 @@ impl Built {
     }
 
     /// The report of the feed.
-    fn feed(&self) -> serde_json::Value {
+    pub(crate) fn feed(&self) -> serde_json::Value {
         feed(&self.report, "case").clone()
     }
 
     /// The report of a task.
-    fn task(&self, id: &str) -> &serde_json::Value {
+    pub(crate) fn task(&self, id: &str) -> &serde_json::Value {
         self.report["tasks"].as_array().unwrap().iter().find(|t| t["id"] == id).unwrap()
     }
 
     /// The values of a plain output, checked to hold no line twice.
-    fn values(&self, path: &str) -> BTreeSet<String> {
+    pub(crate) fn values(&self, path: &str) -> BTreeSet<String> {
         let lines = plain_values(&self.root.path().join("site").join(path));
         let values: BTreeSet<String> = lines.iter().cloned().collect();
         assert_eq!(values.len(), lines.len(), "{path} holds a line twice: {lines:?}");
@@ -81,7 +91,7 @@ impl Built {
     }
 
     /// The `(type, value)` attributes of the one event of a MISP feed output.
-    fn misp_attributes(&self, path: &str) -> BTreeSet<(String, String)> {
+    pub(crate) fn misp_attributes(&self, path: &str) -> BTreeSet<(String, String)> {
         let folder = self.root.path().join("site").join(path);
         let manifest: serde_json::Value =
             serde_json::from_slice(&std::fs::read(folder.join("manifest.json")).unwrap()).unwrap();
