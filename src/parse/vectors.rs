@@ -87,6 +87,7 @@ const UNDERSCORES: &str = "Names in other scripts and underscores";
 const TRUNCATED: &str = "Truncated and oversized values are rejected";
 const HIDDEN: &str = "Invisible characters";
 const COMMENTS: &str = "Comment lines and trailing comments are skipped";
+const URLS: &str = "URLs: canonical scheme and host, stricter without a scheme";
 const URL_ITEMS: &str = "URLs in free text keep their commas and semicolons";
 
 /// freetext.md §7, row by row, then the §5 and §8 behaviour the issue names.
@@ -398,6 +399,67 @@ const VECTORS: &[Vector] = &[
     ),
     // A value MISP stores in canonical form only on save, which feedsmith gives at once.
     same("2001:DB8:0:0:0:0:0:1", Candidate, &[("ip-dst", "2001:db8::1")]),
+    // feed-format.md §9: what MISP's save step stores, per type.
+    same("2001:DB8:0:0:0:0:0:1/128", Saved(AttrType::IpDst), &[("ip-dst", "2001:db8::1")]),
+    same("10.0.0.0/8", Saved(AttrType::IpSrc), &[("ip-src", "10.0.0.0/8")]),
+    same("1.2.3.4:80", Saved(AttrType::IpDstPort), &[("ip-dst|port", "1.2.3.4|80")]),
+    same("[2001:DB8::1]:443", Saved(AttrType::IpSrcPort), &[("ip-src|port", "2001:db8::1|443")]),
+    same("2001:db8::1|443", Saved(AttrType::IpDstPort), &[("ip-dst|port", "2001:db8::1|443")]),
+    same("WWW.Example.COM.", Saved(AttrType::Domain), &[("domain", "www.example.com")]),
+    same("Bücher.example", Saved(AttrType::Domain), &[("domain", "xn--bcher-kva.example")]),
+    same("Host.Example.com", Saved(AttrType::Hostname), &[("hostname", "host.example.com")]),
+    differs(
+        "c2.bad.example.",
+        Saved(AttrType::Hostname),
+        NONE,
+        &[("hostname", "c2.bad.example")],
+        TRAILING_DOT,
+        "c2.bad.example.",
+    ),
+    same(
+        "Example.com|2001:DB8::1",
+        Saved(AttrType::DomainIp),
+        &[("domain|ip", "example.com|2001:db8::1")],
+    ),
+    same(
+        "Bad.Example:8080",
+        Saved(AttrType::HostnamePort),
+        &[("hostname|port", "bad.example|8080")],
+    ),
+    same("Admin@Example.COM", Saved(AttrType::EmailDst), &[("email-dst", "admin@example.com")]),
+    same(
+        "9E107D9D372BB6826BD81D3542A419D6",
+        Saved(AttrType::Md5),
+        &[("md5", "9e107d9d372bb6826bd81d3542a419d6")],
+    ),
+    same(
+        "A.EXE|9E107D9D372BB6826BD81D3542A419D6",
+        Saved(AttrType::FilenameMd5),
+        &[("filename|md5", "A.EXE|9e107d9d372bb6826bd81d3542a419d6")],
+    ),
+    same(
+        "DA:39:A3:EE:5E:6B:4B:0D:32:55:BF:EF:95:60:18:90:AF:D8:07:09",
+        Saved(AttrType::X509FingerprintSha1),
+        &[("x509-fingerprint-sha1", "da39a3ee5e6b4b0d3255bfef95601890afd80709")],
+    ),
+    same("AS64496", Saved(AttrType::As), &[("AS", "64496")]),
+    // asdot `1.10` is 1 × 65536 + 10.
+    same("1.10", Saved(AttrType::As), &[("AS", "65546")]),
+    same(
+        "cve\u{2013}2021\u{2013}44228",
+        Saved(AttrType::Vulnerability),
+        &[("vulnerability", "CVE-2021-44228")],
+    ),
+    same("0049 (0)30 1234567", Saved(AttrType::PhoneNumber), &[("phone-number", "+49301234567")]),
+    // MISP stores URLs as written.
+    differs(
+        "HTTP://Bad.Example/A",
+        Saved(AttrType::Url),
+        &[("url", "HTTP://Bad.Example/A")],
+        &[("url", "http://bad.example/A")],
+        URLS,
+        "HTTP://Bad.Example/A",
+    ),
 ];
 
 const FIVE_LOOPBACKS: &[(&str, &str)] = &[
