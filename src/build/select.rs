@@ -339,3 +339,45 @@ impl PartialOrd for SortKey {
         Some(self.cmp(other))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn taken(kind: AttrType, value: &str, types: &[AttrType]) -> Option<(AttrType, String)> {
+        let indicator = Indicator::new(kind, value);
+        as_task_type(&indicator, types).map(|i| (i.kind, i.value.to_string()))
+    }
+
+    // Bug case 10: an IP blocklist takes the address of an `ip|port` value.
+    #[test]
+    fn a_task_of_addresses_takes_the_address_of_an_ip_port_value() {
+        let ip_dst = [AttrType::IpDst];
+        assert_eq!(
+            taken(AttrType::IpDstPort, "198.51.100.10|8080", &ip_dst),
+            Some((AttrType::IpDst, "198.51.100.10".to_owned()))
+        );
+        assert_eq!(
+            taken(AttrType::IpDstPort, "2001:db8::10|8443", &ip_dst),
+            Some((AttrType::IpDst, "2001:db8::10".to_owned()))
+        );
+        assert_eq!(
+            taken(AttrType::HostnamePort, "bad.example|8080", &[AttrType::Hostname]),
+            Some((AttrType::Hostname, "bad.example".to_owned()))
+        );
+        // The direction is kept: an `ip-src|port` is no `ip-dst`.
+        assert_eq!(taken(AttrType::IpSrcPort, "198.51.100.10|22", &ip_dst), None);
+        assert_eq!(taken(AttrType::Url, "http://bad.example/", &ip_dst), None);
+    }
+
+    #[test]
+    fn a_task_that_lists_the_port_type_or_every_type_keeps_the_pair() {
+        let both = [AttrType::IpDst, AttrType::IpDstPort];
+        for types in [&both[..], &[]] {
+            assert_eq!(
+                taken(AttrType::IpDstPort, "198.51.100.10|8080", types),
+                Some((AttrType::IpDstPort, "198.51.100.10|8080".to_owned()))
+            );
+        }
+    }
+}
