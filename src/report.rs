@@ -128,6 +128,13 @@ pub struct TaskReport {
     pub unscored_dropped: u64,
     /// Addresses and networks left out because they overlap a special-purpose range.
     pub reserved: u64,
+    /// Addresses and networks left out because they are not of the task's `ip_version`.
+    pub other_ip_version: u64,
+    /// Selected indicators that two feeds or more list (each is written once).
+    pub in_several_feeds: u64,
+    /// Selected indicators per feed that lists them, by feed id; an indicator that several
+    /// feeds list counts for each.
+    pub by_feed: BTreeMap<String, u64>,
     /// Selected indicators per attribute type.
     pub by_type: BTreeMap<String, u64>,
     /// The files written.

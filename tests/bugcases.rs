@@ -11,8 +11,8 @@ use crate::util::{feed, feedsmith, plain_values, repo};
 /// task that writes every indicator to `all.txt`. Returns the report of the feed and the
 /// values written.
 fn build_case(input: &Path, definition: &str) -> (serde_json::Value, BTreeSet<String>) {
-    let (_root, report, values, _) = build_case_with_misp(input, definition);
-    (report, values)
+    let built = Built::new(input, definition, &[], "2026-08-23T00:00:00Z");
+    (built.feed(), built.values("all.txt"))
 }
 
 /// `(type, value, timestamp)` of each attribute of a MISP feed's event.
@@ -68,6 +68,113 @@ fn build_case_with_misp(
     }
     let report = feed(&report, "case").clone();
     (root, report, values, attributes)
+}
+
+/// A built one-feed project: the `all` task (every indicator to `all.txt`) and the tasks
+/// given as `(id, [select] lines, output path)`, each writing one plain file, or a MISP feed
+/// folder when its path has no extension. Reserved ranges are kept: the inputs use the
+/// documentation ranges (RFC 5737, RFC 3849), which tasks leave out by default.
+pub(crate) struct Built {
+    pub(crate) root: tempfile::TempDir,
+    pub(crate) report: serde_json::Value,
+}
+
+impl Built {
+    pub(crate) fn new(
+        input: &Path,
+        definition: &str,
+        tasks: &[(&str, &str, &str)],
+        now: &str,
+    ) -> Built {
+        let root = tempfile::tempdir().unwrap();
+        Built::write_project(root.path(), input, definition, tasks);
+        let report = Built::run(root.path(), now);
+        Built { root, report }
+    }
+
+    pub(crate) fn write_project(
+        root: &Path,
+        input: &Path,
+        definition: &str,
+        tasks: &[(&str, &str, &str)],
+    ) {
+        std::fs::create_dir_all(root.join("feeds.d")).unwrap();
+        std::fs::create_dir_all(root.join("tasks.d")).unwrap();
+        // Feeds read files inside their repository only: copy the input in.
+        copy_into(input, &root.join("input"));
+        let feed_toml =
+            format!("name = \"case\"\nprovider = \"test\"\npath = \"input\"\n{definition}\n");
+        std::fs::write(root.join("feeds.d/case.toml"), feed_toml).unwrap();
+        let all = [("all", "", "all.txt")];
+        for (id, select, path) in all.iter().chain(tasks) {
+            let format = if path.contains('.') { "plain" } else { "misp-feed" };
+            let task = format!(
+                "name = \"{id}\"\n[select]\nexclude_reserved = false\n{select}\n\
+                 [[outputs]]\nformat = \"{format}\"\npath = \"{path}\"\n"
+            );
+            std::fs::write(root.join(format!("tasks.d/{id}.toml")), task).unwrap();
+        }
+    }
+
+    pub(crate) fn run(root: &Path, now: &str) -> serde_json::Value {
+        let output = feedsmith(root, &["build", "--now", now]);
+        // Exit code 3: the outputs were written, but the only feed failed.
+        assert!(
+            matches!(output.status.code(), Some(0 | 3)),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&std::fs::read(root.join("site/report.json")).unwrap()).unwrap()
+    }
+
+    /// The report of the feed.
+    pub(crate) fn feed(&self) -> serde_json::Value {
+        feed(&self.report, "case").clone()
+    }
+
+    /// The report of a task.
+    pub(crate) fn task(&self, id: &str) -> &serde_json::Value {
+        self.report["tasks"].as_array().unwrap().iter().find(|t| t["id"] == id).unwrap()
+    }
+
+    /// The values of a plain output, checked to hold no line twice.
+    pub(crate) fn values(&self, path: &str) -> BTreeSet<String> {
+        let lines = plain_values(&self.root.path().join("site").join(path));
+        let values: BTreeSet<String> = lines.iter().cloned().collect();
+        assert_eq!(values.len(), lines.len(), "{path} holds a line twice: {lines:?}");
+        values
+    }
+
+    /// The `(type, value)` attributes of the one event of a MISP feed output.
+    pub(crate) fn misp_attributes(&self, path: &str) -> BTreeSet<(String, String)> {
+        let folder = self.root.path().join("site").join(path);
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(folder.join("manifest.json")).unwrap()).unwrap();
+        let uuid = manifest.as_object().unwrap().keys().next().unwrap().clone();
+        let event: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(folder.join(format!("{uuid}.json"))).unwrap())
+                .unwrap();
+        event["Event"]["Attribute"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (a["type"].as_str().unwrap().to_owned(), a["value"].as_str().unwrap().to_owned())
+            })
+            .collect()
+    }
+}
+
+/// A MISP feed folder holding one event file, with a manifest written for it.
+fn misp_folder(event_file: &Path) -> tempfile::TempDir {
+    let folder = tempfile::tempdir().unwrap();
+    let event: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(event_file).unwrap()).unwrap();
+    let uuid = event["Event"]["uuid"].as_str().unwrap();
+    let manifest = serde_json::json!({ uuid: { "timestamp": event["Event"]["timestamp"] } });
+    std::fs::write(folder.path().join("manifest.json"), manifest.to_string()).unwrap();
+    std::fs::copy(event_file, folder.path().join(format!("{uuid}.json"))).unwrap();
+    folder
 }
 
 fn copy_into(from: &Path, to: &Path) {
@@ -295,4 +402,216 @@ fn a_manifest_key_that_is_not_a_uuid_is_skipped_and_the_valid_one_loaded() {
     assert_eq!(report["stats"]["rejected"]["invalid_event_uuid"]["count"], 1);
     assert_eq!(report["stats"]["events"], 1);
     assert_eq!(values, set(&["c2.bad.example"]));
+}
+
+fn pairs(values: &[(&str, &str)]) -> BTreeSet<(String, String)> {
+    values.iter().map(|(t, v)| ((*t).to_owned(), (*v).to_owned())).collect()
+}
+
+// shared/bugcases/10-ip-with-port (carbonblack/cb-taxii-connector#3)
+//
+// An IP blocklist task (`types = ["ip-dst"]`) takes the address of each `ip-dst|port` value,
+// so the plain IP export holds the 4 unique addresses; the MISP export keeps the pairs.
+#[test]
+fn an_ip_with_a_port_keeps_its_port_in_misp_and_its_address_in_ip_blocklists() {
+    let built = Built::new(
+        &case_file("10-ip-with-port/c2.txt"),
+        "format = \"freetext\"",
+        &[
+            ("ips", "types = [\"ip-dst\"]", "ips.txt"),
+            ("v4", "types = [\"ip-dst\"]\nip_version = 4", "v4.txt"),
+            ("v6", "types = [\"ip-dst\"]\nip_version = 6", "v6.txt"),
+            ("misp", "types = [\"ip-dst\", \"ip-dst|port\"]", "misp"),
+        ],
+        "2026-08-23T00:00:00Z",
+    );
+    assert_eq!(
+        built.values("all.txt"),
+        set(&[
+            "198.51.100.10|8080",
+            "203.0.113.5|443",
+            "2001:db8::10|8443",
+            "192.0.2.44",
+            "198.51.100.10|8081",
+        ])
+    );
+    assert_eq!(
+        built.values("ips.txt"),
+        set(&["192.0.2.44", "198.51.100.10", "203.0.113.5", "2001:db8::10"])
+    );
+    assert_eq!(built.values("v4.txt"), set(&["192.0.2.44", "198.51.100.10", "203.0.113.5"]));
+    assert_eq!(built.values("v6.txt"), set(&["2001:db8::10"]));
+    assert_eq!(
+        built.misp_attributes("misp"),
+        pairs(&[
+            ("ip-dst|port", "198.51.100.10|8080"),
+            ("ip-dst|port", "203.0.113.5|443"),
+            ("ip-dst|port", "2001:db8::10|8443"),
+            ("ip-dst", "192.0.2.44"),
+            ("ip-dst|port", "198.51.100.10|8081"),
+        ])
+    );
+    let report = built.feed();
+    assert_eq!(report["stats"]["accepted"], 5);
+    assert_eq!(report["rejected"], 1);
+    assert_eq!(report["stats"]["rejected"]["port_out_of_range"]["count"], 1);
+    assert_eq!(
+        report["stats"]["rejected"]["port_out_of_range"]["examples"][0]["text"],
+        "192.0.2.99:99999"
+    );
+    // The v4 task leaves out the one IPv6 address and counts it.
+    assert_eq!(built.task("v4")["other_ip_version"], 1);
+    assert_eq!(built.task("v6")["other_ip_version"], 3);
+}
+
+// shared/bugcases/11-cidr-host-bits-overlap (mozilla/MozDef#1027)
+//
+// The `plain` format does not aggregate, so this is the expected.md's "aggregation off"
+// list (item 5). The aggregated list of item 4 belongs to the CIDR-aggregating formats of a
+// later issue.
+#[test]
+fn host_bits_are_cleared_and_every_distinct_prefix_is_written_once() {
+    let built = Built::new(
+        &case_file("11-cidr-host-bits-overlap/netset.txt"),
+        "format = \"freetext\"",
+        &[("ips", "types = [\"ip-dst\"]", "ips.txt"), ("misp", "", "misp")],
+        "2026-08-23T00:00:00Z",
+    );
+    let distinct = set(&[
+        "192.0.2.0/24",
+        "192.0.2.128/25",
+        "198.51.100.7",
+        "203.0.113.0/24",
+        "203.0.113.0/25",
+    ]);
+    assert_eq!(built.values("all.txt"), distinct);
+    // Item 6: a task of single addresses takes the networks as networks.
+    assert_eq!(built.values("ips.txt"), distinct);
+    let in_misp: BTreeSet<String> =
+        built.misp_attributes("misp").into_iter().map(|(_, v)| v).collect();
+    assert_eq!(in_misp, distinct);
+    let stats = &built.feed()["stats"];
+    assert_eq!(stats["warnings"]["host_bits_set"], 2);
+    assert_eq!(stats["accepted"], 7);
+    // `203.0.113.77/24` repeats `203.0.113.5/24`, and `198.51.100.7` repeats its `/32`.
+    assert_eq!(stats["duplicates"], 2);
+    assert_eq!(built.feed()["rejected"], 0);
+}
+
+// shared/bugcases/13-mixed-ipv4-ipv6 (amarcu5/EdgeOS-Blacklist#2)
+#[test]
+fn ipv4_and_ipv6_go_to_their_own_outputs_in_canonical_form() {
+    let built = Built::new(
+        &case_file("13-mixed-ipv4-ipv6/mixed.txt"),
+        "format = \"freetext\"",
+        &[("v4", "ip_version = 4", "v4.txt"), ("v6", "ip_version = 6", "v6.txt")],
+        "2026-08-23T00:00:00Z",
+    );
+    assert_eq!(built.values("v4.txt"), set(&["198.51.100.9", "203.0.113.0/24"]));
+    assert_eq!(
+        built.values("v6.txt"),
+        set(&["2001:db8::1", "2001:db8::ff00:42:8329", "2001:db8:abcd::/48"])
+    );
+    // Each task counts the addresses of the other family it left out.
+    assert_eq!(built.task("v4")["other_ip_version"], 3);
+    assert_eq!(built.task("v6")["other_ip_version"], 2);
+    let report = built.feed();
+    assert_eq!(report["stats"]["warnings"]["ipv4_mapped"], 1);
+    // `2001:db8::1` repeats line 2 and `::ffff:198.51.100.9` repeats line 1.
+    assert_eq!(report["stats"]["duplicates"], 2);
+    assert_eq!(report["rejected"], 1);
+    assert_eq!(report["stats"]["rejected"]["zone_index"]["examples"][0]["text"], "fe80::1%eth0");
+}
+
+// shared/bugcases/14-uncommented-metadata-lines (certtools/intelmq#992)
+//
+// The feed names the victim after `checking domain:`; `context_regex` cuts it out, so the
+// victims (and the clean site) give no indicator and only the threats reach the blocklist.
+#[test]
+fn metadata_lines_are_counted_as_unparsed_and_victims_stay_out_of_blocklists() {
+    let (report, values) = build_case(
+        &case_file("14-uncommented-metadata-lines/infected-sites.txt"),
+        "format = \"freetext\"\n[freetext]\ncontext_regex = 'checking domain: \\S+'",
+    );
+    assert_eq!(
+        values,
+        set(&[
+            "http://cdn.bad.example/x.js",
+            "cdn.bad.example",
+            "http://198.51.100.66/j.php",
+            "198.51.100.66",
+        ])
+    );
+    let stats = &report["stats"];
+    assert_eq!(stats["lines"], 7);
+    assert_eq!(stats["comments"], 2);
+    assert_eq!(stats["rejected"]["unparsed_line"]["count"], 2);
+    assert_eq!(report["rejected"], 2);
+    // Three data lines: two gave indicators, the clean one only context.
+    assert_eq!(stats["context"], 3);
+    assert_eq!(stats["context_lines"], 1);
+    let examples = &stats["rejected"]["unparsed_line"]["examples"];
+    assert_eq!(examples[0]["line"], 3);
+    assert_eq!(examples[1]["line"], 7);
+}
+
+// shared/bugcases/18-misp-object-attributes-ignored (cisagov/Malcolm#753)
+//
+// 6 attributes imported (8 read: one deleted, one port joined to its address), of which 4
+// are `to_ids`: those reach the blocklist; the 2 others are counted as `not_ids`.
+#[test]
+fn attributes_inside_objects_are_read_and_only_ids_ones_reach_blocklists() {
+    let folder = misp_folder(&case_file("18-misp-object-attributes-ignored/event.json"));
+    let built = Built::new(
+        folder.path(),
+        "format = \"misp\"",
+        &[("misp", "", "misp")],
+        "2026-08-23T00:00:00Z",
+    );
+    let ids = [
+        ("domain", "loader.bad.example"),
+        ("md5", "0123456789abcdef0123456789abcdef"),
+        ("sha256", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"),
+        ("ip-dst|port", "198.51.100.61|8443"),
+    ];
+    assert_eq!(built.values("all.txt"), ids.iter().map(|(_, v)| (*v).to_owned()).collect());
+    assert_eq!(built.misp_attributes("misp"), pairs(&ids));
+    let stats = &built.feed()["stats"];
+    assert_eq!(stats["events"], 1);
+    assert_eq!(stats["lines"], 8);
+    assert_eq!(stats["deleted"], 1);
+    assert_eq!(stats["ports_joined"], 1);
+    assert_eq!(stats["accepted"], 4);
+    assert_eq!(stats["not_ids"], 2);
+    assert_eq!(built.feed()["rejected"], 0);
+    assert!(!built.values("all.txt").contains("192.0.2.200"), "a deleted attribute");
+}
+
+// shared/bugcases/20-aging-uses-event-time (PaloAltoNetworks/minemeld-misp#22)
+//
+// policy.txt: expire after 30 days without a sighting, reference time `last_seen`, else the
+// attribute `timestamp`. A linear model (decay_speed 1) of 30 days reaches 0 at 30 days; a
+// threshold of 1 expires what is older.
+#[test]
+fn expiry_uses_each_attributes_own_time_not_the_republished_event() {
+    let folder = misp_folder(&case_file("20-aging-uses-event-time/event.json"));
+    let root = tempfile::tempdir().unwrap();
+    Built::write_project(root.path(), folder.path(), "format = \"misp\"", &[]);
+    std::fs::create_dir_all(root.path().join("decay.d")).unwrap();
+    std::fs::write(
+        root.path().join("decay.d/thirty-days.toml"),
+        "name = \"30 days\"\nlifetime_days = 30\ndecay_speed = 1\nthreshold = 1\n\
+         default_base_score = 100\nattribute_types = [\"ip-dst\"]\n",
+    )
+    .unwrap();
+    let now = "2024-06-01T00:00:00Z";
+    let first = Built::run(root.path(), now);
+    let values = plain_values(&root.path().join("site/all.txt"));
+    assert_eq!(values, ["198.51.100.82", "198.51.100.83"]);
+    let task = first["tasks"].as_array().unwrap().iter().find(|t| t["id"] == "all").unwrap();
+    assert_eq!(task["expired"], 1);
+    // A second build with the same file and time gives the same list.
+    let second = Built::run(root.path(), now);
+    assert_eq!(plain_values(&root.path().join("site/all.txt")), values);
+    assert_eq!(first["tasks"], second["tasks"]);
 }

@@ -17,6 +17,12 @@ mod kill;
 mod properties;
 // Task selection: what a task leaves out is counted.
 mod select;
+// Every real feed file of shared/feeds, read as its definition reads it, against a plain
+// reading of the file.
+mod real_feeds;
+// What report.json and the site say: events left out by rules, escaped rejection examples,
+// the feeds that list each indicator.
+mod report;
 // Last good data: failing, emptied and shrunk feeds across builds.
 mod stale;
 // Shared helpers: copying a project, running the binary, reading outputs.

@@ -334,6 +334,9 @@ pub fn run(
             unscored: selection.unscored,
             unscored_dropped: selection.unscored_dropped,
             reserved: selection.reserved,
+            other_ip_version: selection.other_ip_version,
+            in_several_feeds: selection.in_several_feeds,
+            by_feed: selection.by_feed,
             by_type,
             outputs,
         });
@@ -593,8 +596,10 @@ fn log_feed(report: &FeedReport) {
     }
 }
 
-/// Adds the manifest's counts (invalid keys) to the events' counts.
+/// Adds the manifest's counts (invalid keys, events left out by the rules) to the events'
+/// counts.
 fn merge_stats(into: &mut parse::ParseStats, from: &parse::ParseStats) {
+    into.filtered_events += from.filtered_events;
     for (reason, rejected) in &from.rejected {
         let entry = into.rejected.entry(reason).or_default();
         entry.count += rejected.count;

@@ -13,9 +13,15 @@
 //! An indicator is kept when its score is at least the minimum (the model's threshold unless
 //! the task sets `min_score`), so "kept" is exactly MISP's "not decayed". Types no model
 //! covers are kept unscored unless the task says otherwise.
+//!
+//! A task that asks for addresses (`ip-dst`, `ip-src`) or host names (`hostname`) but not for
+//! their `|port` form takes the address or name of a `…|port` value: a C2 list written as
+//! `198.51.100.10:8080` belongs in an IP blocklist as `198.51.100.10` (bug case 10). A task
+//! that lists the `|port` type keeps the pair whole.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -37,6 +43,13 @@ pub(super) struct Selection<'a> {
     pub(super) unscored_dropped: u64,
     /// Distinct indicators left out because they overlap a special-purpose range.
     pub(super) reserved: u64,
+    /// Distinct addresses and networks left out because they are of the other IP version
+    /// than the task's `ip_version`.
+    pub(super) other_ip_version: u64,
+    /// Selected indicators listed by two feeds or more.
+    pub(super) in_several_feeds: u64,
+    /// Selected indicators each feed lists, by feed id.
+    pub(super) by_feed: std::collections::BTreeMap<String, u64>,
 }
 
 struct Candidate<'a> {
@@ -55,8 +68,9 @@ pub(super) fn select<'a>(
     now: i64,
 ) -> Selection<'a> {
     let taxonomies = Taxonomies::builtin();
-    let mut candidates: HashMap<&'a Indicator, Candidate<'a>> = HashMap::new();
-    let mut reserved: std::collections::HashSet<&'a Indicator> = std::collections::HashSet::new();
+    let mut candidates: HashMap<Cow<'a, Indicator>, Candidate<'a>> = HashMap::new();
+    let mut reserved: HashSet<Cow<'a, Indicator>> = HashSet::new();
+    let mut other_ip_version: HashSet<Cow<'a, Indicator>> = HashSet::new();
     for &feed_index in &task.feeds {
         let Some(feed_parsed) = parsed.get(feed_index).copied().flatten() else { continue };
         let feed = &project.feeds[feed_index];
@@ -64,20 +78,22 @@ pub(super) fn select<'a>(
         // The base score of an untagged record depends only on the feed and the model.
         let mut untagged_base: HashMap<usize, f64> = HashMap::new();
         for record in &feed_parsed.records {
-            let kind = record.indicator.kind;
-            if !task.types.is_empty() && !task.types.contains(&kind) {
+            let Some(indicator) = as_task_type(&record.indicator, &task.types) else {
                 continue;
+            };
+            let kind = indicator.kind;
+            if let Some(version) = task.config.select.ip_version {
+                match ip_version(&indicator) {
+                    Some(found) if found == version => {}
+                    Some(_) => {
+                        other_ip_version.insert(indicator);
+                        continue;
+                    }
+                    None => continue,
+                }
             }
-            if task
-                .config
-                .select
-                .ip_version
-                .is_some_and(|version| ip_version(&record.indicator) != Some(version))
-            {
-                continue;
-            }
-            if task.config.select.exclude_reserved && is_reserved(&record.indicator) {
-                reserved.insert(&record.indicator);
+            if task.config.select.exclude_reserved && is_reserved(&indicator) {
+                reserved.insert(indicator);
                 continue;
             }
             let model_index = match task.model {
@@ -119,7 +135,7 @@ pub(super) fn select<'a>(
                 (model.score(base, reference, now).value, config.threshold)
             });
             let reference_time = reference_time(record, &feed.id, ledger, now);
-            let candidate = candidates.entry(&record.indicator).or_insert_with(|| Candidate {
+            let candidate = candidates.entry(indicator).or_insert_with(|| Candidate {
                 score: None,
                 to_ids: false,
                 reference_time: i64::MIN,
@@ -152,10 +168,12 @@ pub(super) fn select<'a>(
     let mut expired = 0;
     let mut unscored = 0;
     let mut unscored_dropped = 0;
-    let mut keyed: Vec<(SortKey<'a>, Entry<'a>)> = Vec::with_capacity(candidates.len());
+    let mut in_several_feeds = 0;
+    let mut by_feed: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    let mut keyed: Vec<(SortKey, Entry<'a>)> = Vec::with_capacity(candidates.len());
     for (indicator, mut candidate) in candidates {
         if let Some(score) = candidate.score {
-            if minimum(indicator).is_some_and(|min| score < min) {
+            if minimum(&indicator).is_some_and(|min| score < min) {
                 expired += 1;
                 continue;
             }
@@ -167,6 +185,13 @@ pub(super) fn select<'a>(
             unscored += 1;
         }
         candidate.feeds.sort_unstable();
+        if candidate.feeds.len() > 1 {
+            in_several_feeds += 1;
+        }
+        for feed in &candidate.feeds {
+            *by_feed.entry((*feed).to_owned()).or_default() += 1;
+        }
+        let key = SortKey::of(&indicator);
         let entry = Entry {
             indicator,
             to_ids: candidate.to_ids,
@@ -174,16 +199,44 @@ pub(super) fn select<'a>(
             reference_time: candidate.reference_time,
             feeds: candidate.feeds,
         };
-        keyed.push((SortKey::of(indicator), entry));
+        keyed.push((key, entry));
     }
-    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    keyed.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| a.1.indicator.value.cmp(&b.1.indicator.value))
+            .then_with(|| a.1.indicator.kind.cmp(&b.1.indicator.kind))
+    });
     Selection {
         entries: keyed.into_iter().map(|(_, e)| e).collect(),
         expired,
         unscored,
         unscored_dropped,
         reserved: reserved.len() as u64,
+        other_ip_version: other_ip_version.len() as u64,
+        in_several_feeds,
+        by_feed,
     }
+}
+
+/// The indicator as the task takes it: itself when the task takes its type (or every type),
+/// the address or name of a `…|port` value when the task takes the plain type but not the
+/// `|port` one, else `None`.
+fn as_task_type<'a>(indicator: &'a Indicator, types: &[AttrType]) -> Option<Cow<'a, Indicator>> {
+    if types.is_empty() || types.contains(&indicator.kind) {
+        return Some(Cow::Borrowed(indicator));
+    }
+    let plain = match indicator.kind {
+        AttrType::IpDstPort => AttrType::IpDst,
+        AttrType::IpSrcPort => AttrType::IpSrc,
+        AttrType::HostnamePort => AttrType::Hostname,
+        _ => return None,
+    };
+    if !types.contains(&plain) {
+        return None;
+    }
+    // Canonical `…|port` values hold one `|`; the part before it is canonical already.
+    let (host, _port) = indicator.value.rsplit_once('|')?;
+    Some(Cow::Owned(Indicator::new(plain, host)))
 }
 
 /// MISP's reference time for a record that carries one; else the last build that saw the
@@ -253,18 +306,17 @@ fn ip_version(indicator: &Indicator) -> Option<u8> {
     }
 }
 
-/// Output order: by family, then addresses numerically, then values as text, then type, so
-/// that one value listed under two types (`ip-src` and `ip-dst`) sits on adjacent lines.
+/// Output order: by family, then addresses numerically; the caller breaks ties by value as
+/// text, then by type, so that one value listed under two types (`ip-src` and `ip-dst`) sits
+/// on adjacent lines.
 #[derive(PartialEq, Eq)]
-struct SortKey<'a> {
+struct SortKey {
     family: Family,
     network: Option<(u8, u128, u8)>,
-    value: &'a str,
-    kind: AttrType,
 }
 
-impl<'a> SortKey<'a> {
-    fn of(indicator: &'a Indicator) -> SortKey<'a> {
+impl SortKey {
+    fn of(indicator: &Indicator) -> SortKey {
         let network = if indicator.kind.family() == Family::Ip {
             let address = indicator.value.split('|').next().unwrap_or_default();
             address
@@ -278,27 +330,60 @@ impl<'a> SortKey<'a> {
         } else {
             None
         };
-        SortKey {
-            family: indicator.kind.family(),
-            network,
-            value: &indicator.value,
-            kind: indicator.kind,
-        }
+        SortKey { family: indicator.kind.family(), network }
     }
 }
 
-impl Ord for SortKey<'_> {
+impl Ord for SortKey {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.family
-            .cmp(&other.family)
-            .then_with(|| self.network.cmp(&other.network))
-            .then_with(|| self.value.cmp(other.value))
-            .then_with(|| self.kind.cmp(&other.kind))
+        self.family.cmp(&other.family).then_with(|| self.network.cmp(&other.network))
     }
 }
 
-impl PartialOrd for SortKey<'_> {
+impl PartialOrd for SortKey {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn taken(kind: AttrType, value: &str, types: &[AttrType]) -> Option<(AttrType, String)> {
+        let indicator = Indicator::new(kind, value);
+        as_task_type(&indicator, types).map(|i| (i.kind, i.value.to_string()))
+    }
+
+    // Bug case 10: an IP blocklist takes the address of an `ip|port` value.
+    #[test]
+    fn a_task_of_addresses_takes_the_address_of_an_ip_port_value() {
+        let ip_dst = [AttrType::IpDst];
+        assert_eq!(
+            taken(AttrType::IpDstPort, "198.51.100.10|8080", &ip_dst),
+            Some((AttrType::IpDst, "198.51.100.10".to_owned()))
+        );
+        assert_eq!(
+            taken(AttrType::IpDstPort, "2001:db8::10|8443", &ip_dst),
+            Some((AttrType::IpDst, "2001:db8::10".to_owned()))
+        );
+        assert_eq!(
+            taken(AttrType::HostnamePort, "bad.example|8080", &[AttrType::Hostname]),
+            Some((AttrType::Hostname, "bad.example".to_owned()))
+        );
+        // The direction is kept: an `ip-src|port` is no `ip-dst`.
+        assert_eq!(taken(AttrType::IpSrcPort, "198.51.100.10|22", &ip_dst), None);
+        assert_eq!(taken(AttrType::Url, "http://bad.example/", &ip_dst), None);
+    }
+
+    #[test]
+    fn a_task_that_lists_the_port_type_or_every_type_keeps_the_pair() {
+        let both = [AttrType::IpDst, AttrType::IpDstPort];
+        for types in [&both[..], &[]] {
+            assert_eq!(
+                taken(AttrType::IpDstPort, "198.51.100.10|8080", types),
+                Some((AttrType::IpDstPort, "198.51.100.10|8080".to_owned()))
+            );
+        }
     }
 }

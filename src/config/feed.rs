@@ -357,11 +357,25 @@ pub struct FreetextOptions {
     /// Reject zero-padded IPv4 octets instead of reading them as decimal. Default: `false`.
     #[serde(default)]
     pub strict_zero_padded: bool,
+    /// A regular expression for text that describes a line rather than a threat, such as
+    /// the victim in `checking domain: shop.example --> INFECTED: http://…` (bug case 14).
+    /// Each match is cut out before the line is read and counted in `context`; a line left
+    /// with no indicator is counted in `context_lines`, not rejected. Default: none.
+    #[serde(default)]
+    pub context_regex: Option<String>,
+    /// `context_regex`, compiled when the definitions are checked.
+    #[serde(skip)]
+    pub context: Option<regex::Regex>,
 }
 
 impl Default for FreetextOptions {
     fn default() -> Self {
-        FreetextOptions { skip_comments: true, strict_zero_padded: false }
+        FreetextOptions {
+            skip_comments: true,
+            strict_zero_padded: false,
+            context_regex: None,
+            context: None,
+        }
     }
 }
 
@@ -376,10 +390,67 @@ pub struct MispOptions {
     /// Only take attributes with `to_ids` set. Default: `true`.
     #[serde(default = "default_true")]
     pub to_ids_only: bool,
+    /// Which events to take, by tag and by creating organisation, as MISP's feed `rules`
+    /// choose them. Default: every event.
+    #[serde(default)]
+    pub rules: MispRules,
 }
 
 impl Default for MispOptions {
     fn default() -> Self {
-        MispOptions { lenient_manifest: false, to_ids_only: true }
+        MispOptions { lenient_manifest: false, to_ids_only: true, rules: MispRules::default() }
+    }
+}
+
+/// A MISP feed's event filter: MISP's `rules` JSON (`{"tags": {"OR": […], "NOT": […]},
+/// "orgs": {"OR": […], "NOT": […]}}`) as four lists. An empty list imposes nothing.
+///
+/// MISP applies the rules twice when it pulls a feed, and feedsmith does the same:
+///
+/// 1. on each `manifest.json` entry, by exact, case-sensitive equality: a tag name equal to
+///    an entry of `tags_or` / `tags_not`, an `Orgc` name **or UUID** equal to an entry of
+///    `orgs_or` / `orgs_not`. An event left out here is not fetched;
+/// 2. on each event file, by case-insensitive substring: an entry of `tags_or` / `tags_not`
+///    found inside one of the event's tag names (`Event.Tag`, not the attributes' tags), an
+///    entry of `orgs_or` / `orgs_not` found inside `Event.Orgc.name`. feedsmith also accepts an
+///    exact `Orgc` UUID here, which MISP does not (`docs/misp-differences.md`).
+///
+/// An event passes when, for each non-empty `_or` list, something matches, and for each
+/// non-empty `_not` list, nothing does.
+///
+/// Example (TOML):
+/// ```toml
+/// [misp.rules]
+/// tags_or = ["tlp:clear", "tlp:white"]
+/// tags_not = ["false-positive"]
+/// orgs_not = ["Untrusted Org"]
+/// ```
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct MispRules {
+    /// Take only events with one of these tags (MISP `tags.OR`). Default: none (no condition).
+    #[serde(default)]
+    pub tags_or: Vec<String>,
+    /// Leave out events with any of these tags (MISP `tags.NOT`). Default: none.
+    #[serde(default)]
+    pub tags_not: Vec<String>,
+    /// Take only events created by one of these organisations, by name or UUID (MISP
+    /// `orgs.OR`). Default: none (no condition).
+    #[serde(default)]
+    pub orgs_or: Vec<String>,
+    /// Leave out events created by any of these organisations, by name or UUID (MISP
+    /// `orgs.NOT`). Default: none.
+    #[serde(default)]
+    pub orgs_not: Vec<String>,
+}
+
+impl MispRules {
+    /// Whether no list is set, so that every event passes.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.tags_or.is_empty()
+            && self.tags_not.is_empty()
+            && self.orgs_or.is_empty()
+            && self.orgs_not.is_empty()
     }
 }

@@ -25,6 +25,7 @@ mod validate;
 pub use decay::{DecayConfig, DecayKind};
 pub use feed::{
     Column, CsvOptions, FeedConfig, FeedFormat, FreetextOptions, JsonOptions, MispOptions,
+    MispRules,
 };
 pub use load::load;
 pub use project::{FetchConfig, ProjectConfig};

@@ -24,8 +24,8 @@ use super::load::{DECAY_DIR, FEEDS_DIR, Folder, Item, SourceFile, TASKS_DIR};
 use super::locate::Position;
 use super::{
     Column, ConfigErrors, CsvOptions, DecayConfig, DecayModel, Diagnostic, Feed, FeedConfig,
-    FeedFormat, JsonOptions, ModelChoice, OutputFormat, Project, ProjectConfig, Settings, Source,
-    Task, TaskConfig,
+    FeedFormat, JsonOptions, MispRules, ModelChoice, OutputFormat, Project, ProjectConfig,
+    Settings, Source, Task, TaskConfig,
 };
 use crate::indicator::AttrType;
 
@@ -414,6 +414,16 @@ fn resolve_feed(root: &Path, item: &Item<FeedConfig>, report: &mut Report) -> Op
         report.error(source, "homepage", why);
     }
 
+    let misp = config.misp.clone().unwrap_or_default();
+    check_misp_rules(source, &misp.rules, report);
+    let mut freetext = config.freetext.clone().unwrap_or_default();
+    if let Some(raw) = &freetext.context_regex {
+        match compile_context(raw) {
+            Ok(regex) => freetext.context = Some(regex),
+            Err(why) => report.error(source, "freetext.context_regex", why),
+        }
+    }
+
     if report.diagnostics.len() != before {
         return None;
     }
@@ -423,11 +433,32 @@ fn resolve_feed(root: &Path, item: &Item<FeedConfig>, report: &mut Report) -> Op
         source: feed_source?,
         config: config.clone(),
         csv: csv?,
-        freetext: config.freetext.clone().unwrap_or_default(),
-        misp: config.misp.clone().unwrap_or_default(),
+        freetext,
+        misp,
         json: json?,
         exclude,
     })
+}
+
+/// Checks `misp.rules`: no list entry may be empty, because MISP's event-file pass finds an
+/// empty text inside every name, so that an empty `tags_not` entry would leave out everything.
+fn check_misp_rules(source: &SourceFile, rules: &MispRules, report: &mut Report) {
+    for (key, list) in [
+        ("tags_or", &rules.tags_or),
+        ("tags_not", &rules.tags_not),
+        ("orgs_or", &rules.orgs_or),
+        ("orgs_not", &rules.orgs_not),
+    ] {
+        for (index, entry) in list.iter().enumerate() {
+            if entry.trim().is_empty() {
+                report.error(
+                    source,
+                    &format!("misp.rules.{key}[{index}]"),
+                    "must not be empty: an empty entry matches every tag and organisation name",
+                );
+            }
+        }
+    }
 }
 
 fn resolve_feed_path(
@@ -740,6 +771,18 @@ fn compile_exclude(raw: &str) -> Result<Regex, String> {
     Regex::new(&pattern).map_err(|err| {
         format!("`{}` is not a valid regular expression: {}", shown(raw), regex_reason(&err))
     })
+}
+
+/// Compiles `freetext.context_regex`, a bare pattern that must match some text: a pattern
+/// that matches empty text would cut nothing and count everywhere.
+fn compile_context(raw: &str) -> Result<Regex, String> {
+    let regex = Regex::new(raw).map_err(|err| {
+        format!("`{}` is not a valid regular expression: {}", shown(raw), regex_reason(&err))
+    })?;
+    if regex.is_match("") {
+        return Err(format!("`{}` matches empty text; it must match the text to cut", shown(raw)));
+    }
+    Ok(regex)
 }
 
 /// The reason of a regex error, without the pattern and caret lines the crate draws above it.

@@ -267,6 +267,8 @@ impl std::io::Write for HashingWriter {
 
 #[cfg(test)]
 mod tests {
+    use std::borrow::Cow;
+
     use serde_json::{Value, json};
 
     use super::*;
@@ -291,14 +293,14 @@ mod tests {
         let url = Indicator::new(AttrType::Url, "http://bad.example.com/gate.php");
         let entries = [
             Entry {
-                indicator: &ip,
+                indicator: Cow::Borrowed(&ip),
                 to_ids: true,
                 score: None,
                 reference_time: 100,
                 feeds: vec!["a"],
             },
             Entry {
-                indicator: &url,
+                indicator: Cow::Borrowed(&url),
                 to_ids: true,
                 score: None,
                 reference_time: 200,

@@ -16,6 +16,7 @@ pub mod misp_feed;
 pub mod plain;
 pub mod site;
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -26,8 +27,9 @@ use crate::report::OutputReport;
 /// One indicator selected by a task, with what the outputs may say about it.
 #[derive(Clone, Debug)]
 pub struct Entry<'a> {
-    /// The indicator.
-    pub indicator: &'a Indicator,
+    /// The indicator: a feed's record, or one made from it for the task (the address of an
+    /// `ip-dst|port` value in a task that takes `ip-dst`).
+    pub indicator: Cow<'a, Indicator>,
     /// The IDS flag (true when any listing feed set it).
     pub to_ids: bool,
     /// The decay score, when a model covers the type.

@@ -72,6 +72,8 @@ fn is_writable(value: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::borrow::Cow;
+
     use super::*;
     use crate::indicator::{AttrType, Indicator};
 
@@ -82,9 +84,27 @@ mod tests {
         let b = Indicator::new(AttrType::IpDst, "bad\nvalue");
         let c = Indicator::new(AttrType::Filename, "#comment.exe");
         let entries = [
-            Entry { indicator: &a, to_ids: true, score: None, reference_time: 0, feeds: vec![] },
-            Entry { indicator: &b, to_ids: true, score: None, reference_time: 0, feeds: vec![] },
-            Entry { indicator: &c, to_ids: true, score: None, reference_time: 0, feeds: vec![] },
+            Entry {
+                indicator: Cow::Borrowed(&a),
+                to_ids: true,
+                score: None,
+                reference_time: 0,
+                feeds: vec![],
+            },
+            Entry {
+                indicator: Cow::Borrowed(&b),
+                to_ids: true,
+                score: None,
+                reference_time: 0,
+                feeds: vec![],
+            },
+            Entry {
+                indicator: Cow::Borrowed(&c),
+                to_ids: true,
+                score: None,
+                reference_time: 0,
+                feeds: vec![],
+            },
         ];
         let report = write(dir.path(), "x/list.txt", "t", "Test list", 0, &entries).unwrap();
         let text = std::fs::read_to_string(dir.path().join("x/list.txt")).unwrap();
@@ -99,18 +119,20 @@ mod tests {
 
     #[test]
     fn a_value_listed_under_types_far_apart_in_the_sort_is_one_line() {
+        fn entry(indicator: &Indicator) -> Entry<'_> {
+            Entry {
+                indicator: Cow::Borrowed(indicator),
+                to_ids: true,
+                score: None,
+                reference_time: 0,
+                feeds: vec![],
+            }
+        }
         let dir = tempfile::tempdir().unwrap();
         let ip = Indicator::new(AttrType::IpDst, "8.8.8.8");
         let domain = Indicator::new(AttrType::Domain, "evil.example");
         let text = Indicator::new(AttrType::Text, "8.8.8.8");
         let file = Indicator::new(AttrType::Filename, "evil.example");
-        let entry = |indicator| Entry {
-            indicator,
-            to_ids: true,
-            score: None,
-            reference_time: 0,
-            feeds: vec![],
-        };
         let entries = [entry(&ip), entry(&domain), entry(&text), entry(&file)];
         let report = write(dir.path(), "all.txt", "t", "t", 0, &entries).unwrap();
         let written = std::fs::read_to_string(dir.path().join("all.txt")).unwrap();

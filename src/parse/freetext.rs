@@ -9,13 +9,21 @@
 //!
 //! Unlike MISP, the text is read one line at a time so that the report can count lines, and
 //! (with `skip_comments`, the default) lines starting with `#`, `;` or `//` are comments, and a
-//! trailing ` # …` or ` ; …` is cut off, as in Spamhaus DROP (`192.0.2.0/24 ; SBL123`).
+//! trailing ` # …` or ` ; …` is cut off, as in Spamhaus DROP (`192.0.2.0/24 ; SBL123`). And a
+//! word that starts with a URL scheme is cut at `,` or `;` only where another URL follows:
+//! both are URL characters, and cutting there would publish a prefix of the URL.
+//!
+//! A feed that names victims beside the threats (`checking domain: shop.example --> INFECTED:
+//! http://cdn.bad.example/x.js`) sets `context_regex`: each match is cut out of the line before
+//! it is read, so the victim is no indicator, and a line left with nothing is a clean data line
+//! ([`ParseStats::context_lines`]), not a rejection.
 //!
 //! A word that is not an indicator is not an error in prose: it is counted in
 //! [`ParseStats::ignored_words`]. A line that yields neither an indicator nor a specific
 //! rejection is rejected as a whole: with its only word's reason when it has one word, as
 //! [`UNPARSED_LINE`](super::UNPARSED_LINE) otherwise.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
@@ -27,11 +35,12 @@ use crate::config::FreetextOptions;
 use crate::indicator::{self, RejectReason};
 
 /// Splits text that is not ASCII: white space, controls, private-use and unassigned code
-/// points, and the ASCII separators. Unlike MISP, format characters (zero-width space, soft
-/// hyphen) do not split a word: splitting `login<ZWSP>.example.com` would publish
-/// `example.com`. The word stays whole and the classifier rejects it as `hidden_character`.
+/// points (the ASCII separators are handled before). Unlike MISP, format characters
+/// (zero-width space, soft hyphen) do not split a word: splitting `login<ZWSP>.example.com`
+/// would publish `example.com`. The word stays whole and the classifier rejects it as
+/// `hidden_character`.
 static UNICODE_SEPARATORS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[\s\p{Cc}\p{Co}\p{Cn}\u{A0},;<>]+").expect("the separator pattern is valid")
+    Regex::new(r"[\s\p{Cc}\p{Co}\p{Cn}\u{A0}]+").expect("the separator pattern is valid")
 });
 
 /// Reads a free-text body.
@@ -69,7 +78,13 @@ pub fn parse(body: &[u8], opts: &FreetextOptions, exclude: Option<&Regex>) -> Pa
         } else {
             line
         };
-        reader.read_line(number, content);
+        match cut_context(content, opts.context.as_ref()) {
+            Some((rest, cuts)) => {
+                reader.stats.context += cuts;
+                reader.read_line(number, rest.as_bytes(), true);
+            }
+            None => reader.read_line(number, content, false),
+        }
     }
     let Reader { collector, stats, .. } = reader;
     collector.finish(stats)
@@ -92,9 +107,65 @@ fn cut_inline_comment(line: &[u8]) -> &[u8] {
     }
 }
 
-/// The ASCII bytes that separate tokens: white space and other controls, `,`, `;`, `<`, `>`.
-fn is_ascii_separator(b: u8) -> bool {
-    b.is_ascii_control() || matches!(b, b' ' | b',' | b';' | b'<' | b'>')
+/// The line with every match of the context pattern replaced by a space, and the number of
+/// matches; `None` when there is no pattern, no match, or the line is not UTF-8 (its words
+/// are then rejected as such).
+fn cut_context<'l>(line: &'l [u8], context: Option<&Regex>) -> Option<(Cow<'l, str>, u64)> {
+    let context = context?;
+    let line = std::str::from_utf8(line).ok()?;
+    let cuts = context.find_iter(line).count() as u64;
+    (cuts > 0).then(|| (context.replace_all(line, " "), cuts))
+}
+
+/// The ASCII bytes that always separate words: white space and other controls, `<` and `>`
+/// (which no URL, name or address holds).
+fn is_word_break(b: u8) -> bool {
+    b.is_ascii_control() || matches!(b, b' ' | b'<' | b'>')
+}
+
+/// The items of a word separated by `,` or `;`, as MISP separates them; except that in a word
+/// that starts with a URL scheme, both are URL characters (RFC 3986 sub-delimiters, and the
+/// `;` of `&amp;` in a copied query string), and cut only where the next item is a URL too.
+/// Cutting a URL there would publish a prefix of it: `…?a=1&amp` from `…?a=1&amp;b=2…`.
+fn list_items(word: &str) -> impl Iterator<Item = &str> {
+    let in_url = starts_with_scheme(word.trim_start_matches(is_trimmed));
+    let mut rest = Some(word);
+    std::iter::from_fn(move || {
+        let text = rest?;
+        let mut from = 0;
+        loop {
+            let Some(at) = text[from..].find([',', ';']).map(|i| i + from) else {
+                rest = None;
+                return Some(text);
+            };
+            let after = &text[at + 1..];
+            if !in_url || starts_with_scheme(after.trim_start_matches(is_trimmed)) {
+                rest = Some(after);
+                return Some(&text[..at]);
+            }
+            from = at + 1;
+        }
+    })
+}
+
+/// Whether text starts with a URL scheme and `://`, plain or defanged (`hxxp://`,
+/// `h[tt]ps://`, `hxxp[:]//`, `http[://]`).
+fn starts_with_scheme(text: &str) -> bool {
+    let head = &text.as_bytes()[..text.len().min(24)];
+    if !head.first().is_some_and(u8::is_ascii_alphabetic) {
+        return false;
+    }
+    for at in 1..head.len() {
+        let rest = &head[at..];
+        if rest.starts_with(b"://") || rest.starts_with(b"[:]//") || rest.starts_with(b"[://]") {
+            return true;
+        }
+        let b = head[at];
+        if !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'.' | b'-' | b'[' | b']')) {
+            return false;
+        }
+    }
+    false
 }
 
 /// The characters MISP trims from both ends of a candidate.
@@ -141,13 +212,15 @@ struct Reader<'r> {
 }
 
 impl Reader<'_> {
-    fn read_line(&mut self, number: u64, line: &[u8]) {
+    /// Reads one line; `had_context` says that context was cut out of it, so that a line
+    /// left without an indicator is a clean data line rather than an unparsed one.
+    fn read_line(&mut self, number: u64, line: &[u8], had_context: bool) {
         let mut tally = LineTally::default();
         let mut last_unrecognized: Option<&str> = None;
         let has_quote = line.contains(&b'"');
         let mut seen: HashSet<&str> = HashSet::new();
 
-        for piece in line.split(|&b| is_ascii_separator(b)) {
+        for piece in line.split(|&b| is_word_break(b)) {
             if piece.is_empty() {
                 continue;
             }
@@ -156,18 +229,18 @@ impl Reader<'_> {
                 self.stats.reject(RejectReason::NonUtf8, number, &text::lossy(piece));
                 continue;
             };
-            if piece.is_ascii() {
-                self.candidate(number, trim(piece), &mut tally, &mut last_unrecognized);
-                if has_quote {
-                    seen.insert(trim(piece));
-                }
-            } else {
-                for token in UNICODE_SEPARATORS.split(piece) {
-                    self.candidate(number, trim(token), &mut tally, &mut last_unrecognized);
+            let mut word = |word| {
+                for item in list_items(word) {
+                    self.candidate(number, trim(item), &mut tally, &mut last_unrecognized);
                     if has_quote {
-                        seen.insert(trim(token));
+                        seen.insert(trim(item));
                     }
                 }
+            };
+            if piece.is_ascii() {
+                word(piece);
+            } else {
+                UNICODE_SEPARATORS.split(piece).for_each(word);
             }
         }
 
@@ -184,6 +257,9 @@ impl Reader<'_> {
         }
 
         if tally.accepted > 0 || tally.specific > 0 || tally.excluded > 0 {
+            self.stats.ignored_words += tally.unrecognized;
+        } else if had_context {
+            self.stats.context_lines += 1;
             self.stats.ignored_words += tally.unrecognized;
         } else if let (1, Some(token)) = (tally.candidates, last_unrecognized) {
             self.stats.reject(RejectReason::Unrecognized, number, token);
@@ -294,6 +370,52 @@ mod tests {
         }
     }
 
+    // Bug case 14, as its expected.md asks: victims are context, not indicators, and the
+    // clean site's line is a data line that gave nothing.
+    #[test]
+    fn metadata_lines_are_unparsed_and_victims_cut_as_context() {
+        let opts = FreetextOptions {
+            context: Some(Regex::new(r"checking domain: \S+").unwrap()),
+            ..FreetextOptions::default()
+        };
+        let feed = parse(
+            include_bytes!(
+                "../../tests/fixtures/bugcases/14-uncommented-metadata-lines/infected-sites.txt"
+            ),
+            &opts,
+            None,
+        );
+        assert_eq!(
+            values(&feed),
+            [
+                "http://cdn.bad.example/x.js",
+                "cdn.bad.example",
+                "http://198.51.100.66/j.php",
+                "198.51.100.66"
+            ]
+        );
+        assert_eq!(feed.stats.lines, 7);
+        assert_eq!(feed.stats.comments, 2);
+        assert_eq!(feed.stats.rejected_count(UNPARSED_LINE), 2);
+        assert_eq!(feed.stats.rejected_total(), 2);
+        assert_eq!(feed.stats.context, 3);
+        assert_eq!(feed.stats.context_lines, 1);
+    }
+
+    #[test]
+    fn context_is_cut_only_where_the_pattern_matches() {
+        let opts = FreetextOptions {
+            context: Some(Regex::new(r"victim: \S+").unwrap()),
+            ..FreetextOptions::default()
+        };
+        let body = b"victim: a.example c2: b.example\nc.example\nvictim: d.example --> OK\nok\n";
+        let feed = parse(body, &opts, None);
+        assert_eq!(values(&feed), ["b.example", "c.example"]);
+        assert_eq!(feed.stats.context, 2);
+        assert_eq!(feed.stats.context_lines, 1);
+        assert_eq!(feed.stats.rejected_count("unrecognized"), 1, "`ok` has no context cut");
+    }
+
     // Spamhaus DROP: `;` comments, `CIDR ; SBLnnn` data, CRLF. Counted with
     // `grep -c '^;'` (5 comment lines) and `grep -vc '^;'` (1,360 data lines); the CIDRs were
     // checked with Python's `ipaddress` to have no host bits set and no duplicates.
@@ -400,6 +522,36 @@ mod tests {
         assert_eq!(values(&feed), ["198.51.100.1"]);
         assert_eq!(feed.stats.excluded, 1);
         assert_eq!(feed.stats.rejected_total(), 0);
+    }
+
+    #[test]
+    fn commas_and_semicolons_separate_items_but_not_the_parts_of_a_url() {
+        let items = |word| list_items(word).collect::<Vec<_>>();
+        assert_eq!(items("a.example,b.example;c.example"), ["a.example", "b.example", "c.example"]);
+        assert_eq!(
+            items("https://x.example/a?b=1&amp;c=2,d"),
+            ["https://x.example/a?b=1&amp;c=2,d"]
+        );
+        assert_eq!(
+            items("http://a.example/x,http://b.example/y;hxxps://c[.]example"),
+            ["http://a.example/x", "http://b.example/y", "hxxps://c[.]example"]
+        );
+        assert_eq!(items("\"hxxp[:]//a[.]example/x;y\","), ["\"hxxp[:]//a[.]example/x;y\","]);
+        assert_eq!(items("(http://a.example/),(b.example)"), ["(http://a.example/),(b.example)"]);
+        assert_eq!(items(""), [""]);
+        assert!(starts_with_scheme("h[tt]ps://x") && starts_with_scheme("http[://]x"));
+        assert!(!starts_with_scheme("1http://x") && !starts_with_scheme("mailto:a@b"));
+    }
+
+    // criticalpathsecurity/AtomSpam.txt: a truncated URL whose query holds `&amp;` gave the
+    // prefix before the `;` as a URL of its own.
+    #[test]
+    fn a_truncated_url_with_an_escaped_ampersand_gives_no_prefix_of_itself() {
+        let feed = read("https://h.example/p.php?_do=layout&amp;email=…\n".as_bytes());
+        assert!(feed.records.is_empty(), "{:?}", values(&feed));
+        assert_eq!(feed.stats.rejected_count("truncated"), 1);
+        let feed = read(b"https://h.example/a,b;c/ see also http://i.example/x, and more\n");
+        assert_eq!(values(&feed), ["https://h.example/a,b;c/", "http://i.example/x"]);
     }
 
     #[test]

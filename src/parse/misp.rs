@@ -35,8 +35,9 @@ use time::OffsetDateTime;
 use time::format_description::well_known::{Iso8601, Rfc3339};
 
 use super::collect::Collector;
+use super::misp_rules::{self, Pass, Subject};
 use super::{INVALID_TIME, ParseError, ParseStats, ParsedFeed, Record, text};
-use crate::config::MispOptions;
+use crate::config::{MispOptions, MispRules};
 use crate::indicator::{self, AttrType, RejectReason};
 
 /// The events a MISP feed lists, read from its `manifest.json`.
@@ -65,6 +66,8 @@ pub struct ManifestEntry {
     pub tags: Vec<String>,
     /// Name of the creating organisation (`Orgc.name`).
     pub org: Option<String>,
+    /// UUID of the creating organisation (`Orgc.uuid`).
+    pub org_uuid: Option<String>,
 }
 
 /// Reads a feed's `manifest.json`.
@@ -93,7 +96,7 @@ pub fn read_manifest(body: &[u8], opts: &MispOptions) -> Result<Manifest, ParseE
     match value {
         Value::Object(map) => {
             for (at, (key, entry)) in map.iter().enumerate() {
-                manifest.add(at as u64 + 1, key, entry, &mut seen);
+                manifest.add(at as u64 + 1, key, entry, &opts.rules, &mut seen);
             }
         }
         Value::Array(items) if opts.lenient_manifest => {
@@ -101,7 +104,7 @@ pub fn read_manifest(body: &[u8], opts: &MispOptions) -> Result<Manifest, ParseE
             for (at, entry) in items.iter().enumerate() {
                 let number = at as u64 + 1;
                 if let Some(key) = entry.get("uuid").and_then(Value::as_str) {
-                    manifest.add(number, key, entry, &mut seen);
+                    manifest.add(number, key, entry, &opts.rules, &mut seen);
                 } else {
                     manifest.stats.lines += 1;
                     manifest.stats.reject_with(
@@ -118,7 +121,14 @@ pub fn read_manifest(body: &[u8], opts: &MispOptions) -> Result<Manifest, ParseE
 }
 
 impl Manifest {
-    fn add(&mut self, number: u64, key: &str, entry: &Value, seen: &mut HashSet<String>) {
+    fn add(
+        &mut self,
+        number: u64,
+        key: &str,
+        entry: &Value,
+        rules: &MispRules,
+        seen: &mut HashSet<String>,
+    ) {
         self.stats.lines += 1;
         if !is_uuid(key) {
             self.stats.reject(RejectReason::InvalidEventUuid, number, key);
@@ -131,12 +141,18 @@ impl Manifest {
         }
         let text = |field: &str| entry.get(field).and_then(Value::as_str).map(str::to_owned);
         let tags = self.tag_names(number, key, entry.get("Tag"));
-        let org = entry
-            .get("Orgc")
-            .or_else(|| entry.get("orgc"))
-            .and_then(|o| o.get("name"))
-            .and_then(Value::as_str)
-            .map(str::to_owned);
+        let orgc = entry.get("Orgc").or_else(|| entry.get("orgc"));
+        let org_field = |field: &str| {
+            orgc.and_then(|o| o.get(field)).and_then(Value::as_str).map(str::to_owned)
+        };
+        let (org, org_uuid) = (org_field("name"), org_field("uuid"));
+        let subject =
+            Subject { tags: &tags, org_name: org.as_deref(), org_uuid: org_uuid.as_deref() };
+        if let Err(blocked) = misp_rules::check(rules, Pass::Manifest, &subject) {
+            tracing::debug!(event = %uuid, rule = blocked.key(), "Event left out by the feed's rules");
+            self.stats.filtered_events += 1;
+            return;
+        }
         self.events.push(ManifestEntry {
             uuid,
             timestamp: entry.get("timestamp").and_then(json_unix),
@@ -144,6 +160,7 @@ impl Manifest {
             date: text("date"),
             tags,
             org,
+            org_uuid,
         });
         self.stats.events += 1;
     }
@@ -216,6 +233,7 @@ pub fn parse_events(events: &[(String, Vec<u8>)], opts: &MispOptions) -> ParsedF
         collector: Collector::new(),
         stats: ParseStats::default(),
         to_ids_only: opts.to_ids_only,
+        rules: &opts.rules,
         tags: HashSet::new(),
     };
     for (uuid, bytes) in events {
@@ -226,10 +244,11 @@ pub fn parse_events(events: &[(String, Vec<u8>)], opts: &MispOptions) -> ParsedF
 }
 
 /// Reads one event and everything in it.
-struct EventReader {
+struct EventReader<'r> {
     collector: Collector,
     stats: ParseStats,
     to_ids_only: bool,
+    rules: &'r MispRules,
     /// Tag names seen so far, so that records share one allocation per distinct tag.
     tags: HashSet<Arc<str>>,
 }
@@ -244,7 +263,7 @@ struct Place<'p> {
     event_tags: &'p Arc<[Arc<str>]>,
 }
 
-impl EventReader {
+impl EventReader<'_> {
     fn read_event(&mut self, uuid: &str, bytes: &[u8]) {
         let bytes = text::strip_bom(bytes, &mut self.stats);
         let event = match serde_json::from_slice::<EventDoc<'_>>(bytes) {
@@ -259,9 +278,21 @@ impl EventReader {
             }
             Some(_) => {}
         }
-        self.stats.events += 1;
 
         let event_tags: Arc<[Arc<str>]> = self.intern_tags(&event.tags, uuid, 0).into();
+        if !self.rules.is_empty() {
+            let subject = Subject {
+                tags: &event_tags[..],
+                org_name: event.orgc.name.0.as_deref(),
+                org_uuid: event.orgc.uuid.0.as_deref(),
+            };
+            if let Err(blocked) = misp_rules::check(self.rules, Pass::Event, &subject) {
+                tracing::debug!(event = %uuid, rule = blocked.key(), "Event left out by the feed's rules");
+                self.stats.filtered_events += 1;
+                return;
+            }
+        }
+        self.stats.events += 1;
         let mut place =
             Place { uuid, number: 0, timestamp: event.timestamp.0, event_tags: &event_tags };
         self.attributes(&event.attributes, None, None, &mut place);
@@ -525,6 +556,7 @@ struct EventDoc<'a>(Option<Event<'a>>);
 struct Event<'a> {
     uuid: Text<'a>,
     timestamp: Unix,
+    orgc: Orgc<'a>,
     tags: List<Tag<'a>>,
     attributes: List<Attribute<'a>>,
     objects: List<Object<'a>>,
@@ -556,6 +588,13 @@ struct Tag<'a> {
     name: Text<'a>,
 }
 
+/// The creating organisation. One that is not an object reads as absent.
+#[derive(Default)]
+struct Orgc<'a> {
+    name: Text<'a>,
+    uuid: Text<'a>,
+}
+
 /// A struct read from a JSON object one key at a time.
 trait Fields<'de>: Default {
     /// Reads the value of `key` from `map` into its field, or skips it.
@@ -572,6 +611,12 @@ impl<'de: 'a, 'a> Fields<'de> for Event<'a> {
         match key {
             "uuid" => self.uuid = map.next_value()?,
             "timestamp" => self.timestamp = map.next_value()?,
+            // MISP renames a lower-case `orgc` before reading the event.
+            "Orgc" | "orgc" => {
+                if let Item::Read(orgc) = map.next_value::<Item<Orgc<'a>>>()? {
+                    self.orgc = orgc;
+                }
+            }
             "Tag" => self.tags = map.next_value()?,
             "Attribute" => self.attributes = map.next_value()?,
             "Object" => self.objects = map.next_value()?,
@@ -606,6 +651,17 @@ impl<'de: 'a, 'a> Fields<'de> for Attribute<'a> {
             "last_seen" => self.last_seen = map.next_value()?,
             "object_relation" => self.object_relation = map.next_value()?,
             "Tag" => self.tags = map.next_value()?,
+            _ => skip(map)?,
+        }
+        Ok(())
+    }
+}
+
+impl<'de: 'a, 'a> Fields<'de> for Orgc<'a> {
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "name" => self.name = map.next_value()?,
+            "uuid" => self.uuid = map.next_value()?,
             _ => skip(map)?,
         }
         Ok(())
@@ -1055,6 +1111,7 @@ mod tests {
                 date: Some("2024-05-01".to_owned()),
                 tags: vec!["tlp:clear".to_owned()],
                 org: Some("Example Org".to_owned()),
+                org_uuid: Some("0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d".to_owned()),
             }]
         );
         let event = include_bytes!(
@@ -1368,6 +1425,90 @@ mod tests {
         assert_eq!(feed.stats.rejected_count("invalid_value"), 4);
         assert_eq!(feed.stats.rejected_count("unsupported_type"), 1);
         assert_eq!(feed.stats.rejected_total(), 5);
+    }
+
+    fn with_rules(
+        tags_or: &[&str],
+        tags_not: &[&str],
+        orgs_or: &[&str],
+        orgs_not: &[&str],
+    ) -> MispOptions {
+        let own = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect();
+        let rules = MispRules {
+            tags_or: own(tags_or),
+            tags_not: own(tags_not),
+            orgs_or: own(orgs_or),
+            orgs_not: own(orgs_not),
+        };
+        MispOptions { rules, ..MispOptions::default() }
+    }
+
+    // TweetFeed's manifest: every one of its 30 entries carries the tags `TweetFeed`,
+    // `type:OSINT` and `tlp:clear` and the organisation `TweetFeed` with the UUID below
+    // (counted with Python's `json`).
+    const TWEETFEED_ORG: &str = "76a67249-f941-5bdb-925a-51045a921c1e";
+
+    #[test]
+    fn manifest_rules_match_exact_tag_and_organisation_names_and_count_what_they_leave_out() {
+        let body = include_bytes!("../../tests/fixtures/parse/tweetfeed_manifest.json");
+        let read = |opts: &MispOptions| read_manifest(body, opts).unwrap();
+        let kept = |opts: &MispOptions| {
+            let manifest = read(opts);
+            (manifest.events.len(), manifest.stats.filtered_events)
+        };
+        assert_eq!(kept(&with_rules(&["tlp:clear"], &[], &[], &[])), (30, 0));
+        assert_eq!(kept(&with_rules(&["TLP:CLEAR"], &[], &[], &[])), (0, 30));
+        assert_eq!(kept(&with_rules(&["tlp:"], &[], &[], &[])), (0, 30));
+        assert_eq!(kept(&with_rules(&[], &["type:OSINT"], &[], &[])), (0, 30));
+        assert_eq!(kept(&with_rules(&[], &["type:osint"], &[], &[])), (30, 0));
+        assert_eq!(kept(&with_rules(&[], &[], &["TweetFeed"], &[])), (30, 0));
+        assert_eq!(kept(&with_rules(&[], &[], &[TWEETFEED_ORG], &[])), (30, 0));
+        assert_eq!(kept(&with_rules(&[], &[], &["Tweet"], &[])), (0, 30));
+        assert_eq!(kept(&with_rules(&[], &[], &[], &[TWEETFEED_ORG])), (0, 30));
+        let manifest = read(&with_rules(&[], &["type:OSINT"], &[], &[]));
+        assert_eq!(manifest.stats.lines, 30);
+        assert_eq!(manifest.stats.events, 0);
+        assert_eq!(manifest.stats.rejected_total(), 0);
+    }
+
+    // The TweetFeed event carries the same tags and organisation as its manifest entry.
+    #[test]
+    fn event_rules_match_substrings_without_case_and_skip_the_whole_event() {
+        let body = include_bytes!("../../tests/fixtures/parse/tweetfeed_07124362.json");
+        let uuid = "07124362-c14b-5868-b516-e5d8dd938050";
+        let read = |opts: &MispOptions| {
+            let feed = one(uuid, body, opts);
+            (feed.records.len(), feed.stats.events, feed.stats.filtered_events)
+        };
+        // 60 attributes, all `to_ids` (see the test above).
+        assert_eq!(read(&MispOptions::default()), (60, 1, 0));
+        assert_eq!(read(&with_rules(&["TLP:CLEAR"], &[], &[], &[])), (60, 1, 0));
+        assert_eq!(read(&with_rules(&["tlp:amber"], &[], &[], &[])), (0, 0, 1));
+        assert_eq!(read(&with_rules(&[], &["osint"], &[], &[])), (0, 0, 1));
+        assert_eq!(read(&with_rules(&[], &[], &["tweet"], &[])), (60, 1, 0));
+        assert_eq!(read(&with_rules(&[], &[], &["Other Org"], &[])), (0, 0, 1));
+        assert_eq!(read(&with_rules(&[], &[], &[TWEETFEED_ORG], &[])), (60, 1, 0));
+        assert_eq!(read(&with_rules(&[], &[], &[], &["FEED"])), (0, 0, 1));
+        // A filtered event's attributes are not read at all.
+        let feed = one(uuid, body, &with_rules(&[], &["osint"], &[], &[]));
+        assert_eq!(feed.stats.lines, 0);
+    }
+
+    // Attribute tags do not count: MISP looks at `Event.Tag` only.
+    #[test]
+    fn event_rules_ignore_attribute_tags_and_read_a_lower_case_orgc() {
+        let body = br#"{"Event": {"uuid": "5f0c2a1e-7b8d-4c3e-9a10-2b4c6d8e0f12",
+            "orgc": {"name": "Example Org", "uuid": "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"},
+            "Attribute": [{"type": "domain", "value": "a.example", "to_ids": true,
+                           "Tag": [{"name": "tlp:clear"}]}]}}"#;
+        let feed = one(CASE_17, body, &with_rules(&["tlp:clear"], &[], &[], &[]));
+        assert_eq!((feed.records.len(), feed.stats.filtered_events), (0, 1));
+        let feed = one(CASE_17, body, &with_rules(&[], &[], &["example org"], &[]));
+        assert_eq!((feed.records.len(), feed.stats.filtered_events), (1, 0));
+        let body = br#"{"Event": {"uuid": "5f0c2a1e-7b8d-4c3e-9a10-2b4c6d8e0f12", "Orgc": "x",
+            "Attribute": [{"type": "domain", "value": "a.example", "to_ids": true}]}}"#;
+        let feed = one(CASE_17, body, &with_rules(&[], &[], &[], &["x"]));
+        assert_eq!((feed.records.len(), feed.stats.filtered_events), (1, 0));
     }
 
     #[test]

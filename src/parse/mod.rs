@@ -16,6 +16,7 @@
 //! - `json`: JSON arrays, objects holding records, and newline-delimited JSON.
 //! - `misp`: MISP feed manifests and event files.
 //! - `meta`: what CSV rows and JSON records say besides the value: type, times, tags.
+//! - `misp_rules`: a MISP feed's tag and organisation rules, in MISP's two passes.
 
 mod collect;
 pub mod csv;
@@ -23,7 +24,10 @@ pub mod freetext;
 pub mod json;
 mod meta;
 pub mod misp;
+mod misp_rules;
 mod text;
+#[cfg(test)]
+mod vectors;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock};
@@ -173,6 +177,13 @@ pub struct ParseStats {
     /// MISP feeds: `port` attributes of an `ip-port` object joined to its address, giving one
     /// `ip-dst|port` or `ip-src|port` value.
     pub ports_joined: u64,
+    /// MISP feeds: events left out by the feed's `misp.rules`, at the manifest (not fetched)
+    /// or in the event file (not read).
+    pub filtered_events: u64,
+    /// Free text: pieces of text cut out as context by `freetext.context_regex`.
+    pub context: u64,
+    /// Free text: lines that held context and no indicator (a clean site in a scan report).
+    pub context_lines: u64,
 }
 
 impl ParseStats {

@@ -623,3 +623,79 @@ fn reports_bad_json_field_paths_and_json_settings_on_another_format() {
         ]
     );
 }
+
+#[test]
+fn reads_misp_rules_and_a_context_pattern() {
+    let dir = repo(&[
+        (
+            "feeds.d/m.toml",
+            "name = \"M\"\nprovider = \"p\"\nurl = \"https://m.example/feed/\"\nformat = \"misp\"\n\
+             [misp.rules]\ntags_or = [\"tlp:clear\", \"tlp:white\"]\norgs_not = [\"Untrusted\"]\n",
+        ),
+        (
+            "feeds.d/t.toml",
+            "name = \"T\"\nprovider = \"p\"\nurl = \"https://t.example/x.txt\"\n\
+             format = \"freetext\"\n[freetext]\ncontext_regex = 'checking domain: \\S+'\n",
+        ),
+    ]);
+    let project = load(dir.path()).expect("valid");
+    let rules = &project.feeds[0].misp.rules;
+    assert_eq!(rules.tags_or, ["tlp:clear", "tlp:white"]);
+    assert_eq!(rules.orgs_not, ["Untrusted"]);
+    assert!(rules.tags_not.is_empty() && rules.orgs_or.is_empty());
+    let context = project.feeds[1].freetext.context.as_ref().expect("compiled");
+    assert!(context.is_match("checking domain: shop.example"));
+}
+
+#[test]
+fn rejects_empty_misp_rule_entries_unknown_rule_keys_and_bad_context_patterns() {
+    let dir = repo(&[
+        (
+            "feeds.d/m.toml",
+            "name = \"M\"\nprovider = \"p\"\nurl = \"https://m.example/feed\"\nformat = \"misp\"\n\
+             [misp.rules]\ntags_or = [\"tlp:clear\", \"\"]\norgs_not = [\" \"]\n",
+        ),
+        (
+            "feeds.d/n.toml",
+            "name = \"N\"\nprovider = \"p\"\nurl = \"https://n.example/feed\"\nformat = \"misp\"\n\
+             [misp.rules]\ntags = [\"tlp:clear\"]\n",
+        ),
+        (
+            "feeds.d/t.toml",
+            "name = \"T\"\nprovider = \"p\"\nurl = \"https://t.example/x.txt\"\n\
+             format = \"freetext\"\n[freetext]\ncontext_regex = 'a*'\n",
+        ),
+        (
+            "feeds.d/u.toml",
+            "name = \"U\"\nprovider = \"p\"\nurl = \"https://u.example/x.txt\"\n\
+             format = \"freetext\"\n[freetext]\ncontext_regex = '(unclosed'\n",
+        ),
+    ]);
+    let found = diagnostics_of(dir.path());
+    assert_eq!(found.len(), 5, "{found:#?}");
+    assert_eq!(
+        found[0],
+        "feeds.d/m.toml:6:25: `misp.rules.tags_or[1]`: must not be empty: an empty entry matches \
+         every tag and organisation name"
+    );
+    assert_eq!(
+        found[1],
+        "feeds.d/m.toml:7:13: `misp.rules.orgs_not[0]`: must not be empty: an empty entry \
+         matches every tag and organisation name"
+    );
+    assert_eq!(
+        found[2],
+        "feeds.d/n.toml:6:1: `misp.rules.tags`: unknown field `tags`, expected one of \
+         `tags_or`, `tags_not`, `orgs_or`, `orgs_not`"
+    );
+    assert_eq!(
+        found[3],
+        "feeds.d/t.toml:6:1: `freetext.context_regex`: `a*` matches empty text; it must match \
+         the text to cut"
+    );
+    assert!(
+        found[4].starts_with("feeds.d/u.toml:6:1: `freetext.context_regex`: `(unclosed` is not a valid regular expression"),
+        "{}",
+        found[4]
+    );
+}
