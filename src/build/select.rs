@@ -13,16 +13,22 @@
 //! An indicator is kept when its score is at least the minimum (the model's threshold unless
 //! the task sets `min_score`), so "kept" is exactly MISP's "not decayed". Types no model
 //! covers are kept unscored unless the task says otherwise.
+//!
+//! Last, each distinct indicator that would be kept is checked once against the task's
+//! warning lists (in parallel); one that any list matches is left out, and counted under
+//! every list that matches it.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
+use rayon::prelude::*;
 
 use crate::config::{ModelChoice, Project, Task};
 use crate::decay::{self, Model, Taxonomies};
 use crate::export::Entry;
+use crate::filter::WarningList;
 use crate::indicator::{AttrType, Family, Indicator};
 use crate::ledger::Ledger;
 use crate::parse::{ParsedFeed, Record};
@@ -34,6 +40,11 @@ pub(super) struct Selection<'a> {
     pub(super) unscored: u64,
     /// Distinct indicators left out because they overlap a special-purpose range.
     pub(super) reserved: u64,
+    /// Distinct indicators left out because a warning list matches them.
+    pub(super) warninglisted: u64,
+    /// Per list of the task (in the task's order): how many indicators it matched, and the
+    /// first `examples` of them in output order.
+    pub(super) removed: Vec<(u64, Vec<&'a Indicator>)>,
 }
 
 struct Candidate<'a> {
@@ -50,6 +61,7 @@ pub(super) fn select<'a>(
     models: &[Model],
     ledger: &Ledger,
     now: i64,
+    examples: usize,
 ) -> Selection<'a> {
     let taxonomies = Taxonomies::builtin();
     let mut candidates: HashMap<&'a Indicator, Candidate<'a>> = HashMap::new();
@@ -147,18 +159,46 @@ pub(super) fn select<'a>(
     };
 
     let mut expired = 0;
+    let mut kept: Vec<(&'a Indicator, Candidate<'a>)> = Vec::with_capacity(candidates.len());
+    for (indicator, candidate) in candidates {
+        match candidate.score {
+            Some(score) if minimum(indicator).is_some_and(|min| score < min) => expired += 1,
+            None if !task.config.select.keep_unscored => {}
+            _ => kept.push((indicator, candidate)),
+        }
+    }
+
+    // Warning lists: each distinct indicator once, against every list of the task.
+    let lists: Vec<&WarningList> =
+        task.warninglists.iter().map(|&i| &*project.warninglists[i].list).collect();
+    let matched: Vec<Option<Vec<usize>>> = if lists.is_empty() {
+        Vec::new()
+    } else {
+        kept.par_iter()
+            .map(|(indicator, _)| {
+                let hits: Vec<usize> = lists
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, list)| list.matches(indicator))
+                    .map(|(slot, _)| slot)
+                    .collect();
+                (!hits.is_empty()).then_some(hits)
+            })
+            .collect()
+    };
+    let mut removed: Vec<Vec<&'a Indicator>> = vec![Vec::new(); lists.len()];
+    let mut warninglisted = 0;
     let mut unscored = 0;
-    let mut keyed: Vec<(SortKey<'a>, Entry<'a>)> = Vec::with_capacity(candidates.len());
-    for (indicator, mut candidate) in candidates {
-        if let Some(score) = candidate.score {
-            if minimum(indicator).is_some_and(|min| score < min) {
-                expired += 1;
-                continue;
+    let mut keyed: Vec<(SortKey<'a>, Entry<'a>)> = Vec::with_capacity(kept.len());
+    for (position, (indicator, mut candidate)) in kept.into_iter().enumerate() {
+        if let Some(Some(hits)) = matched.get(position) {
+            for &slot in hits {
+                removed[slot].push(indicator);
             }
-        } else {
-            if !task.config.select.keep_unscored {
-                continue;
-            }
+            warninglisted += 1;
+            continue;
+        }
+        if candidate.score.is_none() {
             unscored += 1;
         }
         candidate.feeds.sort_unstable();
@@ -172,11 +212,27 @@ pub(super) fn select<'a>(
         keyed.push((SortKey::of(indicator), entry));
     }
     keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let removed = removed
+        .into_iter()
+        .map(|indicators| {
+            let count = indicators.len() as u64;
+            let mut keyed: Vec<(SortKey<'a>, &'a Indicator)> =
+                indicators.into_iter().map(|i| (SortKey::of(i), i)).collect();
+            if keyed.len() > examples && examples > 0 {
+                keyed.select_nth_unstable_by(examples - 1, |a, b| a.0.cmp(&b.0));
+            }
+            keyed.truncate(examples);
+            keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            (count, keyed.into_iter().map(|(_, i)| i).collect())
+        })
+        .collect();
     Selection {
         entries: keyed.into_iter().map(|(_, e)| e).collect(),
         expired,
         unscored,
         reserved: reserved.len() as u64,
+        warninglisted,
+        removed,
     }
 }
 

@@ -29,12 +29,12 @@ impl Ranges {
         Ranges { v4: merge(v4), v6: merge(v6) }
     }
 
-    /// Whether `net` shares at least one address with the list: it lies inside a listed
-    /// range, or holds one.
-    pub(super) fn overlaps(&self, net: &IpNet) -> bool {
+    /// Whether every address of `net` is listed. A network that only holds listed
+    /// addresses among others is not: as in MISP, the list does not remove it.
+    pub(super) fn contains(&self, net: &IpNet) -> bool {
         match net {
-            IpNet::V4(n) => hits(&self.v4, u32::from(n.network()), u32::from(n.broadcast())),
-            IpNet::V6(n) => hits(&self.v6, u128::from(n.network()), u128::from(n.broadcast())),
+            IpNet::V4(n) => covers(&self.v4, u32::from(n.network()), u32::from(n.broadcast())),
+            IpNet::V6(n) => covers(&self.v6, u128::from(n.network()), u128::from(n.broadcast())),
         }
     }
 }
@@ -55,11 +55,11 @@ fn merge<T: Copy + Ord + PlusOne>(mut ranges: Vec<(T, T)>) -> Vec<(T, T)> {
     merged
 }
 
-/// Whether `[first, last]` meets one of the sorted, disjoint `ranges`.
-fn hits<T: Copy + Ord>(ranges: &[(T, T)], first: T, last: T) -> bool {
-    // The first range that does not end before `first`.
+/// Whether `[first, last]` lies inside one of the sorted, disjoint, merged `ranges`.
+fn covers<T: Copy + Ord>(ranges: &[(T, T)], first: T, last: T) -> bool {
+    // The only candidate: the first range that does not end before `first`.
     let index = ranges.partition_point(|&(_, end)| end < first);
-    ranges.get(index).is_some_and(|&(start, _)| start <= last)
+    ranges.get(index).is_some_and(|&(start, end)| start <= first && last <= end)
 }
 
 /// The next address, staying at the last one (so that a range ending there absorbs the rest).
@@ -112,18 +112,21 @@ mod tests {
     #[test]
     fn an_address_inside_matches_and_one_outside_does_not() {
         let r = ranges(&["10.0.0.0/8", "8.8.8.8"]);
-        assert!(r.overlaps(&net("10.255.255.255")));
-        assert!(r.overlaps(&net("8.8.8.8")));
-        assert!(!r.overlaps(&net("8.8.8.9")));
-        assert!(!r.overlaps(&net("11.0.0.0")));
-        assert!(!r.overlaps(&net("9.255.255.255")));
+        assert!(r.contains(&net("10.255.255.255")));
+        assert!(r.contains(&net("8.8.8.8")));
+        assert!(!r.contains(&net("8.8.8.9")));
+        assert!(!r.contains(&net("11.0.0.0")));
+        assert!(!r.contains(&net("9.255.255.255")));
     }
 
     #[test]
-    fn a_network_holding_a_listed_address_overlaps_it() {
-        let r = ranges(&["8.8.8.8"]);
-        assert!(r.overlaps(&net("8.8.8.0/24")));
-        assert!(!r.overlaps(&net("8.8.9.0/24")));
+    fn a_network_is_contained_only_when_all_its_addresses_are_listed() {
+        let r = ranges(&["8.8.8.8", "10.0.0.0/9", "10.128.0.0/9"]);
+        assert!(!r.contains(&net("8.8.8.0/24")));
+        assert!(r.contains(&net("10.64.0.0/10")));
+        // Two listed halves hold the whole /8, although neither entry does alone.
+        assert!(r.contains(&net("10.0.0.0/8")));
+        assert!(!r.contains(&net("10.0.0.0/7")));
     }
 
     #[test]
@@ -131,7 +134,7 @@ mod tests {
         let r = ranges(&["255.255.255.255", "255.255.255.254", "ffff::/16", "fffe::/16"]);
         assert_eq!(r.v4, vec![(u32::MAX - 1, u32::MAX)]);
         assert_eq!(r.v6.len(), 1);
-        assert!(r.overlaps(&net("ffff:ffff::1")));
+        assert!(r.contains(&net("ffff:ffff::1")));
     }
 
     #[test]

@@ -14,7 +14,8 @@
 //!   case-sensitive, except for parts whose canonical form is lower-case (names, addresses,
 //!   hex hashes), which are compared without case.
 //! - `hostname`: the value's host, or a parent domain that owns it, is listed.
-//! - `cidr`: the value is an address or network that shares an address with a listed range.
+//! - `cidr`: the value is an address, or a network, inside the listed ranges. A network that
+//!   merely holds a listed address is kept, as in MISP.
 //! - `regex`: a PCRE-style pattern (`/^foo/i`) matches the value.
 //!
 //! Every structure is built once, for builds that check millions of indicators against lists
@@ -64,7 +65,7 @@ pub enum ListKind {
     Substring,
     /// The value's host, or a parent domain that owns it, is an entry.
     Hostname,
-    /// The value is an address or network overlapping an entry.
+    /// The value is an address or network inside the listed ranges.
     Cidr,
     /// An entry, a regular expression, matches the value.
     Regex,
@@ -432,7 +433,7 @@ impl WarningList {
                 hosts.contains(&host)
             }
             Matcher::Cidr(ranges) => {
-                cidr::parse_net(part.text).is_some_and(|net| ranges.overlaps(&net))
+                cidr::parse_net(part.text).is_some_and(|net| ranges.contains(&net))
             }
             Matcher::Regex(set) => set.is_match(part.text),
         }

@@ -168,14 +168,16 @@ fn a_network_inside_a_listed_range_matches_as_in_misp() {
 }
 
 #[test]
-fn a_network_holding_a_listed_address_matches_unlike_in_misp() {
+fn a_network_holding_a_listed_address_is_kept_as_in_misp() {
     // MISP computes the network of the value at each prefix length from the list's shortest
-    // up to /32, so a /16 holding 8.8.8.8 never equals the /32 entry: MISP keeps it. Blocking
-    // the /16 would block 8.8.8.8, so feedsmith takes any overlap as a match.
-    let l = list("cidr", &["ip-dst"], &["8.8.8.8", "2001:4860:4860::8888"]);
-    assert!(l.matches(&ind("ip-dst", "8.8.0.0/16")));
-    assert!(l.matches(&ind("ip-dst", "2001:4860::/32")));
-    assert!(!l.matches(&ind("ip-dst", "8.9.0.0/16")));
+    // prefix up to the value's own mask and looks each up: a /16 holding 8.8.8.8 never meets
+    // the /32 entry, so MISP keeps it. feedsmith does too: dropping the whole network would
+    // lose, say, a Spamhaus DROP netblock because one open resolver sits in it.
+    let l = list("cidr", &["ip-dst"], &["8.8.8.8", "2001:4860:4860::8888", "10.0.0.0/8"]);
+    assert!(!l.matches(&ind("ip-dst", "8.8.0.0/16")));
+    assert!(!l.matches(&ind("ip-dst", "2001:4860::/32")));
+    // A network wider than a listed one is kept as well.
+    assert!(!l.matches(&ind("ip-dst", "10.0.0.0/7")));
 }
 
 #[test]
