@@ -48,7 +48,9 @@ fn project() -> tempfile::TempDir {
         write(
             root_path,
             &format!("feeds.d/{id}.toml"),
-            &format!("name = \"{id}\"\nprovider = \"test\"\npath = \"{path}\"\nformat = \"freetext\"\n"),
+            &format!(
+                "name = \"{id}\"\nprovider = \"test\"\npath = \"{path}\"\nformat = \"freetext\"\n"
+            ),
         );
     }
     for id in ["public-dns-v4", "tranco10k"] {
@@ -95,8 +97,7 @@ fn public_resolvers_are_removed_from_an_ip_blocklist_and_counted_per_list() {
     let distinct: BTreeSet<&str> = IPS.iter().copied().collect();
     let listed: BTreeSet<&str> =
         distinct.iter().copied().filter(|ip| resolvers.contains(*ip)).collect();
-    let kept: BTreeSet<String> =
-        distinct.difference(&listed).map(|ip| (*ip).to_owned()).collect();
+    let kept: BTreeSet<String> = distinct.difference(&listed).map(|ip| (*ip).to_owned()).collect();
     assert!(listed.contains("8.8.8.8") && kept.contains("8.8.8.0/24"));
 
     let root = project();

@@ -22,8 +22,8 @@ use std::time::Duration;
 use regex::Regex;
 
 use super::load::{DECAY_DIR, FEEDS_DIR, Folder, Item, SourceFile, TASKS_DIR};
-use super::warninglist::{Lists, WARNINGLISTS_DIR};
 use super::locate::Position;
+use super::warninglist::{Lists, WARNINGLISTS_DIR};
 use super::{
     ConfigErrors, CsvOptions, DecayConfig, DecayModel, Diagnostic, Feed, FeedConfig, FeedFormat,
     ModelChoice, OutputFormat, Project, ProjectConfig, Settings, Source, Task, TaskConfig,

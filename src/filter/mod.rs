@@ -523,8 +523,7 @@ fn lower(text: &str) -> Cow<'_, str> {
 
 /// The pattern of a `regex` entry: MISP's delimited `/pattern/flags`, or a bare pattern.
 fn delimited_pattern(entry: &str) -> Result<String, String> {
-    let Some((body, flags)) = entry.strip_prefix('/').and_then(|rest| rest.rsplit_once('/'))
-    else {
+    let Some((body, flags)) = entry.strip_prefix('/').and_then(|rest| rest.rsplit_once('/')) else {
         return Ok(entry.to_owned());
     };
     let mut inline = String::new();

@@ -213,8 +213,9 @@ fn version_and_description_default_as_in_misp() {
 
 #[test]
 fn malformed_files_are_errors_with_a_position() {
-    let err = WarningList::from_json("{\n  \"name\": \"n\",\n  \"type\": \"strng\",\n  \"list\": []\n}")
-        .unwrap_err();
+    let err =
+        WarningList::from_json("{\n  \"name\": \"n\",\n  \"type\": \"strng\",\n  \"list\": []\n}")
+            .unwrap_err();
     let ListError::Json { line, message, .. } = err else { panic!("{err:?}") };
     assert_eq!(line, 3);
     assert!(message.starts_with("unknown variant `strng`"), "{message}");
@@ -233,9 +234,10 @@ fn malformed_files_are_errors_with_a_position() {
 
 #[test]
 fn a_bad_cidr_or_regex_entry_is_an_error_naming_it() {
-    let err =
-        WarningList::from_json(r#"{"name": "n", "type": "cidr", "list": ["10.0.0.0/8", "", "ten"]}"#)
-            .unwrap_err();
+    let err = WarningList::from_json(
+        r#"{"name": "n", "type": "cidr", "list": ["10.0.0.0/8", "", "ten"]}"#,
+    )
+    .unwrap_err();
     assert_eq!(
         err,
         ListError::Entry {
@@ -244,11 +246,11 @@ fn a_bad_cidr_or_regex_entry_is_an_error_naming_it() {
             reason: "is not an IPv4 or IPv6 address or network".to_owned()
         }
     );
-    let err = WarningList::from_json(r#"{"name": "n", "type": "regex", "list": ["/(a/"]}"#)
-        .unwrap_err();
+    let err =
+        WarningList::from_json(r#"{"name": "n", "type": "regex", "list": ["/(a/"]}"#).unwrap_err();
     assert!(err.to_string().starts_with("`/(a/` is not a valid regular expression"), "{err}");
-    let err = WarningList::from_json(r#"{"name": "n", "type": "regex", "list": ["/a/q"]}"#)
-        .unwrap_err();
+    let err =
+        WarningList::from_json(r#"{"name": "n", "type": "regex", "list": ["/a/q"]}"#).unwrap_err();
     assert!(err.to_string().contains("unknown flag `q`"), "{err}");
 }
 
@@ -260,8 +262,8 @@ fn shipped() -> Vec<(String, WarningList)> {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "json") {
             let text = std::fs::read_to_string(&path).unwrap();
-            let list = WarningList::from_json(&text)
-                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let list =
+                WarningList::from_json(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             let id = path.file_stem().unwrap().to_string_lossy().into_owned();
             lists.push((id, list));
         }
@@ -312,6 +314,9 @@ fn shipped_lists_hold_what_a_blocklist_must_not_block() {
     assert!(get("public-dns-hostname").matches(&ind("hostname", "dns.google")));
     assert!(get("rfc6761").matches(&ind("domain", "example.com")));
     assert!(get("second-level-tlds").matches(&ind("domain", "co.uk")));
-    assert!(get("empty-hashes").matches(&ind("sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")));
+    assert!(get("empty-hashes").matches(&ind(
+        "sha256",
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    )));
     assert!(!get("public-dns-v4").matches(&ind("ip-dst", "192.0.2.1")));
 }

@@ -108,7 +108,9 @@ fn a_task_applies_every_warning_list_by_default_and_none_with_an_empty_list() {
         fs::write(path, text).expect("write");
     };
     let list = |name: &str| {
-        format!(r#"{{"name": "{name}", "version": 1, "description": "", "type": "string", "list": ["x"]}}"#)
+        format!(
+            r#"{{"name": "{name}", "version": 1, "description": "", "type": "string", "list": ["x"]}}"#
+        )
     };
     write("warninglists.d/b-list.json", &list("B"));
     write("warninglists.d/a-list.json", &list("A"));
