@@ -28,7 +28,7 @@ use rayon::prelude::*;
 use crate::config::{ModelChoice, Project, Task};
 use crate::decay::{self, Model, Taxonomies};
 use crate::export::Entry;
-use crate::filter::WarningList;
+use crate::filter::{Subject, WarningList};
 use crate::indicator::{AttrType, Family, Indicator};
 use crate::ledger::Ledger;
 use crate::parse::{ParsedFeed, Record};
@@ -176,10 +176,11 @@ pub(super) fn select<'a>(
     } else {
         kept.par_iter()
             .map(|(indicator, _)| {
+                let subject = Subject::new(indicator);
                 let hits: Vec<usize> = lists
                     .iter()
                     .enumerate()
-                    .filter(|(_, list)| list.matches(indicator))
+                    .filter(|(_, list)| list.matches_subject(&subject))
                     .map(|(slot, _)| slot)
                     .collect();
                 (!hits.is_empty()).then_some(hits)

@@ -51,34 +51,64 @@ impl Hosts {
     }
 
     /// Whether `host` (lower-case, no trailing dot) or a parent domain of it is listed.
+    #[cfg(test)]
+    fn contains(&self, host: &str) -> bool {
+        self.contains_chain(&HostChain::new(Cow::Borrowed(host)))
+    }
+
+    /// Whether the chain's host or one of its parent domains is listed.
     ///
     /// The host itself matches an entry equal to it. A parent matches when it is listed and
-    /// no public suffix lies between it and the host (it owns the host), or when it was
-    /// written with a leading dot.
-    pub(super) fn contains(&self, host: &str) -> bool {
-        if host.is_empty() {
+    /// no public suffix lies between it and the host, the parent included (it owns the host),
+    /// or when it was written with a leading dot.
+    pub(super) fn contains_chain(&self, chain: &HostChain<'_>) -> bool {
+        if chain.host.is_empty() {
             return false;
         }
-        if self.names.contains(host) {
+        if self.names.contains(&*chain.host) {
             return true;
         }
-        let mut crossed_suffix = false;
-        let mut rest = host;
-        while let Some((_, parent)) = rest.split_once('.') {
-            if parent.is_empty() {
+        for &(start, owns) in &chain.parents {
+            if !owns && self.subtrees.is_empty() {
+                // Every parent from here up lies beyond a public suffix.
                 return false;
             }
-            if self.subtrees.contains(parent) {
+            let parent = &chain.host[start..];
+            if self.subtrees.contains(parent) || (owns && self.names.contains(parent)) {
                 return true;
             }
-            let suffix = is_public_suffix(parent);
-            if !crossed_suffix && !suffix && self.names.contains(parent) {
-                return true;
-            }
-            crossed_suffix |= suffix;
-            rest = parent;
         }
         false
+    }
+}
+
+/// A host and its parent domains (by whole labels), worked out once for every list.
+#[derive(Debug)]
+pub(super) struct HostChain<'a> {
+    host: Cow<'a, str>,
+    /// Where each parent domain starts in `host`, and whether a listed parent there owns the
+    /// host: it is not a public suffix, and no public suffix lies below it.
+    parents: Vec<(usize, bool)>,
+}
+
+impl<'a> HostChain<'a> {
+    /// The chain of `host` (lower-case, no trailing dot).
+    pub(super) fn new(host: Cow<'a, str>) -> HostChain<'a> {
+        let mut parents = Vec::new();
+        let mut crossed_suffix = false;
+        let mut offset = 0;
+        while let Some(dot) = host[offset..].find('.') {
+            let start = offset + dot + 1;
+            let parent = &host[start..];
+            if parent.is_empty() {
+                break;
+            }
+            let suffix = is_public_suffix(parent);
+            parents.push((start, !crossed_suffix && !suffix));
+            crossed_suffix |= suffix;
+            offset = start;
+        }
+        HostChain { host, parents }
     }
 }
 

@@ -43,17 +43,19 @@ mod cidr;
 mod host;
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::collections::HashSet;
 use std::fmt;
 
 use aho_corasick::AhoCorasick;
+use ipnet::IpNet;
 use regex::RegexSet;
 use serde::Deserialize;
 
 use crate::indicator::{AttrType, Indicator};
 
 use cidr::Ranges;
-use host::Hosts;
+use host::{HostChain, Hosts};
 
 /// How a list's entries are compared with a value (MISP's `type`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -400,43 +402,75 @@ impl WarningList {
     /// value, or one part of a composite value, matches an entry.
     #[must_use]
     pub fn matches(&self, indicator: &Indicator) -> bool {
-        if !self.applies_to(indicator.kind) {
-            return false;
-        }
-        let (first, second) = parts(indicator);
-        self.matches_part(first) || second.is_some_and(|part| self.matches_part(part))
+        self.matches_subject(&Subject::new(indicator))
     }
 
-    fn matches_part(&self, part: Part<'_>) -> bool {
+    /// [`WarningList::matches`] for an indicator prepared once for many lists.
+    #[must_use]
+    pub fn matches_subject(&self, subject: &Subject<'_>) -> bool {
+        if !self.applies_to(subject.kind) {
+            return false;
+        }
+        subject.parts.iter().flatten().any(|part| self.matches_part(part))
+    }
+
+    fn matches_part(&self, part: &Part<'_>) -> bool {
         match &self.matcher {
             Matcher::String(strings) => {
                 if part.role.folds() {
-                    let value = lower(part.text);
-                    strings.folded.as_ref().unwrap_or(&strings.exact).contains(value.as_ref())
+                    let value = part.lower();
+                    strings.folded.as_ref().unwrap_or(&strings.exact).contains(value)
                 } else {
                     strings.exact.contains(part.text)
                 }
             }
             Matcher::Substring(substrings) => {
                 if part.role.folds() {
-                    let value = lower(part.text);
-                    substrings.folded.as_ref().unwrap_or(&substrings.exact).is_match(value.as_ref())
+                    let value = part.lower();
+                    substrings.folded.as_ref().unwrap_or(&substrings.exact).is_match(value)
                 } else {
                     substrings.exact.is_match(part.text)
                 }
             }
-            Matcher::Hostname(hosts) => {
-                let host = match part.role {
-                    Role::Url => host::host_of_url(part.text),
-                    _ => host::host_of_text(part.text),
-                };
-                hosts.contains(&host)
-            }
-            Matcher::Cidr(ranges) => {
-                cidr::parse_net(part.text).is_some_and(|net| ranges.contains(&net))
-            }
+            Matcher::Hostname(hosts) => hosts.contains_chain(part.host_chain()),
+            Matcher::Cidr(ranges) => part.net().is_some_and(|net| ranges.contains(net)),
             Matcher::Regex(set) => set.is_match(part.text),
         }
+    }
+}
+
+/// An indicator prepared for matching against many lists: split into its parts, each read
+/// (lower-cased, parsed as an address, its host and parent domains found) at most once.
+///
+/// ```
+/// use feedsmith::filter::{Subject, WarningList};
+/// use feedsmith::indicator::{AttrType, Indicator};
+/// let list = WarningList::from_json(
+///     r#"{"name": "Top", "type": "hostname", "list": ["example.org"]}"#,
+/// ).unwrap();
+/// let indicator = Indicator::new(AttrType::Url, "https://www.example.org/login");
+/// assert!(list.matches_subject(&Subject::new(&indicator)));
+/// ```
+#[derive(Debug)]
+pub struct Subject<'a> {
+    kind: AttrType,
+    parts: [Option<Part<'a>>; 2],
+}
+
+impl<'a> Subject<'a> {
+    /// Splits the indicator into the parts MISP checks: the whole value, or for a composite
+    /// type both sides of the first `|`.
+    #[must_use]
+    pub fn new(indicator: &'a Indicator) -> Subject<'a> {
+        let (first, second) = roles(indicator.kind);
+        let value = &*indicator.value;
+        let parts = match (indicator.kind.is_composite(), value.split_once('|')) {
+            (true, Some((left, right))) => {
+                [Some(Part::new(left, first)), Some(Part::new(right, second))]
+            }
+            _ => [Some(Part::new(value, first)), None],
+        };
+        Subject { kind: indicator.kind, parts }
     }
 }
 
@@ -462,23 +496,41 @@ impl Role {
     }
 }
 
-/// One part of a value with its role.
-#[derive(Clone, Copy, Debug)]
+/// One part of a value with its role, and what the lists' look-ups read from it, each
+/// worked out on first use.
+#[derive(Debug)]
 struct Part<'a> {
     text: &'a str,
     role: Role,
+    lower: OnceCell<Cow<'a, str>>,
+    net: OnceCell<Option<IpNet>>,
+    hosts: OnceCell<HostChain<'a>>,
 }
 
-/// The parts MISP checks: the whole value, or for a composite type both sides of the first
-/// `|`.
-fn parts(indicator: &Indicator) -> (Part<'_>, Option<Part<'_>>) {
-    let (first, second) = roles(indicator.kind);
-    let value = &*indicator.value;
-    match (indicator.kind.is_composite(), value.split_once('|')) {
-        (true, Some((left, right))) => {
-            (Part { text: left, role: first }, Some(Part { text: right, role: second }))
-        }
-        _ => (Part { text: value, role: first }, None),
+impl<'a> Part<'a> {
+    fn new(text: &'a str, role: Role) -> Part<'a> {
+        Part { text, role, lower: OnceCell::new(), net: OnceCell::new(), hosts: OnceCell::new() }
+    }
+
+    /// The text, lower-cased.
+    fn lower(&self) -> &str {
+        self.lower.get_or_init(|| lower(self.text))
+    }
+
+    /// The text as an address or network.
+    fn net(&self) -> Option<&IpNet> {
+        self.net.get_or_init(|| cidr::parse_net(self.text)).as_ref()
+    }
+
+    /// The host the text names and its parent domains.
+    fn host_chain(&self) -> &HostChain<'a> {
+        self.hosts.get_or_init(|| {
+            let host = match self.role {
+                Role::Url => host::host_of_url(self.text),
+                _ => host::host_of_text(self.text),
+            };
+            HostChain::new(host)
+        })
     }
 }
 
