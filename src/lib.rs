@@ -12,6 +12,8 @@
 //! - [`parse`] reads a body in its format (free text, CSV, JSON, MISP feed) into records, counting
 //!   every line it skips and every value it rejects, with a reason.
 //! - [`indicator`] gives each value its MISP attribute type and the canonical form MISP stores.
+//! - [`filter`] holds the warning lists (MISP's format) that keep known-good values, such as
+//!   public resolvers, special-use ranges and popular domains, out of the outputs.
 //! - [`ledger`] remembers when each feed first and last listed each indicator, across builds.
 //! - [`decay`] scores indicators with MISP's decay models, to the decimal.
 //! - [`export`] writes the outputs: blocklists, MISP feed folders, the site and the report.
@@ -22,6 +24,7 @@ pub mod config;
 pub mod decay;
 pub mod export;
 pub mod fetch;
+pub mod filter;
 pub mod fs;
 pub mod indicator;
 pub mod ledger;

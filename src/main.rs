@@ -163,10 +163,12 @@ fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
         Command::Check => {
             let enabled = project.enabled_feeds().count();
             printer::out(&format!(
-                "Definitions are valid: {} feeds ({enabled} enabled), {} decay models, {} tasks.",
+                "Definitions are valid: {} feeds ({enabled} enabled), {} decay models, {} tasks, \
+                 {} warning lists.",
                 project.feeds.len(),
                 project.models.len(),
-                project.tasks.len()
+                project.tasks.len(),
+                project.warninglists.len()
             ));
             Ok(ExitStatus::Success)
         }

@@ -104,6 +104,22 @@ pub struct OutputReport {
     pub sha256: String,
 }
 
+/// What one warning list left out of one task.
+#[derive(Clone, Debug, Serialize)]
+pub struct WarninglistReport {
+    /// The list's name.
+    pub name: String,
+    /// The list's version.
+    pub version: u64,
+    /// Distinct indicators the list matched (and the task left out).
+    pub removed: u64,
+    /// The first few of them in output order (at most [`WARNINGLIST_EXAMPLES`]).
+    pub examples: Vec<String>,
+}
+
+/// How many removed values a [`WarninglistReport`] shows.
+pub const WARNINGLIST_EXAMPLES: usize = 5;
+
 /// One task in one build.
 #[derive(Clone, Debug, Serialize)]
 pub struct TaskReport {
@@ -135,6 +151,11 @@ pub struct TaskReport {
     /// Selected indicators per feed that lists them, by feed id; an indicator that several
     /// feeds list counts for each.
     pub by_feed: BTreeMap<String, u64>,
+    /// Indicators left out because a warning list matches them, each counted once.
+    pub warninglisted: u64,
+    /// Every warning list the task applies, by id, with what it left out. An indicator that
+    /// two lists match is counted under both.
+    pub warninglists: BTreeMap<String, WarninglistReport>,
     /// Selected indicators per attribute type.
     pub by_type: BTreeMap<String, u64>,
     /// The files written.

@@ -105,6 +105,19 @@ fn root_build_counts_match_a_plain_reading_of_the_fixtures() {
     }
     assert!(ipv4.iter().all(|v| !v.contains(':')), "IPv6 in the IPv4 list");
 
+    // The IPv4 task applies the shipped public resolver list: none of its entries (single
+    // addresses, read from the list file) is in the blocklist.
+    let resolvers: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(crate::util::repo().join("warninglists.d/public-dns-v4.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let resolvers: HashSet<&str> =
+        resolvers["list"].as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect();
+    assert!(resolvers.contains("8.8.8.8"));
+    let listed: Vec<&String> = ipv4.iter().filter(|v| resolvers.contains(v.as_str())).collect();
+    assert!(listed.is_empty(), "public resolvers in ipv4.txt: {listed:?}");
+
     // Each plain file's header count is its number of lines, and values are unique.
     for name in ["ipv4", "ipv6", "domains", "urls", "hashes"] {
         let path = root.path().join(format!("site/blocklists/{name}.txt"));

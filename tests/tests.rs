@@ -27,3 +27,5 @@ mod report;
 mod stale;
 // Shared helpers: copying a project, running the binary, reading outputs.
 mod util;
+// Warning lists through a whole build: removals per list in the outputs, report and site.
+mod warninglists;

@@ -19,7 +19,7 @@ pub(crate) fn recorded() -> PathBuf {
 pub(crate) fn copy_root_definitions() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::copy(repo().join("feedsmith.toml"), dir.path().join("feedsmith.toml")).unwrap();
-    for folder in ["feeds.d", "decay.d", "tasks.d"] {
+    for folder in ["feeds.d", "decay.d", "tasks.d", "warninglists.d"] {
         copy_dir(&repo().join(folder), &dir.path().join(folder));
     }
     dir

@@ -28,7 +28,9 @@ use crate::export::{self, ExportError, misp_feed, plain, site};
 use crate::fetch::{Cache, FetchError, Fetcher, Mode, Replay};
 use crate::ledger::Ledger;
 use crate::parse::{self, ParsedFeed};
-use crate::report::{BuildReport, FeedReport, FeedStatus, TaskReport};
+use crate::report::{
+    BuildReport, FeedReport, FeedStatus, TaskReport, WARNINGLIST_EXAMPLES, WarninglistReport,
+};
 
 use gather::Failure;
 pub use gather::Gathered;
@@ -291,7 +293,15 @@ pub fn run(
     };
     let mut task_reports = Vec::with_capacity(project.tasks.len());
     for task in &project.tasks {
-        let selection = select::select(project, task, &parsed, &models, &ledger, options.now);
+        let selection = select::select(
+            project,
+            task,
+            &parsed,
+            &models,
+            &ledger,
+            options.now,
+            WARNINGLIST_EXAMPLES,
+        );
         let mut outputs = Vec::with_capacity(task.config.outputs.len());
         for output in &task.config.outputs {
             let written = match output.format {
@@ -322,7 +332,26 @@ pub fn run(
         for entry in &selection.entries {
             *by_type.entry(entry.indicator.kind.as_str().to_owned()).or_default() += 1;
         }
-        tracing::info!(task = %task.id, selected = selection.entries.len(), expired = selection.expired, "Task written");
+        let mut warninglists = BTreeMap::new();
+        for (&index, (count, examples)) in task.warninglists.iter().zip(&selection.removed) {
+            let list = &project.warninglists[index];
+            warninglists.insert(
+                list.id.clone(),
+                WarninglistReport {
+                    name: list.list.name().to_owned(),
+                    version: list.list.version(),
+                    removed: *count,
+                    examples: examples.iter().map(|i| i.value.to_string()).collect(),
+                },
+            );
+        }
+        tracing::info!(
+            task = %task.id,
+            selected = selection.entries.len(),
+            expired = selection.expired,
+            warninglisted = selection.warninglisted,
+            "Task written"
+        );
         task_reports.push(TaskReport {
             id: task.id.clone(),
             name: task.config.name.clone(),
@@ -337,6 +366,8 @@ pub fn run(
             other_ip_version: selection.other_ip_version,
             in_several_feeds: selection.in_several_feeds,
             by_feed: selection.by_feed,
+            warninglisted: selection.warninglisted,
+            warninglists,
             by_type,
             outputs,
         });

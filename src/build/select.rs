@@ -18,6 +18,10 @@
 //! their `|port` form takes the address or name of a `…|port` value: a C2 list written as
 //! `198.51.100.10:8080` belongs in an IP blocklist as `198.51.100.10` (bug case 10). A task
 //! that lists the `|port` type keeps the pair whole.
+//!
+//! Last, each distinct indicator that would be kept is checked once against the task's
+//! warning lists (in parallel); one that any list matches is left out, and counted under
+//! every list that matches it.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -25,10 +29,12 @@ use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use ipnet::IpNet;
+use rayon::prelude::*;
 
 use crate::config::{ModelChoice, Project, Task};
 use crate::decay::{self, Model, Taxonomies};
 use crate::export::Entry;
+use crate::filter::{Subject, WarningList};
 use crate::indicator::{AttrType, Family, Indicator};
 use crate::ledger::Ledger;
 use crate::parse::{ParsedFeed, Record};
@@ -50,6 +56,11 @@ pub(super) struct Selection<'a> {
     pub(super) in_several_feeds: u64,
     /// Selected indicators each feed lists, by feed id.
     pub(super) by_feed: std::collections::BTreeMap<String, u64>,
+    /// Distinct indicators left out because a warning list matches them.
+    pub(super) warninglisted: u64,
+    /// Per list of the task (in the task's order): how many indicators it matched, and the
+    /// first `examples` of them in output order.
+    pub(super) removed: Vec<(u64, Vec<Cow<'a, Indicator>>)>,
 }
 
 struct Candidate<'a> {
@@ -66,6 +77,7 @@ pub(super) fn select<'a>(
     models: &[Model],
     ledger: &Ledger,
     now: i64,
+    examples: usize,
 ) -> Selection<'a> {
     let taxonomies = Taxonomies::builtin();
     let mut candidates: HashMap<Cow<'a, Indicator>, Candidate<'a>> = HashMap::new();
@@ -166,22 +178,50 @@ pub(super) fn select<'a>(
     };
 
     let mut expired = 0;
-    let mut unscored = 0;
     let mut unscored_dropped = 0;
+    let mut kept: Vec<(Cow<'a, Indicator>, Candidate<'a>)> = Vec::with_capacity(candidates.len());
+    for (indicator, candidate) in candidates {
+        match candidate.score {
+            Some(score) if minimum(&indicator).is_some_and(|min| score < min) => expired += 1,
+            None if !task.config.select.keep_unscored => unscored_dropped += 1,
+            _ => kept.push((indicator, candidate)),
+        }
+    }
+
+    // Warning lists: each distinct indicator once, against every list of the task.
+    let lists: Vec<&WarningList> =
+        task.warninglists.iter().map(|&i| &*project.warninglists[i].list).collect();
+    let matched: Vec<Option<Vec<usize>>> = if lists.is_empty() {
+        Vec::new()
+    } else {
+        kept.par_iter()
+            .map(|(indicator, _)| {
+                let subject = Subject::new(indicator);
+                let hits: Vec<usize> = lists
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, list)| list.matches_subject(&subject))
+                    .map(|(slot, _)| slot)
+                    .collect();
+                (!hits.is_empty()).then_some(hits)
+            })
+            .collect()
+    };
+    let mut removed: Vec<Vec<Cow<'a, Indicator>>> = vec![Vec::new(); lists.len()];
+    let mut warninglisted = 0;
+    let mut unscored = 0;
     let mut in_several_feeds = 0;
     let mut by_feed: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
-    let mut keyed: Vec<(SortKey, Entry<'a>)> = Vec::with_capacity(candidates.len());
-    for (indicator, mut candidate) in candidates {
-        if let Some(score) = candidate.score {
-            if minimum(&indicator).is_some_and(|min| score < min) {
-                expired += 1;
-                continue;
+    let mut keyed: Vec<(SortKey, Entry<'a>)> = Vec::with_capacity(kept.len());
+    for (position, (indicator, mut candidate)) in kept.into_iter().enumerate() {
+        if let Some(Some(hits)) = matched.get(position) {
+            for &slot in hits {
+                removed[slot].push(indicator.clone());
             }
-        } else {
-            if !task.config.select.keep_unscored {
-                unscored_dropped += 1;
-                continue;
-            }
+            warninglisted += 1;
+            continue;
+        }
+        if candidate.score.is_none() {
             unscored += 1;
         }
         candidate.feeds.sort_unstable();
@@ -206,6 +246,25 @@ pub(super) fn select<'a>(
             .then_with(|| a.1.indicator.value.cmp(&b.1.indicator.value))
             .then_with(|| a.1.indicator.kind.cmp(&b.1.indicator.kind))
     });
+    let removed = removed
+        .into_iter()
+        .map(|indicators| {
+            let count = indicators.len() as u64;
+            let order = |a: &Cow<'a, Indicator>, b: &Cow<'a, Indicator>| {
+                SortKey::of(a)
+                    .cmp(&SortKey::of(b))
+                    .then_with(|| a.value.cmp(&b.value))
+                    .then_with(|| a.kind.cmp(&b.kind))
+            };
+            let mut first = indicators;
+            if first.len() > examples && examples > 0 {
+                first.select_nth_unstable_by(examples - 1, order);
+            }
+            first.truncate(examples);
+            first.sort_unstable_by(order);
+            (count, first)
+        })
+        .collect();
     Selection {
         entries: keyed.into_iter().map(|(_, e)| e).collect(),
         expired,
@@ -215,6 +274,8 @@ pub(super) fn select<'a>(
         other_ip_version: other_ip_version.len() as u64,
         in_several_feeds,
         by_feed,
+        warninglisted,
+        removed,
     }
 }
 

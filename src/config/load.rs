@@ -2,7 +2,8 @@
 //! errors turned into located [`Diagnostic`]s.
 //!
 //! Each folder (`feeds.d/`, `decay.d/`, `tasks.d/`) holds one item per file; the file stem
-//! is the item's id and the extension picks the parser (`.toml`, `.yaml` or `.yml`). A file
+//! is the item's id and the extension picks the parser (`.toml`, `.yaml` or `.yml`).
+//! `warninglists.d/` holds MISP `list.json` files instead, read by [`super::warninglist`]. A file
 //! is parsed fail-fast by serde, whose error (unknown key, wrong type, unknown value) becomes
 //! one diagnostic at the line and column the parser names. Everything that parsed then goes
 //! to [`super::validate`], which checks what serde cannot and collects every problem.
@@ -29,7 +30,7 @@ pub(crate) const TASKS_DIR: &str = "tasks.d";
 
 /// Loads and validates every definition under `root`.
 ///
-/// `feedsmith.toml` and each of the three folders are optional: a missing file means default
+/// `feedsmith.toml` and each of the four folders are optional: a missing file means default
 /// settings, a missing folder means no items of that kind. Every problem found, in any file,
 /// is returned at once, sorted by file, line and column.
 ///
@@ -49,7 +50,9 @@ pub fn load(root: &Path) -> Result<Project, ConfigErrors> {
     let feeds = read_folder::<FeedConfig>(&root, FEEDS_DIR, &mut report);
     let models = read_folder::<DecayConfig>(&root, DECAY_DIR, &mut report);
     let tasks = read_folder::<TaskConfig>(&root, TASKS_DIR, &mut report);
-    let project = validate::resolve(&root, settings.as_ref(), &feeds, &models, &tasks, &mut report);
+    let lists = super::warninglist::read(&root, &mut report);
+    let project =
+        validate::resolve(&root, settings.as_ref(), &feeds, &models, &tasks, &lists, &mut report);
     match project {
         Some(project) if report.is_empty() => Ok(project),
         _ => Err(report.into_errors()),
@@ -233,7 +236,8 @@ fn read_folder<T: DeserializeOwned>(root: &Path, dir: &str, report: &mut Report)
     folder
 }
 
-fn read_text(path: &Path, relative: &Path, report: &mut Report) -> Option<String> {
+/// Reads a definition file as UTF-8 text without a byte-order mark; a problem is reported.
+pub(super) fn read_text(path: &Path, relative: &Path, report: &mut Report) -> Option<String> {
     let bytes = match fs::read(path) {
         Ok(bytes) => bytes,
         Err(err) => {

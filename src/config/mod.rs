@@ -1,11 +1,14 @@
 //! Definitions: the files a team keeps in git, loaded and validated.
 //!
-//! A feedsmith repository holds `feedsmith.toml` and three folders of definitions, one file per
-//! item, TOML or YAML chosen by extension, the file stem being the item's id:
+//! A feedsmith repository holds `feedsmith.toml` and four folders of definitions, one file per
+//! item, TOML or YAML chosen by extension (JSON for warning lists), the file stem being the
+//! item's id:
 //!
 //! - `feeds.d/`: [`FeedConfig`], where a feed comes from and how to read it;
 //! - `decay.d/`: [`DecayConfig`], how fast indicators of some types lose their score;
-//! - `tasks.d/`: [`TaskConfig`], a selection of indicators and the files made from it.
+//! - `tasks.d/`: [`TaskConfig`], a selection of indicators and the files made from it;
+//! - `warninglists.d/`: [`WarningListFile`], MISP warning lists (`<id>.json`) that tasks
+//!   apply to leave known-good values out.
 //!
 //! [`load`] reads every file, then checks what no single file can check alone (ids that are
 //! referenced, values out of range) and collects **every** problem as a [`Diagnostic`] with
@@ -21,6 +24,7 @@ mod locate;
 mod project;
 mod task;
 mod validate;
+mod warninglist;
 
 pub use decay::{DecayConfig, DecayKind};
 pub use feed::{
@@ -30,6 +34,7 @@ pub use feed::{
 pub use load::load;
 pub use project::{FetchConfig, ProjectConfig};
 pub use task::{OutputConfig, OutputFormat, SelectConfig, TaskConfig};
+pub use warninglist::WarningListFile;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -52,6 +57,8 @@ pub struct Project {
     pub models: Vec<DecayModel>,
     /// Every task, sorted by id.
     pub tasks: Vec<Task>,
+    /// Every warning list of `warninglists.d/`, sorted by id.
+    pub warninglists: Vec<WarningListFile>,
 }
 
 /// Project settings with every default applied.
@@ -148,6 +155,8 @@ pub struct Task {
     pub types: Vec<AttrType>,
     /// The model that scores the task's indicators.
     pub model: ModelChoice,
+    /// Indexes into [`Project::warninglists`] of the lists whose matches the task leaves out.
+    pub warninglists: Vec<usize>,
 }
 
 /// One problem found in the definitions, located in its file.

@@ -65,6 +65,10 @@ pub struct SelectConfig {
     /// Keep indicators that no model covers (they have no score). Default: `true`.
     #[serde(default = "default_true")]
     pub keep_unscored: bool,
+    /// Ids of the warning lists (`warninglists.d/<id>.json`) whose matches are left out of
+    /// the outputs. Default: every list in `warninglists.d/`; `[]` applies none.
+    #[serde(default)]
+    pub warninglists: Option<Vec<String>>,
 }
 
 // Written out rather than derived: a task without `[select]` must get the same defaults as
@@ -80,6 +84,7 @@ impl Default for SelectConfig {
             min_score: None,
             exclude_reserved: true,
             keep_unscored: true,
+            warninglists: None,
         }
     }
 }

@@ -13,6 +13,7 @@
 //! - Unknown attribute types in a decay model are accepted (MISP's own models list types such
 //!   as `snort` that feedsmith never exports); the resolved model keeps only known ones.
 //! - References to an item whose file did not parse are not reported again.
+//! - A task without `warninglists` applies every list of `warninglists.d/`; `[]` applies none.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
@@ -22,6 +23,7 @@ use regex::Regex;
 
 use super::load::{DECAY_DIR, FEEDS_DIR, Folder, Item, SourceFile, TASKS_DIR};
 use super::locate::Position;
+use super::warninglist::{Lists, WARNINGLISTS_DIR};
 use super::{
     Column, ConfigErrors, CsvOptions, DecayConfig, DecayModel, Diagnostic, Feed, FeedConfig,
     FeedFormat, JsonOptions, MispRules, ModelChoice, OutputFormat, Project, ProjectConfig,
@@ -114,6 +116,7 @@ pub(crate) fn resolve(
     feeds: &Folder<FeedConfig>,
     models: &Folder<DecayConfig>,
     tasks: &Folder<TaskConfig>,
+    lists: &Lists,
     report: &mut Report,
 ) -> Option<Project> {
     let settings = resolve_settings(root, settings, report);
@@ -121,7 +124,7 @@ pub(crate) fn resolve(
         feeds.items.iter().map(|item| resolve_feed(root, item, report)).collect();
     let resolved_models: Vec<Option<DecayModel>> =
         models.items.iter().map(|item| resolve_model(item, report)).collect();
-    let refs = References { feeds, models };
+    let refs = References { feeds, models, lists };
     let mut outputs = OutputPaths::default();
     let resolved_tasks: Vec<Option<Task>> =
         tasks.items.iter().map(|item| resolve_task(item, &refs, &mut outputs, report)).collect();
@@ -134,6 +137,7 @@ pub(crate) fn resolve(
         feeds: resolved_feeds.into_iter().collect::<Option<_>>()?,
         models: resolved_models.into_iter().collect::<Option<_>>()?,
         tasks: resolved_tasks.into_iter().collect::<Option<_>>()?,
+        warninglists: lists.items.clone(),
     })
 }
 
@@ -220,7 +224,7 @@ fn unsafe_output_dir(root: &Path, output_dir: &Path) -> Option<String> {
             output_dir.display()
         ));
     }
-    let protected = [FEEDS_DIR, DECAY_DIR, TASKS_DIR, "templates", ".git"];
+    let protected = [FEEDS_DIR, DECAY_DIR, TASKS_DIR, WARNINGLISTS_DIR, "templates", ".git"];
     protected.iter().find(|dir| out.starts_with(root.join(dir))).map(|dir| {
         format!("`{dir}` holds definitions, and a build replaces the output folder whole")
     })
@@ -850,6 +854,7 @@ fn resolve_model(item: &Item<DecayConfig>, report: &mut Report) -> Option<DecayM
 struct References<'a> {
     feeds: &'a Folder<FeedConfig>,
     models: &'a Folder<DecayConfig>,
+    lists: &'a Lists,
 }
 
 impl References<'_> {
@@ -966,6 +971,27 @@ fn resolve_task(
         None
     };
 
+    let warninglists = match &select.warninglists {
+        None => (0..refs.lists.items.len()).collect(),
+        Some(ids) => {
+            let mut chosen = BTreeSet::new();
+            for (index, id) in ids.iter().enumerate() {
+                match refs.lists.index(id) {
+                    Some(found) => {
+                        chosen.insert(found);
+                    }
+                    None if refs.lists.broken.contains(id) => {}
+                    None => report.error(
+                        source,
+                        &format!("select.warninglists[{index}]"),
+                        format!("no warning list `{}` in `{WARNINGLISTS_DIR}/`", shown(id)),
+                    ),
+                }
+            }
+            chosen.into_iter().collect()
+        }
+    };
+
     if config.outputs.is_empty() {
         report.error(source, "outputs", "a task needs at least one output");
     }
@@ -1020,6 +1046,7 @@ fn resolve_task(
         feeds: feeds.into_iter().collect(),
         types,
         model: model.unwrap_or(ModelChoice::Auto),
+        warninglists,
     })
 }
 

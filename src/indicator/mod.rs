@@ -30,6 +30,7 @@
 //! - `ip`, `domain`, `url`, `hash`: canonical forms per family; `other` for e-mail, CVE,
 //!   phone, AS and bitcoin values.
 //! - `tld`: the set of top-level domains that decides domain versus file name.
+//! - `suffix`: public suffixes (`co.uk`, `duckdns.org`), under which names belong to others.
 
 mod classify;
 mod domain;
@@ -37,12 +38,14 @@ mod hash;
 mod ip;
 mod other;
 mod refang;
+mod suffix;
 mod tld;
 mod types;
 mod url;
 
 pub use classify::{MAX_VALUE_LEN, classify, normalize};
 pub use refang::refang;
+pub use suffix::is_public_suffix;
 pub use tld::is_tld;
 pub use types::{AttrType, Family};
 

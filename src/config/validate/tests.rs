@@ -96,6 +96,55 @@ fn reports_every_problem_of_a_project_at_once() {
 }
 
 #[test]
+fn errors_when_a_task_names_an_unknown_warning_list() {
+    assert_invalid_case("unknown-warninglist");
+}
+
+#[test]
+fn reports_malformed_warning_lists_at_their_entry_or_key_and_not_their_references() {
+    assert_invalid_case("bad-warninglist");
+}
+
+#[test]
+fn a_task_applies_every_warning_list_by_default_and_none_with_an_empty_list() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let write = |relative: &str, text: &str| {
+        let path = root.path().join(relative);
+        fs::create_dir_all(path.parent().expect("parent")).expect("folder");
+        fs::write(path, text).expect("write");
+    };
+    let list = |name: &str| {
+        format!(
+            r#"{{"name": "{name}", "version": 1, "description": "", "type": "string", "list": ["x"]}}"#
+        )
+    };
+    write("warninglists.d/b-list.json", &list("B"));
+    write("warninglists.d/a-list.json", &list("A"));
+    write("warninglists.d/SOURCES.md", "notes\n");
+    let outputs = "[[outputs]]\nformat = \"plain\"\n";
+    write("tasks.d/all.toml", &format!("name = \"all\"\n{outputs}path = \"all.txt\"\n"));
+    write(
+        "tasks.d/none.toml",
+        &format!("name = \"none\"\n[select]\nwarninglists = []\n{outputs}path = \"none.txt\"\n"),
+    );
+    write(
+        "tasks.d/one.toml",
+        &format!(
+            "name = \"one\"\n[select]\nwarninglists = [\"b-list\", \"b-list\"]\n{outputs}path = \"one.txt\"\n"
+        ),
+    );
+    let project = load(root.path()).expect("valid project");
+    let ids: Vec<&str> = project.warninglists.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(ids, ["a-list", "b-list"]);
+    assert_eq!(project.warninglists[0].list.name(), "A");
+    assert_eq!(project.warninglists[0].file, Path::new("warninglists.d/a-list.json"));
+    let task = |id: &str| project.tasks.iter().find(|t| t.id == id).expect("task");
+    assert_eq!(task("all").warninglists, [0, 1]);
+    assert!(task("none").warninglists.is_empty());
+    assert_eq!(task("one").warninglists, [1]);
+}
+
+#[test]
 fn every_invalid_fixture_has_a_test() {
     let mut cases: Vec<String> = fs::read_dir(fixtures().join("invalid"))
         .expect("fixtures")
@@ -104,6 +153,7 @@ fn every_invalid_fixture_has_a_test() {
     cases.sort();
     let tested = [
         "bad-regex",
+        "bad-warninglist",
         "bad-yaml",
         "duplicate-id",
         "three-errors",
@@ -113,6 +163,7 @@ fn every_invalid_fixture_has_a_test() {
         "unknown-format",
         "unknown-key",
         "unknown-model",
+        "unknown-warninglist",
         "url-and-path",
         "wrong-type",
         "zero-lifetime",
