@@ -30,3 +30,4 @@ pub mod indicator;
 pub mod ledger;
 pub mod parse;
 pub mod report;
+pub mod text;

@@ -196,16 +196,7 @@ fn read_folder<T: DeserializeOwned>(root: &Path, dir: &str, report: &mut Report)
             );
             continue;
         };
-        if !is_valid_id(stem) {
-            report.file_error(
-                relative,
-                format!(
-                    "`{}` is not a valid id: use lower-case letters, digits, `_` and `-`, \
-                     starting with a letter or digit",
-                    stem.escape_debug()
-                ),
-            );
-            folder.broken.insert(stem.to_owned());
+        if !accept_id(stem, relative, report, &mut folder.broken) {
             continue;
         }
         files.push((stem.to_owned(), name, syntax));
@@ -309,6 +300,29 @@ pub(crate) fn parse_toml<T: DeserializeOwned>(text: &str) -> Result<T, ParseProb
         },
         message: one_line(err.message()),
     })
+}
+
+/// Whether a file stem is a valid id; an invalid one is reported and remembered as broken,
+/// so that references to it are not reported again as unknown.
+pub(crate) fn accept_id(
+    stem: &str,
+    relative: PathBuf,
+    report: &mut Report,
+    broken: &mut BTreeSet<String>,
+) -> bool {
+    if is_valid_id(stem) {
+        return true;
+    }
+    report.file_error(
+        relative,
+        format!(
+            "`{}` is not a valid id: use lower-case letters, digits, `_` and `-`, starting \
+             with a letter or digit",
+            stem.escape_debug()
+        ),
+    );
+    broken.insert(stem.to_owned());
+    false
 }
 
 /// Parses a YAML text into `T`. The only place that knows which YAML library is used.

@@ -257,20 +257,6 @@ fn check_http_url(raw: &str) -> Result<url::Url, String> {
     Ok(url)
 }
 
-/// A value from a definition as a message shows it: control characters escaped, so that a
-/// diagnostic stays on one line, and everything else (backslashes of a regex) as written.
-fn shown(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 fn check_not_blank(source: &SourceFile, key: &str, value: &str, report: &mut Report) -> bool {
     if value.trim().is_empty() {
         report.error(source, key, "must not be empty");
@@ -1137,6 +1123,12 @@ impl OutputPaths {
         }
         self.claimed.insert(path.to_owned(), (task.to_owned(), source.file.clone()));
     }
+}
+
+/// A value from a definition as a message shows it (see [`crate::text::shown`]): whole, so
+/// that a diagnostic quotes what the file says.
+fn shown(value: &str) -> String {
+    crate::text::shown(value, crate::text::WHOLE)
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::load::{is_valid_id, read_text};
+use super::load::{accept_id, read_text};
 use super::locate::KeyMap;
 use super::validate::Report;
 use crate::filter::{ListError, WarningList};
@@ -98,16 +98,7 @@ pub(crate) fn read(root: &Path, report: &mut Report) -> Lists {
                 continue;
             }
         }
-        if !is_valid_id(stem) {
-            report.file_error(
-                relative,
-                format!(
-                    "`{}` is not a valid id: use lower-case letters, digits, `_` and `-`, \
-                     starting with a letter or digit",
-                    stem.escape_debug()
-                ),
-            );
-            lists.broken.insert(stem.to_owned());
+        if !accept_id(stem, relative, report, &mut lists.broken) {
             continue;
         }
         ids.push(stem.to_owned());

@@ -596,20 +596,7 @@ pub async fn read_capped(
     tokio::fs::read(path).await.map_err(io_error)
 }
 
-/// Text from a response or an archive as a message shows it: control characters escaped,
-/// cut after `max` characters.
+/// Text from a response or an archive as a message shows it (see [`crate::text::shown`]).
 fn shown(text: &str, max: usize) -> String {
-    let mut out = String::new();
-    for (i, c) in text.chars().enumerate() {
-        if i == max {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    crate::text::shown(text, max)
 }

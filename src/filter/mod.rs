@@ -210,19 +210,7 @@ const SHOWN_ENTRY_CHARS: usize = 80;
 
 /// An entry as a message shows it: control characters escaped, long entries cut.
 fn shown(entry: &str) -> String {
-    let mut out = String::new();
-    for (count, c) in entry.chars().enumerate() {
-        if count == SHOWN_ENTRY_CHARS {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    crate::text::shown(entry, SHOWN_ENTRY_CHARS)
 }
 
 impl WarningList {

@@ -267,19 +267,6 @@ fn listing(names: &[String]) -> String {
     if out.is_empty() { "it is empty".to_owned() } else { out.join(", ") }
 }
 
-/// Text from a feed or a definition, control characters escaped, for messages.
-fn shown(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// The column names a header line holds: its fields, trimmed of white space and quotes.
 ///
 /// A header is read with the delimiter's spaces removed, because `ThreatFox` writes `","`
@@ -803,6 +790,11 @@ fn cell(bytes: &[u8], quoted: bool) -> Option<&[u8]> {
 fn trim_start(bytes: &[u8]) -> &[u8] {
     let start = bytes.iter().position(|b| *b != b' ' && *b != b'\t').unwrap_or(bytes.len());
     &bytes[start..]
+}
+
+/// Text from a feed or a definition as a message shows it (see [`crate::text::shown`]).
+fn shown(text: &str) -> String {
+    crate::text::shown(text, crate::text::WHOLE)
 }
 
 #[cfg(test)]

@@ -226,23 +226,6 @@ fn status_hint(document: &Value) -> String {
         .unwrap_or_default()
 }
 
-/// Text from a body for messages: control characters escaped, cut to 80 characters.
-fn shown(text: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in text.chars().enumerate() {
-        if i == 80 {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// A dotted field path, split.
 type Path = Vec<String>;
 
@@ -422,6 +405,11 @@ impl RecordReader<'_> {
     fn finish(self) -> ParsedFeed {
         self.collector.finish(self.stats)
     }
+}
+
+/// Feed text as a message shows it (see [`crate::text::shown`]), cut at 80 characters.
+fn shown(text: &str) -> String {
+    crate::text::shown(text, 80)
 }
 
 #[cfg(test)]
