@@ -30,6 +30,7 @@ use super::{
     Settings, Source, Task, TaskConfig,
 };
 use crate::indicator::AttrType;
+use crate::text::regex_reason;
 
 /// Default site title and MISP organisation name.
 const DEFAULT_TITLE: &str = "feedsmith";
@@ -734,30 +735,7 @@ fn resolve_delimiter(raw: &str) -> Option<String> {
 
 /// Compiles `exclude_regex`, either a bare pattern or MISP's delimited `/pattern/flags`.
 fn compile_exclude(raw: &str) -> Result<Regex, String> {
-    let pattern = match raw.strip_prefix('/').and_then(|rest| rest.rsplit_once('/')) {
-        Some((body, flags)) => {
-            let mut inline = String::new();
-            for flag in flags.chars() {
-                match flag {
-                    'i' | 'm' | 's' | 'x' | 'U' => inline.push(flag),
-                    // Rust regexes always match Unicode; PHP's `u` asks for that.
-                    'u' => {}
-                    other => {
-                        return Err(format!(
-                            "unknown flag `{}` after the closing `/`: accepted flags are \
-                             `i`, `m`, `s`, `x`, `U` and `u`",
-                            shown(&other.to_string())
-                        ));
-                    }
-                }
-            }
-            if inline.is_empty() { body.to_owned() } else { format!("(?{inline}){body}") }
-        }
-        None => raw.to_owned(),
-    };
-    if pattern.is_empty() {
-        return Err("the pattern is empty and would exclude every value".to_owned());
-    }
+    let pattern = crate::text::php_pattern(raw).map_err(|why| format!("`{}` {why}", shown(raw)))?;
     Regex::new(&pattern).map_err(|err| {
         format!("`{}` is not a valid regular expression: {}", shown(raw), regex_reason(&err))
     })
@@ -773,14 +751,6 @@ fn compile_context(raw: &str) -> Result<Regex, String> {
         return Err(format!("`{}` matches empty text; it must match the text to cut", shown(raw)));
     }
     Ok(regex)
-}
-
-/// The reason of a regex error, without the pattern and caret lines the crate draws above it.
-fn regex_reason(err: &regex::Error) -> String {
-    let text = err.to_string();
-    text.lines()
-        .find_map(|line| line.trim().strip_prefix("error: "))
-        .map_or_else(|| text.split_whitespace().collect::<Vec<_>>().join(" "), str::to_owned)
 }
 
 /// An HTTP header name: one or more token characters (RFC 9110 §5.6.2).

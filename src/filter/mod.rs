@@ -53,6 +53,7 @@ use regex::RegexSet;
 use serde::Deserialize;
 
 use crate::indicator::{AttrType, Indicator};
+use crate::text::regex_reason;
 
 use cidr::Ranges;
 use host::{HostChain, Hosts};
@@ -296,7 +297,8 @@ impl WarningList {
             ListKind::Regex => {
                 let mut patterns = Vec::with_capacity(file.list.len());
                 for (index, entry) in entries() {
-                    let pattern = delimited_pattern(entry).map_err(|why| bad(index, entry, why))?;
+                    let pattern =
+                        crate::text::php_pattern(entry).map_err(|why| bad(index, entry, why))?;
                     regex::Regex::new(&pattern).map_err(|err| {
                         bad(
                             index,
@@ -559,40 +561,6 @@ fn lower(text: &str) -> Cow<'_, str> {
     } else {
         Cow::Borrowed(text)
     }
-}
-
-/// The pattern of a `regex` entry: MISP's delimited `/pattern/flags`, or a bare pattern.
-fn delimited_pattern(entry: &str) -> Result<String, String> {
-    let Some((body, flags)) = entry.strip_prefix('/').and_then(|rest| rest.rsplit_once('/')) else {
-        return Ok(entry.to_owned());
-    };
-    let mut inline = String::new();
-    for flag in flags.chars() {
-        match flag {
-            'i' | 'm' | 's' | 'x' | 'U' => inline.push(flag),
-            // Rust regexes match Unicode always; PHP's `u` asks for it.
-            'u' => {}
-            other => {
-                return Err(format!(
-                    "has the unknown flag `{}` after its closing `/` (accepted: `i`, `m`, `s`, \
-                     `x`, `U`, `u`)",
-                    other.escape_default()
-                ));
-            }
-        }
-    }
-    if body.is_empty() {
-        return Err("is an empty pattern, which would match every value".to_owned());
-    }
-    Ok(if inline.is_empty() { body.to_owned() } else { format!("(?{inline}){body}") })
-}
-
-/// The reason of a regex error, without the pattern and caret lines the crate draws.
-fn regex_reason(err: &regex::Error) -> String {
-    let text = err.to_string();
-    text.lines()
-        .find_map(|line| line.trim().strip_prefix("error: "))
-        .map_or_else(|| text.split_whitespace().collect::<Vec<_>>().join(" "), str::to_owned)
 }
 
 #[cfg(test)]
