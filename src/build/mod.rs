@@ -381,7 +381,12 @@ pub fn run(
         feeds: feed_reports,
         tasks: task_reports,
         by_type: all_types,
-        notes: std::mem::take(&mut notes),
+        // The site is published: a note names paths inside the repository, never the build
+        // machine's folders.
+        notes: std::mem::take(&mut notes)
+            .into_iter()
+            .map(|note| note.replace(&format!("{}/", project.root.display()), ""))
+            .collect(),
     };
     site::write(&staging, &report, &project.root.join("templates"))?;
     let report_json = serde_json::to_vec_pretty(&report).unwrap_or_default();
@@ -606,7 +611,7 @@ fn log_feed(report: &FeedReport) {
     match (report.status, report.stale) {
         (FeedStatus::Ok, _) => tracing::info!(
             feed = %report.id,
-            http = report.http_status.unwrap_or(0),
+            http = report.http_status.map_or_else(|| "none".to_owned(), |s| s.to_string()),
             bytes = report.bytes,
             ms = report.duration_ms,
             indicators = report.indicators,
