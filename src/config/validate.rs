@@ -792,11 +792,22 @@ fn resolve_model(item: &Item<DecayConfig>, report: &mut Report) -> Option<DecayM
         match AttrType::from_name(name) {
             Some(kind) if !types.contains(&kind) => types.push(kind),
             Some(_) => {}
-            None => tracing::debug!(
+            // MISP types that hold rules or numbers rather than indicators, which MISP's own
+            // default models list: known, and ignored without a word.
+            None if MISP_RULE_TYPES.contains(&name.as_str()) => tracing::debug!(
                 model = %item.id,
                 "Attribute type `{}` is not exported by feedsmith; the model ignores it",
                 shown(name)
             ),
+            // Anything else is a typo or a type feedsmith cannot read: said where it is.
+            None => {
+                let (line, column) = source.keys.position("attribute_types");
+                tracing::warn!(
+                    "{}:{line}:{column}: `attribute_types`: `{}` is not an attribute type feedsmith knows; the model ignores it",
+                    source.file.display(),
+                    shown(name)
+                );
+            }
         }
     }
     (report.diagnostics.len() == before).then(|| DecayModel {
@@ -1094,6 +1105,10 @@ impl OutputPaths {
         self.claimed.insert(path.to_owned(), (task.to_owned(), source.file.clone()));
     }
 }
+
+/// MISP attribute types of MISP's default decay models that carry detection rules or phone
+/// numbers, not indicators feedsmith reads; a model may list them.
+const MISP_RULE_TYPES: &[&str] = &["snort", "suricata", "zeek", "bro", "yara", "sigma", "prtn"];
 
 /// A value from a definition as a message shows it (see [`crate::text::shown`]): whole, so
 /// that a diagnostic quotes what the file says.
