@@ -85,6 +85,13 @@ pub fn classify(raw: &str, opts: &Options) -> Result<Classified, RejectReason> {
     // without this a no-break space before a file name made a second, different value.
     let raw = raw.trim();
     precheck(raw)?;
+    // A short run of digits (the hit counts beside every address of IPsum, ports, ids) is no
+    // type: an address needs dots (integer addresses are refused, as PHP refuses them), a
+    // hash 32 hex digits, a Bitcoin address 26 characters, a phone number a `+` or `-`. Said
+    // early, because such words are as many as the indicators in some feeds.
+    if raw.len() < 26 && raw.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(RejectReason::Unrecognized);
+    }
     let mut warnings = Warnings::default();
 
     // Rule 1: a plain address, before any refanging.

@@ -51,10 +51,27 @@ impl Net {
     pub(super) fn to_boxed(self) -> Box<str> {
         let mut buf = StackText::default();
         // The longest form, an IPv6 network, is 43 bytes; the buffer holds 64.
-        let _ = match self.prefix {
-            Some(len) => write!(buf, "{}/{len}", self.addr),
-            None => write!(buf, "{}", self.addr),
-        };
+        match self.addr {
+            // Most values of most feeds: written digit by digit, without the `fmt` machinery.
+            std::net::IpAddr::V4(v4) => {
+                for (i, octet) in v4.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        buf.push(b'.');
+                    }
+                    buf.push_decimal(octet);
+                }
+                if let Some(len) = self.prefix {
+                    buf.push(b'/');
+                    buf.push_decimal(len);
+                }
+            }
+            std::net::IpAddr::V6(_) => {
+                let _ = match self.prefix {
+                    Some(len) => write!(buf, "{}/{len}", self.addr),
+                    None => write!(buf, "{}", self.addr),
+                };
+            }
+        }
         buf.as_str().into()
     }
 }
@@ -72,8 +89,27 @@ impl Default for StackText {
 }
 
 impl StackText {
+    /// Appends one ASCII byte (the buffer is large enough for any address text).
+    fn push(&mut self, byte: u8) {
+        if self.len < self.buf.len() {
+            self.buf[self.len] = byte;
+            self.len += 1;
+        }
+    }
+
+    /// Appends `n` in decimal, without leading zeros.
+    fn push_decimal(&mut self, n: u8) {
+        if n >= 100 {
+            self.push(b'0' + n / 100);
+        }
+        if n >= 10 {
+            self.push(b'0' + n / 10 % 10);
+        }
+        self.push(b'0' + n % 10);
+    }
+
     fn as_str(&self) -> &str {
-        // Only whole `&str`s are ever copied in, so the bytes are UTF-8.
+        // Only whole `&str`s and ASCII digits and punctuation are copied in: the bytes are UTF-8.
         std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
     }
 }
