@@ -4,7 +4,8 @@
 //! Each file is read as its definition in `feeds.d/` reads it (type detection, refanging,
 //! canonical forms, de-duplication: everything `parse` does), repeated until a second has
 //! passed, and the best pass is reported, then the total over all files in MB/s. The files are
-//! small, so they stay in cache: this measures the parser, not the disk.
+//! small, so they stay in cache: this measures the parser, not the disk. An argument keeps
+//! only the files whose path holds it: `cargo bench --bench parse -- ipsum`.
 
 #![expect(clippy::print_stdout, reason = "a benchmark prints its figures")]
 
@@ -32,7 +33,11 @@ fn main() {
     let mut total_bytes = 0u64;
     let mut total_time = Duration::ZERO;
     println!("{:<40} {:>10} {:>10} {:>10}", "file", "bytes", "values", "MB/s");
+    let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     for (file, id) in FILES {
+        if !only.is_empty() && !only.iter().any(|o| file.contains(o.as_str())) {
+            continue;
+        }
         let Some(feed) = project.feeds.iter().find(|f| f.id == *id) else {
             println!("{file:<40} (no feed `{id}`)");
             continue;

@@ -438,7 +438,9 @@ impl<'a> Rows<'a> {
                 self.pos = i + 1;
                 return true;
             }
-            if body[i..].starts_with(self.delimiter) {
+            // The first byte first: a call to compare the whole delimiter at every byte of
+            // the body was a tenth of the time of reading a large list.
+            if body[i] == self.delimiter[0] && body[i..].starts_with(self.delimiter) {
                 fields.bytes.extend_from_slice(&body[self.pos..i]);
                 self.pos = i + self.delimiter.len();
                 return false;
@@ -547,7 +549,9 @@ struct RowReader<'r> {
 impl RowReader<'_> {
     /// Whether a physical line is a comment: its first non-blank bytes are the prefix.
     fn is_comment(&self, line: &[u8]) -> bool {
-        !self.comment_prefix.is_empty() && trim_start(line).starts_with(self.comment_prefix)
+        let Some(&first) = self.comment_prefix.first() else { return false };
+        let line = trim_start(line);
+        line.first() == Some(&first) && line.starts_with(self.comment_prefix)
     }
 
     fn read_row(
