@@ -31,7 +31,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use rayon::prelude::*;
 
-use crate::config::{ModelChoice, Project, Task};
+use crate::config::{Feed, FeedFormat, ModelChoice, Project, Task};
 use crate::decay::{self, Model, Taxonomies};
 use crate::export::Entry;
 use crate::filter::{Subject, WarningList};
@@ -89,6 +89,9 @@ pub(super) fn select<'a>(
         let feed_tags: Vec<&str> = feed.config.misp_tags.iter().map(String::as_str).collect();
         // The base score of an untagged record depends only on the feed and the model.
         let mut untagged_base: HashMap<usize, f64> = HashMap::new();
+        // The base score of a record with event tags only, per (event tag list, model). The
+        // lists live as long as the feed's records, so their addresses stay distinct.
+        let mut event_base: HashMap<(usize, usize), f64> = HashMap::new();
         for record in &feed_parsed.records {
             let Some(indicator) = as_task_type(&record.indicator, &task.types) else {
                 continue;
@@ -127,6 +130,28 @@ pub(super) fn select<'a>(
                         )
                         .value
                     })
+                } else if record.tags.is_empty() {
+                    // Only event tags: every attribute of the event has the same base score,
+                    // computed once per event (keyed by its shared tag list) rather than once
+                    // per attribute, which made an event of many tags and many attributes cost
+                    // their product.
+                    let key = (std::sync::Arc::as_ptr(&record.event_tags).cast::<u8>() as usize, i);
+                    *event_base.entry(key).or_insert_with(|| {
+                        let event_tags: Vec<&str> = record
+                            .event_tags
+                            .iter()
+                            .map(|t| &**t)
+                            .chain(feed_tags.iter().copied())
+                            .collect();
+                        decay::base_score(
+                            &[] as &[&str],
+                            &event_tags,
+                            &config.base_score_config,
+                            default,
+                            taxonomies,
+                        )
+                        .value
+                    })
                 } else {
                     let event_tags: Vec<&str> = record
                         .event_tags
@@ -143,10 +168,10 @@ pub(super) fn select<'a>(
                     )
                     .value
                 };
-                let reference = reference_time(record, &feed.id, ledger, now);
+                let reference = reference_time(record, feed, ledger, now);
                 (model.score(base, reference, now).value, config.threshold)
             });
-            let reference_time = reference_time(record, &feed.id, ledger, now);
+            let reference_time = reference_time(record, feed, ledger, now);
             let candidate = candidates.entry(indicator).or_insert_with(|| Candidate {
                 score: None,
                 to_ids: false,
@@ -303,9 +328,14 @@ fn as_task_type<'a>(indicator: &'a Indicator, types: &[AttrType]) -> Option<Cow<
 /// MISP's reference time for a record that carries one; else the last build that saw the
 /// value in this feed (the ledger), which is this build unless the feed's last good data
 /// stands in for a failing fetch; else the build time.
-fn reference_time(record: &Record, feed: &str, ledger: &Ledger, now: i64) -> i64 {
-    decay::reference_time(record.last_seen, record.timestamp)
-        .or_else(|| ledger.get(feed, &record.indicator).map(|seen| seen.last_seen))
+///
+/// A MISP feed's time in the future decays to 0, as in MISP, whose own instances write those
+/// times. A CSV or JSON feed's time is the provider's clock: one minutes or years ahead of the
+/// build says the feed lists the value now, so it counts as the build time.
+fn reference_time(record: &Record, feed: &Feed, ledger: &Ledger, now: i64) -> i64 {
+    let own = decay::reference_time(record.last_seen, record.timestamp);
+    let own = if feed.config.format == FeedFormat::Misp { own } else { own.map(|t| t.min(now)) };
+    own.or_else(|| ledger.get(&feed.id, &record.indicator).map(|seen| seen.last_seen))
         .unwrap_or(now)
 }
 

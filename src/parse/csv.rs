@@ -225,9 +225,20 @@ impl Layout {
                      `header = true`",
                     shown(name)
                 )),
-                (Column::Name(name), Some(names)) => position(names, name).ok_or_else(|| {
-                    format!("no column `{}` in the header ({})", shown(name), listing(names))
-                }),
+                (Column::Name(name), Some(names)) => {
+                    let at = position(names, name).ok_or_else(|| {
+                        format!("no column `{}` in the header ({})", shown(name), listing(names))
+                    })?;
+                    // Two columns of one name: reading either would lose the other's values
+                    // without a word.
+                    if names[at + 1..].iter().any(|n| n.eq_ignore_ascii_case(name.trim())) {
+                        return Err(format!(
+                            "the header names two columns `{}`; name the one to read by number",
+                            shown(name)
+                        ));
+                    }
+                    Ok(at)
+                }
             }
         };
         let optional = |column: &Option<Column>| column.as_ref().map(index).transpose();
@@ -995,6 +1006,25 @@ mod tests {
         assert!(feed.records.is_empty());
         assert_eq!(feed.stats.blank, 2);
         assert_eq!(feed.stats.rejected_total(), 0);
+    }
+
+    // Found by hostile-input testing: the second `value` column was dropped uncounted.
+    #[test]
+    fn a_name_the_header_gives_two_columns_is_a_schema_error() {
+        let opts = CsvOptions {
+            header: true,
+            value_columns: vec![Column::Name("value".to_owned())],
+            ..CsvOptions::default()
+        };
+        let err = parse(b"value,VALUE,type\n192.0.2.1,192.0.2.2,ip-dst\n", &opts, None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("the header names two columns `value`"), "{err}");
+        let by_number =
+            CsvOptions { value_columns: vec![Column::Number(1), Column::Number(2)], ..opts };
+        let feed =
+            parse(b"value,VALUE,type\n192.0.2.1,192.0.2.2,ip-dst\n", &by_number, None).unwrap();
+        assert_eq!(values(&feed), ["192.0.2.1", "192.0.2.2"]);
     }
 
     #[test]

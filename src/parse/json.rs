@@ -147,10 +147,31 @@ fn records<'v>(document: &'v Value, path: Option<&str>) -> Result<Vec<&'v Value>
                 _ => {}
             }
         }
-        if next.is_empty() && !wildcard {
-            let walked = path.split('.').take(depth).collect::<Vec<_>>().join(".");
-            let place =
-                if walked.is_empty() { "the body".to_owned() } else { format!("`{walked}`") };
+        let walked = || path.split('.').take(depth).collect::<Vec<_>>().join(".");
+        let place = |walked: String| {
+            if walked.is_empty() { "the body".to_owned() } else { format!("`{walked}`") }
+        };
+        // A `*` over text or a number: the answer is not the document the definition
+        // describes (`{"query_status":"illegal_api_key","data":"Your API key is invalid"}`),
+        // and reading it as a feed with no records would withdraw every entry.
+        if segment == "*"
+            && let Some(scalar) = nodes.iter().find(|n| !n.is_array() && !n.is_object())
+        {
+            return Err(ParseError::JsonLayout {
+                message: format!(
+                    "`*` in `{}` meets {} at {}{}",
+                    shown(path),
+                    kind(scalar),
+                    place(walked()),
+                    status_hint(document)
+                ),
+            });
+        }
+        // No node has the key. With a `*` before it, an empty object or array legitimately
+        // leaves no node at all, which is not this case.
+        if next.is_empty() && !nodes.is_empty() && segment != "*" {
+            let walked = walked();
+            let place = place(walked);
             return Err(ParseError::JsonLayout {
                 message: format!(
                     "no `{}` in {place} ({}){}",
@@ -475,6 +496,22 @@ mod tests {
 
     // The shape of ThreatFox's API answer (authored here; no recorded response exists):
     // records under `data`, an array of tags, times with ` UTC`, the feed's own type names.
+    // Found by hostile-input testing: an API error read through a `*` path gave an empty feed,
+    // which `allow_empty` then published as an empty blocklist.
+    #[test]
+    fn a_star_over_text_is_a_layout_error_and_an_empty_object_an_empty_feed() {
+        let opts = JsonOptions { records: Some("data.*".into()), ..JsonOptions::default() };
+        let error = br#"{"query_status":"illegal_api_key","data":"Your API key is invalid"}"#;
+        let err = parse(error, &opts, None).unwrap_err().to_string();
+        assert!(err.contains("`*` in `data.*` meets a string at `data`"), "{err}");
+        assert!(err.contains("illegal_api_key"), "{err}");
+        let missing = parse(br#"{"query_status":"no_result"}"#, &opts, None).unwrap_err();
+        assert!(missing.to_string().contains("no `data` in the body"), "{missing}");
+        let empty = parse(br#"{"data":{}}"#, &opts, None).unwrap();
+        assert!(empty.records.is_empty());
+        assert_eq!(empty.stats.rejected_total(), 0);
+    }
+
     #[test]
     fn records_under_a_key_with_nested_fields_types_times_and_tags() {
         let body = br#"{"query_status":"ok","data":[

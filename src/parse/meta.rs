@@ -104,12 +104,14 @@ pub(crate) fn time_of_text(text: &str) -> Result<Option<i64>, ()> {
             PrimitiveDateTime::parse(&spelled, NAIVE_MINUTES).map(PrimitiveDateTime::assume_utc)
         })
         .or_else(|_| Date::parse(&spelled, DATE).map(|d| d.midnight().assume_utc()));
-    parsed.map(|t| Some(t.unix_timestamp())).map_err(|_| ())
+    parsed.ok().and_then(|t| unix_seconds(t.unix_timestamp())).map(Some).ok_or(())
 }
 
-/// `seconds` if it is a time `time` can represent (years −9999 to 9999).
+/// `seconds` if it is a time from 1970 to the year 9999. Earlier times are refused: MISP
+/// stores seconds in an unsigned column, so a subscriber would reject or misread them, and
+/// no feed saw an indicator before 1970.
 pub(crate) fn unix_seconds(seconds: i64) -> Option<i64> {
-    OffsetDateTime::from_unix_timestamp(seconds).ok().map(|_| seconds)
+    (seconds >= 0 && OffsetDateTime::from_unix_timestamp(seconds).is_ok()).then_some(seconds)
 }
 
 /// Reads a time as [`time_of_text`] does, counting an unreadable one as [`INVALID_TIME`].

@@ -36,9 +36,13 @@ use time::format_description::well_known::{Iso8601, Rfc3339};
 
 use super::collect::Collector;
 use super::misp_rules::{self, Pass, Subject};
-use super::{INVALID_TIME, ParseError, ParseStats, ParsedFeed, Record, text};
+use super::{INVALID_TIME, ParseError, ParseStats, ParsedFeed, Record, meta, text};
 use crate::config::{MispOptions, MispRules};
 use crate::indicator::{self, AttrType, RejectReason};
+
+/// The most tags kept of one event, object or attribute; more are dropped with a
+/// `too_many_tags` warning.
+pub const MAX_MISP_TAGS: usize = 256;
 
 /// The events a MISP feed lists, read from its `manifest.json`.
 #[derive(Clone, Debug, Default)]
@@ -220,6 +224,7 @@ fn json_unix(value: &Value) -> Option<i64> {
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
+    .and_then(meta::unix_seconds)
 }
 
 /// Reads the fetched event files of a MISP feed: `(uuid, file bytes)` pairs, the UUID being
@@ -452,8 +457,8 @@ impl EventReader<'_> {
         }
         let parsed = OffsetDateTime::parse(text, &Rfc3339)
             .or_else(|_| OffsetDateTime::parse(text, &Iso8601::DEFAULT));
-        if let Ok(time) = parsed {
-            Some(time.unix_timestamp())
+        if let Some(seconds) = parsed.ok().and_then(|t| meta::unix_seconds(t.unix_timestamp())) {
+            Some(seconds)
         } else {
             self.stats.warn_code(INVALID_TIME);
             None
@@ -483,6 +488,12 @@ impl EventReader<'_> {
             let Some(name) = tag.name.0.as_deref().filter(|name| !name.is_empty()) else {
                 continue;
             };
+            // Real events carry tens of tags; thousands only make scoring and the rules
+            // slow. The rest are dropped, and counted.
+            if names.len() == MAX_MISP_TAGS {
+                self.stats.warn_code(super::TOO_MANY_TAGS);
+                break;
+            }
             let name = if let Some(known) = self.tags.get(name) {
                 Arc::clone(known)
             } else {
@@ -699,6 +710,14 @@ struct Flag(Option<bool>);
 #[derive(Default)]
 struct Unix(Option<i64>);
 
+impl Unix {
+    /// A time MISP can store: from 1970 on (MISP keeps seconds in an unsigned column), up to
+    /// the year 9999; anything else is no time.
+    fn of(seconds: Option<i64>) -> Unix {
+        Unix(seconds.and_then(meta::unix_seconds))
+    }
+}
+
 /// A list of `T`: absent or `null` is empty; an array is read item by item; an object is read
 /// as the list of its values in the order written (PHP's `json_encode` writes an array with
 /// gaps that way). Any other kind is kept as `bad`, for the reader to count.
@@ -909,20 +928,20 @@ impl<'de> Deserialize<'de> for Unix {
             }
 
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                Ok(Unix(i64::try_from(v).ok()))
+                Ok(Unix::of(i64::try_from(v).ok()))
             }
 
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                Ok(Unix(Some(v)))
+                Ok(Unix::of(Some(v)))
             }
 
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
                 // Out-of-range floats saturate; a timestamp that large is nonsense either way.
-                Ok(Unix(v.is_finite().then_some(v as i64)))
+                Ok(Unix::of(v.is_finite().then_some(v as i64)))
             }
 
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Unix(v.trim().parse().ok()))
+                Ok(Unix::of(v.trim().parse().ok()))
             }
 
             fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
@@ -1352,6 +1371,28 @@ mod tests {
             (example.line, &*example.text),
             (4, &*format!("{uuid}.json: `Object` 1 `Attribute` is a string, not a list"))
         );
+    }
+
+    // Found by hostile-input testing: 20,000 event tags on 20,000 attributes hung the build.
+    #[test]
+    fn an_event_keeps_at_most_max_misp_tags_and_counts_the_rest() {
+        let tags: Vec<String> = (0..300).map(|i| format!("{{\"name\":\"t{i}\"}}")).collect();
+        let body = format!(
+            r#"{{"Event":{{"uuid":"5f0c2a1e-7b8d-4c3e-9a10-2b4c6d8e0f12","Tag":[{}],
+            "Attribute":[{{"type":"domain","value":"a.example","to_ids":true}},
+                         {{"type":"domain","value":"b.example","to_ids":true}}]}}}}"#,
+            tags.join(",")
+        );
+        let feed = one(CASE_17, body.as_bytes(), &MispOptions::default());
+        assert_eq!(feed.records.len(), 2);
+        assert_eq!(feed.records[0].event_tags.len(), MAX_MISP_TAGS);
+        assert_eq!(&*feed.records[0].event_tags[0], "t0");
+        assert_eq!(
+            &*feed.records[0].event_tags[MAX_MISP_TAGS - 1],
+            &*format!("t{}", MAX_MISP_TAGS - 1)
+        );
+        assert!(Arc::ptr_eq(&feed.records[0].event_tags, &feed.records[1].event_tags));
+        assert_eq!(feed.stats.warnings[crate::parse::TOO_MANY_TAGS], 1);
     }
 
     #[test]
