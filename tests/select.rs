@@ -82,3 +82,51 @@ fn a_csv_feed_time_after_the_build_counts_as_now_and_one_before_1970_is_no_time(
             .unwrap();
     assert_eq!(report["feeds"][0]["stats"]["warnings"]["invalid_time"], 2);
 }
+
+// Found by a first-run trial: `build --offline` months after the last fetch reported every
+// feed fresh and kept every free-text indicator, since the cached data was dated at the build.
+#[test]
+fn an_offline_build_dates_cached_data_at_its_fetch_not_at_the_build() {
+    let root = project("", "exclude_reserved = false");
+    let replay = root.path().join("recorded");
+    std::fs::create_dir_all(&replay).unwrap();
+    std::fs::write(replay.join("list.txt"), "198.51.100.1\n198.51.100.2\n").unwrap();
+    std::fs::write(
+        replay.join("index.toml"),
+        "[[response]]\nurl = \"https://feeds.example/list.txt\"\nfile = \"list.txt\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.path().join("feeds.d/list.toml"),
+        "name = \"list\"\nprovider = \"test\"\nurl = \"https://feeds.example/list.txt\"\nformat = \"freetext\"\n",
+    )
+    .unwrap();
+    let before = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    let recorded = replay.to_str().unwrap().to_owned();
+    // Online-like build now: the cache is filled with the fetch time (the clock).
+    let output = feedsmith(root.path(), &["build", "--replay", &recorded]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let after = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+
+    // 200 days later, offline: the NIDS model's lifetime is 120 days.
+    let later = time::OffsetDateTime::from_unix_timestamp(after.as_secs() as i64 + 200 * 86_400)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let output = feedsmith(root.path(), &["build", "--offline", "--now", &later]);
+    assert!(matches!(output.status.code(), Some(0 | 3)), "{output:?}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.path().join("site/report.json")).unwrap())
+            .unwrap();
+    let success = report["feeds"][0]["last_success"].as_str().unwrap();
+    let success =
+        time::OffsetDateTime::parse(success, &time::format_description::well_known::Rfc3339)
+            .unwrap()
+            .unix_timestamp();
+    assert!(
+        (before.as_secs() as i64..=after.as_secs() as i64).contains(&success),
+        "last success {success} should be the fetch, between {before:?} and {after:?}"
+    );
+    assert_eq!(report["tasks"][0]["selected"], 0, "both addresses decayed: {}", report["tasks"][0]);
+    assert_eq!(report["tasks"][0]["expired"], 2);
+}

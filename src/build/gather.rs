@@ -64,6 +64,14 @@ impl Gathered {
         }
     }
 
+    /// When upstream last gave or confirmed the (main) body, if before this build.
+    #[must_use]
+    pub fn as_of(&self) -> Option<i64> {
+        match self {
+            Gathered::Body(body) | Gathered::Misp { manifest_body: body, .. } => body.as_of,
+        }
+    }
+
     /// Time taken, in milliseconds.
     #[must_use]
     pub fn elapsed_ms(&self) -> u64 {

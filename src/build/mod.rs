@@ -131,6 +131,8 @@ pub enum BuildError {
 
 /// What the report says about a feed's fetch, kept once the bodies are parsed and dropped.
 struct Fetched {
+    /// When the data was current: this build, or the time the cached body was fetched.
+    as_of: Option<i64>,
     origin: crate::fetch::Origin,
     http_status: u16,
     bytes: u64,
@@ -199,6 +201,7 @@ pub fn run(
                 Err(e) => FreshFeed { index, fetched: Err(e), files: None },
                 Ok(gathered) => {
                     let fetch_summary = Fetched {
+                        as_of: gathered.as_of(),
                         origin: gathered.origin(),
                         http_status: gathered.status(),
                         bytes: gathered.bytes(),
@@ -255,8 +258,9 @@ pub fn run(
     for result in results.iter().filter(|r| r.stale_from.is_none()) {
         let Some(parsed) = &result.parsed else { continue };
         let id = &project.feeds[result.index].id;
+        let seen = observed_at(&result.fetched, options.now);
         for record in &parsed.records {
-            ledger.observe(id, &record.indicator, options.now);
+            ledger.observe(id, &record.indicator, seen);
         }
     }
 
@@ -543,7 +547,7 @@ fn decide(
         // Accepted: this data becomes the last good data.
         let count = fresh.as_ref().map_or(0, |p| p.records.len() as u64);
         health = FeedHealth {
-            last_success: Some(now),
+            last_success: Some(observed_at(&fetched, now)),
             last_indicators: count,
             failing_since: None,
             last_error: None,
@@ -603,6 +607,13 @@ fn decide(
     // No usable last good data: an empty feed still reports its (empty) parse.
     let parsed = fresh.filter(|_| status == FeedStatus::Empty);
     FeedResult { index: 0, fetched, parsed, fresh_stats, status, problem, stale_from: None, health }
+}
+
+/// When a feed's data was current: the build time, or, for a body served from the cache
+/// (an `--offline` build, or within `refresh_secs`), the time it was fetched, so that the
+/// ledger and the feed's last success do not make old data look fresh.
+fn observed_at(fetched: &Result<Fetched, Failure>, now: i64) -> i64 {
+    fetched.as_ref().ok().and_then(|f| f.as_of).map_or(now, |as_of| as_of.min(now))
 }
 
 /// One log line per feed: what happened and what the build uses.

@@ -79,6 +79,10 @@ pub struct Body {
     pub origin: Origin,
     /// Time taken.
     pub elapsed: Duration,
+    /// Unix seconds at which upstream last gave or confirmed these bytes, when that was
+    /// before this build: a body from the cache, in an `--offline` build or within the feed's
+    /// `refresh_secs`. `None`: this build got or confirmed them.
+    pub as_of: Option<i64>,
 }
 
 /// How the fetcher answers requests.
@@ -476,6 +480,7 @@ impl Fetcher {
                     content_type,
                     origin: Origin::Replay,
                     elapsed: started.elapsed(),
+                    as_of: None,
                 })
             }
             Mode::Offline => {
@@ -511,6 +516,7 @@ impl Fetcher {
             content_type: None,
             origin: Origin::Local,
             elapsed: started.elapsed(),
+            as_of: None,
         })
     }
 
@@ -532,6 +538,8 @@ impl Fetcher {
             content_type,
             origin: Origin::Cache,
             elapsed: started.elapsed(),
+            // Entries written before the cache kept the time read as 0: no date known.
+            as_of: (cached.meta.fetched_at > 0).then_some(cached.meta.fetched_at),
         })
     }
 

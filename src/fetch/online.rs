@@ -124,6 +124,8 @@ impl Fetcher {
                     }
                     let mut body = self.cached_body(request, url, expect, entry, started)?;
                     body.status = 304;
+                    // The server confirmed the cached bytes just now.
+                    body.as_of = None;
                     return Ok(body);
                 }
                 Ok(Answer::Fresh { raw, content_type, etag, last_modified }) => {
@@ -150,6 +152,7 @@ impl Fetcher {
                         content_type,
                         origin: Origin::Network,
                         elapsed: started.elapsed(),
+                        as_of: None,
                     });
                 }
                 Err(failure) => failure,
