@@ -94,18 +94,18 @@ pub(super) fn is_phone(s: &str) -> bool {
 /// digits kept.
 pub(super) fn canonical_phone(s: &str) -> Result<String, RejectReason> {
     let without_trunk = s.replace("(0)", "");
-    let mut out = String::with_capacity(without_trunk.len());
-    let rest = if let Some(rest) = without_trunk.strip_prefix("00") {
-        out.push('+');
-        rest
-    } else {
-        without_trunk.as_str()
-    };
-    for (i, c) in rest.char_indices() {
-        if c.is_ascii_digit() || (c == '+' && i == 0 && out.is_empty()) {
-            out.push(c);
+    let mut kept = String::with_capacity(without_trunk.len());
+    for (i, c) in without_trunk.char_indices() {
+        if c.is_ascii_digit() || (c == '+' && i == 0) {
+            kept.push(c);
         }
     }
+    // The international `00` becomes `+` once the separators are gone, not before as in
+    // MISP: `-0-0-0` would otherwise store `000`, which normalizes again to `+0`.
+    let out = match kept.strip_prefix("00") {
+        Some(rest) => format!("+{rest}"),
+        None => kept,
+    };
     if out.bytes().any(|b| b.is_ascii_digit()) { Ok(out) } else { Err(RejectReason::InvalidValue) }
 }
 

@@ -114,6 +114,19 @@ mod misp_vectors {
         assert!(c("2018-08-21").is_err());
     }
 
+    // Found by the `indicator` fuzz target: `-0-0-0` was stored as `000`, which MISP's rule
+    // (leading `00` to `+`, then separators dropped) normalizes again to `+0`.
+    #[test]
+    fn a_phone_number_is_stored_in_a_form_that_normalizes_to_itself() {
+        assert_eq!(c("-0-0-0"), ok("phone-number", "+0"));
+        assert_eq!(c("0044-20-7946-0000"), ok("phone-number", "+442079460000"));
+        assert_eq!(c("+44(0)20-7946-0000"), ok("phone-number", "+442079460000"));
+        for stored in ["+0", "+442079460000"] {
+            let again = normalize(AttrType::PhoneNumber, stored, &Options::default());
+            assert_eq!(again.map(|c| c.indicator.value.to_string()), Ok(stored.to_owned()));
+        }
+    }
+
     #[test]
     fn email_addresses_are_refanged() {
         for raw in ["test@example.com", "test[@]example.com", "test[at]example.com"] {
