@@ -29,6 +29,18 @@ fn misp_project() -> tempfile::TempDir {
     root
 }
 
+/// The project of [`misp_project`], its feed `linked` reading `list.txt` as free text instead.
+fn text_project() -> tempfile::TempDir {
+    let root = misp_project();
+    std::fs::write(root.path().join("list.txt"), "c2.example\n").unwrap();
+    std::fs::write(
+        root.path().join("feeds.d/linked.toml"),
+        "name = \"linked\"\nprovider = \"test\"\npath = \"list.txt\"\nformat = \"freetext\"\n",
+    )
+    .unwrap();
+    root
+}
+
 /// A file outside the repository that holds the secret, as JSON and as text.
 fn outside_secret() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -136,13 +148,7 @@ fn a_link_that_stays_inside_the_repository_is_followed() {
 
 #[test]
 fn a_local_file_reports_no_http_status() {
-    let root = misp_project();
-    std::fs::write(root.path().join("list.txt"), "c2.example\n").unwrap();
-    std::fs::write(
-        root.path().join("feeds.d/linked.toml"),
-        "name = \"linked\"\nprovider = \"test\"\npath = \"list.txt\"\nformat = \"freetext\"\n",
-    )
-    .unwrap();
+    let root = text_project();
     let output = feedsmith(root.path(), &["build", "--now", "2026-08-23T00:00:00Z"]);
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     let report: serde_json::Value =
@@ -157,13 +163,7 @@ fn a_local_file_reports_no_http_status() {
 
 #[test]
 fn the_published_report_names_no_folder_of_the_build_machine() {
-    let root = misp_project();
-    std::fs::write(root.path().join("list.txt"), "c2.example\n").unwrap();
-    std::fs::write(
-        root.path().join("feeds.d/linked.toml"),
-        "name = \"linked\"\nprovider = \"test\"\npath = \"list.txt\"\nformat = \"freetext\"\n",
-    )
-    .unwrap();
+    let root = text_project();
     // A first build has no ledger yet, which the report notes.
     let output = feedsmith(root.path(), &["build", "--now", "2026-08-23T00:00:00Z"]);
     assert_eq!(output.status.code(), Some(0), "{output:?}");

@@ -119,6 +119,24 @@ pub(super) fn select<'a>(
                 let model = &models[i];
                 let config = &project.models[i].config;
                 let default = feed.config.base_score.unwrap_or(config.default_base_score);
+                // MISP's base score from the attribute's tags and those of its event (with the
+                // feed's own MISP tags counted as event tags).
+                let tagged_base = |attribute: &[std::sync::Arc<str>], default: f64| {
+                    let event_tags: Vec<&str> = record
+                        .event_tags
+                        .iter()
+                        .map(|t| &**t)
+                        .chain(feed_tags.iter().copied())
+                        .collect();
+                    decay::base_score(
+                        attribute,
+                        &event_tags,
+                        &config.base_score_config,
+                        default,
+                        taxonomies,
+                    )
+                    .value
+                };
                 let base = if record.tags.is_empty() && record.event_tags.is_empty() {
                     *untagged_base.entry(i).or_insert_with(|| {
                         decay::base_score(
@@ -136,37 +154,9 @@ pub(super) fn select<'a>(
                     // per attribute, which made an event of many tags and many attributes cost
                     // their product.
                     let key = (std::sync::Arc::as_ptr(&record.event_tags).cast::<u8>() as usize, i);
-                    *event_base.entry(key).or_insert_with(|| {
-                        let event_tags: Vec<&str> = record
-                            .event_tags
-                            .iter()
-                            .map(|t| &**t)
-                            .chain(feed_tags.iter().copied())
-                            .collect();
-                        decay::base_score(
-                            &[] as &[&str],
-                            &event_tags,
-                            &config.base_score_config,
-                            default,
-                            taxonomies,
-                        )
-                        .value
-                    })
+                    *event_base.entry(key).or_insert_with(|| tagged_base(&[], default))
                 } else {
-                    let event_tags: Vec<&str> = record
-                        .event_tags
-                        .iter()
-                        .map(|t| &**t)
-                        .chain(feed_tags.iter().copied())
-                        .collect();
-                    decay::base_score(
-                        &record.tags,
-                        &event_tags,
-                        &config.base_score_config,
-                        default,
-                        taxonomies,
-                    )
-                    .value
+                    tagged_base(&record.tags, default)
                 };
                 let reference = reference_time(record, feed, ledger, now);
                 (model.score(base, reference, now).value, config.threshold)
