@@ -154,18 +154,19 @@ fn read_project_file(root: &Path, report: &mut Report) -> Option<Item<ProjectCon
     parse_file(&text, Syntax::Toml, relative, String::new(), report)
 }
 
-fn read_folder<T: DeserializeOwned>(root: &Path, dir: &str, report: &mut Report) -> Folder<T> {
-    let mut folder = Folder::default();
+/// The plain files of `root/dir`, as `(file name, path relative to root)`: hidden files and
+/// anything that is not a file are skipped (with a log line), a name that is not UTF-8 and a
+/// folder that cannot be read are reported. A missing folder has no files.
+pub(crate) fn folder_files(root: &Path, dir: &str, report: &mut Report) -> Vec<(String, PathBuf)> {
     let entries = match fs::read_dir(root.join(dir)) {
         Ok(entries) => entries,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return folder,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Vec::new(),
         Err(err) => {
             report.file_error(PathBuf::from(dir), format!("cannot read the folder: {err}"));
-            return folder;
+            return Vec::new();
         }
     };
-    // (id, file name, syntax), sorted so that duplicates sit side by side.
-    let mut files: Vec<(String, String, Syntax)> = Vec::new();
+    let mut files = Vec::new();
     for entry in entries {
         let entry = match entry {
             Ok(entry) => entry,
@@ -174,7 +175,6 @@ fn read_folder<T: DeserializeOwned>(root: &Path, dir: &str, report: &mut Report)
                 continue;
             }
         };
-        let path = entry.path();
         let relative = Path::new(dir).join(entry.file_name());
         let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
             report.file_error(relative, "the file name is not UTF-8");
@@ -184,10 +184,20 @@ fn read_folder<T: DeserializeOwned>(root: &Path, dir: &str, report: &mut Report)
             tracing::debug!(file = %relative.display(), "Skipping hidden file");
             continue;
         }
-        if !path.is_file() {
+        if !entry.path().is_file() {
             tracing::warn!(file = %relative.display(), "Skipping `{name}`: not a file");
             continue;
         }
+        files.push((name, relative));
+    }
+    files
+}
+
+fn read_folder<T: DeserializeOwned>(root: &Path, dir: &str, report: &mut Report) -> Folder<T> {
+    let mut folder = Folder::default();
+    // (id, file name, syntax), sorted so that duplicates sit side by side.
+    let mut files: Vec<(String, String, Syntax)> = Vec::new();
+    for (name, relative) in folder_files(root, dir, report) {
         let (stem, ext) = name.rsplit_once('.').unwrap_or((name.as_str(), ""));
         let Some(syntax) = Syntax::from_extension(ext) else {
             tracing::warn!(

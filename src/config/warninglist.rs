@@ -9,12 +9,10 @@
 //! skipped quietly; any other file is skipped with a warning.
 
 use std::collections::BTreeSet;
-use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::load::{accept_id, read_text};
+use super::load::{accept_id, folder_files, read_text};
 use super::locate::KeyMap;
 use super::validate::Report;
 use crate::filter::{ListError, WarningList};
@@ -53,36 +51,8 @@ impl Lists {
 pub(crate) fn read(root: &Path, report: &mut Report) -> Lists {
     let mut lists = Lists::default();
     let dir = WARNINGLISTS_DIR;
-    let entries = match fs::read_dir(root.join(dir)) {
-        Ok(entries) => entries,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return lists,
-        Err(err) => {
-            report.file_error(PathBuf::from(dir), format!("cannot read the folder: {err}"));
-            return lists;
-        }
-    };
     let mut ids = Vec::new();
-    for entry in entries {
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(err) => {
-                report.file_error(PathBuf::from(dir), format!("cannot read the folder: {err}"));
-                continue;
-            }
-        };
-        let relative = Path::new(dir).join(entry.file_name());
-        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
-            report.file_error(relative, "the file name is not UTF-8");
-            continue;
-        };
-        if name.starts_with('.') {
-            tracing::debug!(file = %relative.display(), "Skipping hidden file");
-            continue;
-        }
-        if !entry.path().is_file() {
-            tracing::warn!(file = %relative.display(), "Skipping `{name}`: not a file");
-            continue;
-        }
+    for (name, relative) in folder_files(root, dir, report) {
         let (stem, ext) = name.rsplit_once('.').unwrap_or((name.as_str(), ""));
         match ext {
             "json" => {}

@@ -11,6 +11,7 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
+use super::lower;
 use crate::indicator::{AttrType, is_public_suffix, normalize};
 
 /// The names of a `hostname` list.
@@ -136,14 +137,6 @@ pub(super) fn host_of_url(url: &str) -> Cow<'_, str> {
         host_port.split_once(':').map_or(host_port, |(host, _)| host)
     };
     lower(host.trim_end_matches('.'))
-}
-
-fn lower(text: &str) -> Cow<'_, str> {
-    if text.chars().any(char::is_uppercase) {
-        Cow::Owned(text.to_lowercase())
-    } else {
-        Cow::Borrowed(text)
-    }
 }
 
 #[cfg(test)]

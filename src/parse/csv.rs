@@ -110,14 +110,7 @@ pub fn parse(
 
     let mut stats = ParseStats::default();
     let body = text::strip_bom(body, &mut stats);
-    let mut rows = Rows {
-        body,
-        pos: 0,
-        line: 1,
-        delimiter,
-        quoting: !delimiter.contains(&b'"'),
-        quotes_unreliable: false,
-    };
+    let mut rows = Rows::new(body, delimiter);
     let mut reader = RowReader {
         collector: Collector::new(),
         stats,
@@ -285,14 +278,7 @@ fn listing(names: &[String]) -> String {
 fn header_names(line: &[u8], delimiter: &[u8]) -> Vec<String> {
     let trimmed_len = delimiter.iter().rposition(|&b| b != b' ').map_or(delimiter.len(), |e| e + 1);
     let delimiter = &delimiter[..trimmed_len];
-    let mut rows = Rows {
-        body: line,
-        pos: 0,
-        line: 1,
-        delimiter,
-        quoting: !delimiter.contains(&b'"'),
-        quotes_unreliable: false,
-    };
+    let mut rows = Rows::new(line, delimiter);
     let mut fields = Fields::default();
     rows.read(&mut fields);
     (0..fields.len())
@@ -385,6 +371,18 @@ struct Rows<'a> {
 }
 
 impl<'a> Rows<'a> {
+    /// A reader at the start of `body`; a delimiter holding `"` turns quoting off.
+    fn new(body: &'a [u8], delimiter: &'a [u8]) -> Rows<'a> {
+        Rows {
+            body,
+            pos: 0,
+            line: 1,
+            delimiter,
+            quoting: !delimiter.contains(&b'"'),
+            quotes_unreliable: false,
+        }
+    }
+
     /// The span of the line at `pos`, without its line end.
     fn current_line(&self) -> (usize, usize) {
         let rest = &self.body[self.pos..];
@@ -819,14 +817,7 @@ mod tests {
 
     /// Every row of `body` as field strings, read with the given delimiter.
     fn rows(body: &[u8], delimiter: &[u8]) -> Vec<(u64, Vec<String>)> {
-        let mut rows = Rows {
-            body,
-            pos: 0,
-            line: 1,
-            delimiter,
-            quoting: !delimiter.contains(&b'"'),
-            quotes_unreliable: false,
-        };
+        let mut rows = Rows::new(body, delimiter);
         let mut fields = Fields::default();
         let mut out = Vec::new();
         while rows.pos < body.len() {
