@@ -5,10 +5,15 @@
 //! 1. the model is the task's, or with `auto` the first model (by id) covering the type;
 //! 2. the base score comes from the record's tags, its event's tags and the feed's MISP tags
 //!    with MISP's weighting, else the feed's `base_score`, else the model's default;
-//! 3. the reference time is MISP's (`last_seen`, else the attribute `timestamp`) when the feed
-//!    gives one; otherwise the last build that saw the value in that feed, from the ledger
-//!    (this build, unless the feed's last good data stands in for a failed fetch);
-//! 4. an indicator listed by several feeds keeps its best score.
+//! 3. the reference time is MISP's (the newest "seen" sighting, `last_seen`, else the attribute
+//!    `timestamp`) when the feed gives one; otherwise the last build that saw the value in that
+//!    feed, from the ledger (this build, unless the feed's last good data stands in for a
+//!    failed fetch);
+//! 4. the model's formula gives the score: `polynomial_extended` also zeroes it once a
+//!    `retention:*` tag has run out since the record's last change (its `timestamp`, else
+//!    the first build that saw it), `sightings` scales the base score by the record's
+//!    sightings;
+//! 5. an indicator listed by several feeds keeps its best score.
 //!
 //! An indicator is kept when its score is at least the minimum (the model's threshold unless
 //! the task sets `min_score`), so "kept" is exactly MISP's "not decayed". Types no model
@@ -31,12 +36,12 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use rayon::prelude::*;
 
-use crate::config::{Feed, FeedFormat, ModelChoice, Project, Task};
-use crate::decay::{self, Model, Taxonomies};
+use crate::config::{DecayKind, Feed, FeedFormat, ModelChoice, Project, Task};
+use crate::decay::{self, Evidence, Model, Taxonomies};
 use crate::export::Entry;
 use crate::filter::{Subject, WarningList};
 use crate::indicator::{AttrType, Family, Indicator};
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, Seen};
 use crate::parse::{ParsedFeed, Record};
 
 /// A task's selected indicators, sorted, and what was left out.
@@ -87,11 +92,12 @@ pub(super) fn select<'a>(
         let Some(feed_parsed) = parsed.get(feed_index).copied().flatten() else { continue };
         let feed = &project.feeds[feed_index];
         let feed_tags: Vec<&str> = feed.config.misp_tags.iter().map(String::as_str).collect();
-        // The base score of an untagged record depends only on the feed and the model.
-        let mut untagged_base: HashMap<usize, f64> = HashMap::new();
-        // The base score of a record with event tags only, per (event tag list, model). The
-        // lists live as long as the feed's records, so their addresses stay distinct.
-        let mut event_base: HashMap<(usize, usize), f64> = HashMap::new();
+        // The base score (and retention) of an untagged record depends only on the feed and
+        // the model.
+        let mut untagged_base: HashMap<usize, Tagged> = HashMap::new();
+        // The same for a record with event tags only, per (event tag list, model). The lists
+        // live as long as the feed's records, so their addresses stay distinct.
+        let mut event_base: HashMap<(usize, usize), Tagged> = HashMap::new();
         for record in &feed_parsed.records {
             let Some(indicator) = as_task_type(&record.indicator, &task.types) else {
                 continue;
@@ -115,38 +121,25 @@ pub(super) fn select<'a>(
                 ModelChoice::Model(i) => Some(i),
                 ModelChoice::Auto => project.models.iter().position(|m| m.types.contains(&kind)),
             };
+            let seen = ledger.get(&feed.id, &record.indicator);
+            let reference_time = reference_time(record, feed, seen, now);
             let score = model_index.map(|i| {
                 let model = &models[i];
-                let config = &project.models[i].config;
-                let default = feed.config.base_score.unwrap_or(config.default_base_score);
+                let default = feed.config.base_score.unwrap_or(model.default_base_score);
                 // MISP's base score from the attribute's tags and those of its event (with the
                 // feed's own MISP tags counted as event tags).
-                let tagged_base = |attribute: &[std::sync::Arc<str>], default: f64| {
+                let tagged = |attribute: &[std::sync::Arc<str>]| {
                     let event_tags: Vec<&str> = record
                         .event_tags
                         .iter()
                         .map(|t| &**t)
                         .chain(feed_tags.iter().copied())
                         .collect();
-                    decay::base_score(
-                        attribute,
-                        &event_tags,
-                        &config.base_score_config,
-                        default,
-                        taxonomies,
-                    )
-                    .value
+                    Tagged::of(model, attribute, &event_tags, default, taxonomies)
                 };
-                let base = if record.tags.is_empty() && record.event_tags.is_empty() {
+                let tags = if record.tags.is_empty() && record.event_tags.is_empty() {
                     *untagged_base.entry(i).or_insert_with(|| {
-                        decay::base_score(
-                            &[] as &[&str],
-                            &feed_tags,
-                            &config.base_score_config,
-                            default,
-                            taxonomies,
-                        )
-                        .value
+                        Tagged::of(model, &[] as &[&str], &feed_tags, default, taxonomies)
                     })
                 } else if record.tags.is_empty() {
                     // Only event tags: every attribute of the event has the same base score,
@@ -154,21 +147,20 @@ pub(super) fn select<'a>(
                     // per attribute, which made an event of many tags and many attributes cost
                     // their product.
                     let key = (std::sync::Arc::as_ptr(&record.event_tags).cast::<u8>() as usize, i);
-                    *event_base.entry(key).or_insert_with(|| tagged_base(&[], default))
+                    *event_base.entry(key).or_insert_with(|| tagged(&[]))
                 } else {
-                    tagged_base(&record.tags, default)
+                    tagged(&record.tags)
                 };
-                let reference = reference_time(record, feed, ledger, now);
-                (model.score(base, reference, now).value, config.threshold)
+                let evidence = evidence(record, tags, reference_time, seen, now);
+                model.evaluate(&evidence, now).value
             });
-            let reference_time = reference_time(record, feed, ledger, now);
             let candidate = candidates.entry(indicator).or_insert_with(|| Candidate {
                 score: None,
                 to_ids: false,
                 reference_time: i64::MIN,
                 feeds: Vec::new(),
             });
-            if let Some((value, _)) = score {
+            if let Some(value) = score {
                 candidate.score = Some(candidate.score.map_or(value, |s: f64| s.max(value)));
             }
             candidate.to_ids |= record.to_ids;
@@ -315,18 +307,71 @@ fn as_task_type<'a>(indicator: &'a Indicator, types: &[AttrType]) -> Option<Cow<
     Some(Cow::Owned(Indicator::new(plain, host)))
 }
 
-/// MISP's reference time for a record that carries one; else the last build that saw the
-/// value in this feed (the ledger), which is this build unless the feed's last good data
-/// stands in for a failing fetch; else the build time.
+/// MISP's reference time for a record that carries one (its newest "seen" sighting,
+/// `last_seen` or `timestamp`, by MISP's rule); else the last build that saw the value in
+/// this feed (the ledger), which is this build unless the feed's last good data stands in for
+/// a failing fetch; else the build time.
 ///
 /// A MISP feed's time in the future decays to 0, as in MISP, whose own instances write those
 /// times. A CSV or JSON feed's time is the provider's clock: one minutes or years ahead of the
 /// build says the feed lists the value now, so it counts as the build time.
-fn reference_time(record: &Record, feed: &Feed, ledger: &Ledger, now: i64) -> i64 {
-    let own = decay::reference_time(record.last_seen, record.timestamp);
+fn reference_time(record: &Record, feed: &Feed, seen: Option<Seen>, now: i64) -> i64 {
+    let sighting = record.sightings.as_ref().and_then(|s| s.last_seen);
+    let own = decay::reference_time_with_sighting(sighting, record.last_seen, record.timestamp);
     let own = if feed.config.format == FeedFormat::Misp { own } else { own.map(|t| t.min(now)) };
-    own.or_else(|| ledger.get(&feed.id, &record.indicator).map(|seen| seen.last_seen))
-        .unwrap_or(now)
+    own.or_else(|| seen.map(|seen| seen.last_seen)).unwrap_or(now)
+}
+
+/// The base score and shortest retention an indicator's tags give under one model.
+#[derive(Clone, Copy)]
+struct Tagged {
+    base: f64,
+    retention_days: Option<f64>,
+}
+
+impl Tagged {
+    fn of(
+        model: &Model,
+        attribute: &[impl AsRef<str>],
+        event: &[impl AsRef<str>],
+        default: f64,
+        taxonomies: &Taxonomies,
+    ) -> Tagged {
+        let base = decay::base_score(
+            attribute,
+            event,
+            &model.base_score_config,
+            default,
+            taxonomies,
+        )
+        .value;
+        // Only `polynomial_extended` reads retention tags.
+        let retention_days = (model.kind == DecayKind::PolynomialExtended)
+            .then(|| decay::retention_days(attribute, event, taxonomies))
+            .flatten();
+        Tagged { base, retention_days }
+    }
+}
+
+/// What a record brings to its score. Its last change is its MISP `timestamp`; a record of a
+/// feed without one changed when the feed first listed it (the ledger), as an attribute that
+/// MISP imports once and never edits.
+fn evidence(
+    record: &Record,
+    tags: Tagged,
+    reference_time: i64,
+    seen: Option<Seen>,
+    now: i64,
+) -> Evidence {
+    let sightings = record.sightings.as_deref().copied().unwrap_or_default();
+    Evidence {
+        base: tags.base,
+        reference_time,
+        modified: record.timestamp.or(seen.map(|s| s.first_seen)).unwrap_or(now),
+        retention_days: tags.retention_days,
+        sightings: u64::from(sightings.total),
+        seen_sightings: u64::from(sightings.seen),
+    }
 }
 
 /// Special-purpose ranges (RFC 6890 and its updates) that no blocklist should hold.

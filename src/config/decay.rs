@@ -52,6 +52,39 @@ pub struct DecayConfig {
     pub base_score_config: BTreeMap<String, f64>,
     /// The MISP attribute types the model applies to. Required, not empty.
     pub attribute_types: Vec<String>,
+    /// The settings of the `sightings` formula (MISP's `parameters.settings`). Only allowed
+    /// with `type = "sightings"`. Default: MISP's (a minimum of 1 sighting, no offsets).
+    #[serde(default)]
+    pub sightings: Option<SightingsSettings>,
+}
+
+/// The settings of MISP's `Sightings` formula (decay.md §6.2).
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SightingsSettings {
+    /// Below this many sightings the score is the base score. Default: 1.
+    #[serde(default = "default_minimum_sightings")]
+    pub minimum_sightings: u64,
+    /// Added to the "seen" sightings and to the total. Default: 0.
+    #[serde(default)]
+    pub true_positive_offset: f64,
+    /// Added to the total. Default: 0.
+    #[serde(default)]
+    pub false_positive_offset: f64,
+}
+
+impl Default for SightingsSettings {
+    fn default() -> Self {
+        SightingsSettings {
+            minimum_sightings: default_minimum_sightings(),
+            true_positive_offset: 0.0,
+            false_positive_offset: 0.0,
+        }
+    }
+}
+
+fn default_minimum_sightings() -> u64 {
+    1
 }
 
 /// The formula of a decay model.
@@ -60,5 +93,36 @@ pub struct DecayConfig {
 pub enum DecayKind {
     /// MISP's `Polynomial`: `B × (1 − (t/τ)^(1/δ))`.
     #[default]
+    #[serde(alias = "Polynomial")]
     Polynomial,
+    /// MISP's `PolynomialExtended`: the polynomial score, forced to 0 once a `retention:*` tag
+    /// of the indicator has run out (counted from the indicator's last change).
+    #[serde(alias = "PolynomialExtended")]
+    PolynomialExtended,
+    /// MISP's `Sightings`: the base score scaled by the share of "seen" sightings; time plays
+    /// no part.
+    #[serde(alias = "Sightings")]
+    Sightings,
+}
+
+impl DecayKind {
+    /// The name written in a model file's `type`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            DecayKind::Polynomial => "polynomial",
+            DecayKind::PolynomialExtended => "polynomial_extended",
+            DecayKind::Sightings => "sightings",
+        }
+    }
+
+    /// The name MISP gives the formula.
+    #[must_use]
+    pub fn misp_name(self) -> &'static str {
+        match self {
+            DecayKind::Polynomial => "Polynomial",
+            DecayKind::PolynomialExtended => "PolynomialExtended",
+            DecayKind::Sightings => "Sightings",
+        }
+    }
 }

@@ -26,7 +26,7 @@ mod task;
 mod validate;
 mod warninglist;
 
-pub use decay::{DecayConfig, DecayKind};
+pub use decay::{DecayConfig, DecayKind, SightingsSettings};
 pub use feed::{
     Column, CsvOptions, FeedConfig, FeedFormat, FreetextOptions, JsonOptions, MispOptions,
     MispRules,

@@ -25,9 +25,9 @@ use super::load::{DECAY_DIR, FEEDS_DIR, Folder, Item, SourceFile, TASKS_DIR};
 use super::locate::Position;
 use super::warninglist::{Lists, WARNINGLISTS_DIR};
 use super::{
-    Column, ConfigErrors, CsvOptions, DecayConfig, DecayModel, Diagnostic, Feed, FeedConfig,
-    FeedFormat, JsonOptions, MispRules, ModelChoice, OutputFormat, Project, ProjectConfig,
-    Settings, Source, Task, TaskConfig,
+    Column, ConfigErrors, CsvOptions, DecayConfig, DecayKind, DecayModel, Diagnostic, Feed,
+    FeedConfig, FeedFormat, JsonOptions, MispRules, ModelChoice, OutputFormat, Project,
+    ProjectConfig, Settings, Source, Task, TaskConfig,
 };
 use crate::indicator::AttrType;
 use crate::text::regex_reason;
@@ -784,9 +784,37 @@ fn resolve_model(item: &Item<DecayConfig>, report: &mut Report) -> Option<DecayM
     for (tag, &weight) in &config.base_score_config {
         check_score(source, &format!("base_score_config.{tag}"), weight, true, report);
     }
+    match (config.kind, &config.sightings) {
+        (DecayKind::Sightings, Some(settings)) => {
+            check_score(
+                source,
+                "sightings.true_positive_offset",
+                settings.true_positive_offset,
+                true,
+                report,
+            );
+            check_score(
+                source,
+                "sightings.false_positive_offset",
+                settings.false_positive_offset,
+                true,
+                report,
+            );
+        }
+        (_, None) => {}
+        (kind, Some(_)) => report.error(
+            source,
+            "sightings",
+            format!(
+                "`sightings` settings belong to `type = \"sightings\"`, not to `{}`",
+                kind.name()
+            ),
+        ),
+    }
     if config.attribute_types.is_empty() {
         report.error(source, "attribute_types", "a model needs at least one attribute type");
     }
+    let config = round_like_misp(&item.id, source, config);
     let mut types = Vec::new();
     for name in &config.attribute_types {
         match AttrType::from_name(name) {
@@ -810,11 +838,62 @@ fn resolve_model(item: &Item<DecayConfig>, report: &mut Report) -> Option<DecayM
             }
         }
     }
-    (report.diagnostics.len() == before).then(|| DecayModel {
-        id: item.id.clone(),
-        config: config.clone(),
-        types,
-    })
+    (report.diagnostics.len() == before).then(|| DecayModel { id: item.id.clone(), config, types })
+}
+
+/// The model as MISP stores it: every number rounded to 4 decimal places (MISP rounds each
+/// parameter and weight when it saves a model), so that feedsmith scores with the same
+/// parameters as a MISP instance given the same file. A value that changes is a located
+/// warning.
+fn round_like_misp(id: &str, source: &SourceFile, config: &DecayConfig) -> DecayConfig {
+    let mut rounded = config.clone();
+    let round = |key: &str, value: &mut f64| {
+        let kept = round_4(*value);
+        if kept.to_bits() != value.to_bits() && value.is_finite() {
+            let (line, column) = source.keys.position(key);
+            tracing::warn!(
+                model = %id,
+                "{}:{line}:{column}: `{key}`: MISP keeps 4 decimal places; {value} is used as {kept}",
+                source.file.display()
+            );
+            *value = kept;
+        }
+    };
+    round("lifetime_days", &mut rounded.lifetime_days);
+    round("decay_speed", &mut rounded.decay_speed);
+    round("threshold", &mut rounded.threshold);
+    round("default_base_score", &mut rounded.default_base_score);
+    for (tag, weight) in &mut rounded.base_score_config {
+        round(&format!("base_score_config.{tag}"), weight);
+    }
+    if let Some(settings) = &mut rounded.sightings {
+        round("sightings.true_positive_offset", &mut settings.true_positive_offset);
+        round("sightings.false_positive_offset", &mut settings.false_positive_offset);
+    }
+    rounded
+}
+
+/// PHP's `round(x, 4)`: half away from zero at the fourth decimal, on the decimal digits of
+/// the number as written (its shortest round-trip form), so that 1.00005 becomes 1.0001 as in
+/// PHP rather than 1.0 as `(x × 10⁴).round()` gives through binary error.
+fn round_4(value: f64) -> f64 {
+    // From 2⁵⁰ on no double has a fraction worth rounding.
+    if !value.is_finite() || value.abs() >= 1e15 {
+        return value;
+    }
+    let text = format!("{}", value.abs());
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    if fraction.len() <= 4 {
+        return value;
+    }
+    let digit = |at: usize| u64::from(fraction.as_bytes()[at] - b'0');
+    let Ok(whole) = whole.parse::<u64>() else { return value };
+    let mut scaled = whole * 10_000 + (0..4).fold(0, |n, at| n * 10 + digit(at));
+    if digit(4) >= 5 {
+        scaled += 1;
+    }
+    let rounded = scaled as f64 / 10_000.0;
+    if value < 0.0 && rounded != 0.0 { -rounded } else { rounded }
 }
 
 /// What tasks may refer to.

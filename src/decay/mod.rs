@@ -30,12 +30,12 @@
 mod tags;
 mod taxonomy;
 
-pub use tags::{BaseScore, base_score, tag_key};
+pub use tags::{BaseScore, base_score, retention_days, tag_key};
 pub use taxonomy::Taxonomies;
 
 use std::collections::BTreeMap;
 
-use crate::config::{self, DecayKind};
+use crate::config::{self, DecayKind, SightingsSettings};
 use crate::indicator::AttrType;
 
 /// Seconds in one day, as MISP counts a lifetime (no calendar, no leap seconds).
@@ -136,11 +136,53 @@ pub fn retention_expired(
     now: i64,
     values: &Taxonomies,
 ) -> bool {
-    let age = now.saturating_sub(timestamp) as f64;
-    tags.iter()
-        .map(AsRef::as_ref)
-        .filter(|tag| tag.starts_with("retention:"))
-        .any(|tag| values.numerical_value(tag).is_some_and(|days| age > days * SECS_PER_DAY))
+    retention_days(tags, &[] as &[&str], values)
+        .is_some_and(|days| retention_ran_out(days, timestamp, now))
+}
+
+/// `now − modified > days × 86400`, MISP's test for a run-out retention.
+fn retention_ran_out(days: f64, modified: i64, now: i64) -> bool {
+    now.saturating_sub(modified) as f64 > days * SECS_PER_DAY
+}
+
+/// What one indicator brings to its score, beside the model.
+///
+/// ```
+/// use feedsmith::decay::Evidence;
+/// let evidence = Evidence { retention_days: Some(7.0), ..Evidence::new(80.0, 1_000) };
+/// assert_eq!(evidence.modified, 1_000);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Evidence {
+    /// The base score B.
+    pub base: f64,
+    /// The time the decay runs from (Unix seconds): see [`reference_time_with_sighting`].
+    pub reference_time: i64,
+    /// The indicator's last change (MISP's attribute `timestamp`), from which a retention tag
+    /// is counted by `PolynomialExtended`.
+    pub modified: i64,
+    /// The shortest retention of the indicator's tags, in days ([`retention_days`]).
+    pub retention_days: Option<f64>,
+    /// Sightings of any type, for the `Sightings` formula.
+    pub sightings: u64,
+    /// Sightings of type 0 ("seen").
+    pub seen_sightings: u64,
+}
+
+impl Evidence {
+    /// An indicator with base score `base` decaying from `reference_time`, changed then, with
+    /// no retention tag and no sightings.
+    #[must_use]
+    pub fn new(base: f64, reference_time: i64) -> Evidence {
+        Evidence {
+            base,
+            reference_time,
+            modified: reference_time,
+            retention_days: None,
+            sightings: 0,
+            seen_sightings: 0,
+        }
+    }
 }
 
 /// A scoring model resolved from a [`config::DecayModel`].
@@ -164,6 +206,8 @@ pub struct Model {
     pub base_score_config: BTreeMap<String, f64>,
     /// The attribute types the model scores (unknown MISP type names are left out).
     pub types: Vec<AttrType>,
+    /// The `Sightings` formula's settings (MISP's defaults for the other formulas).
+    pub sightings: SightingsSettings,
 }
 
 /// An indicator's score under one model at one time.
@@ -203,6 +247,7 @@ impl Model {
             default_base_score: c.default_base_score,
             base_score_config: c.base_score_config.clone(),
             types: model.types.clone(),
+            sightings: c.sightings.unwrap_or_default(),
         }
     }
 
@@ -231,28 +276,89 @@ impl Model {
     }
 
     /// The score at `now` of an indicator with base score `base` whose decay started at
-    /// `reference_time` (both Unix seconds).
+    /// `reference_time` (both Unix seconds), with no retention tag and no sightings; see
+    /// [`Model::evaluate`].
     #[must_use]
     pub fn score(&self, base: f64, reference_time: i64, now: i64) -> Score {
-        let value = self.value_after(base, now.saturating_sub(reference_time));
+        self.evaluate(&Evidence::new(base, reference_time), now)
+    }
+
+    /// The score at `now` (Unix seconds) of an indicator, by the model's formula:
+    /// - `polynomial`: the curve from the base score at the reference time to 0 at τ.
+    /// - `polynomial_extended`: the same, forced to 0 from the first second at which the
+    ///   indicator's last change is older than its shortest retention tag.
+    /// - `sightings`: the base score scaled by the share of "seen" sightings; constant in time.
+    #[must_use]
+    pub fn evaluate(&self, evidence: &Evidence, now: i64) -> Score {
+        let value = self.value_at(evidence, now);
         Score {
-            base,
+            base: evidence.base,
             value,
             decayed: is_decayed(value, self.threshold),
-            expires_at: self.expires_at(base, reference_time),
+            expires_at: self.expiry(evidence),
         }
     }
 
-    /// The score `elapsed` seconds after the reference time.
-    fn value_after(&self, base: f64, elapsed: i64) -> f64 {
+    /// The score of `evidence` at `now`.
+    fn value_at(&self, evidence: &Evidence, now: i64) -> f64 {
+        let elapsed = now.saturating_sub(evidence.reference_time);
         match self.kind {
-            DecayKind::Polynomial => {
-                polynomial_score(base, elapsed as f64, self.lifetime_days, self.decay_speed)
+            DecayKind::Polynomial => self.value_after(evidence.base, elapsed),
+            DecayKind::PolynomialExtended => {
+                let ran_out = evidence
+                    .retention_days
+                    .is_some_and(|days| retention_ran_out(days, evidence.modified, now));
+                if ran_out { 0.0 } else { self.value_after(evidence.base, elapsed) }
             }
+            DecayKind::Sightings => self.sightings_value(evidence),
         }
     }
 
-    /// The first whole second from which an indicator is decayed for good; see
+    /// The `Sightings` formula's score, which time does not change.
+    fn sightings_value(&self, evidence: &Evidence) -> f64 {
+        let settings = &self.sightings;
+        sightings_score(
+            evidence.base,
+            evidence.sightings,
+            evidence.seen_sightings,
+            settings.minimum_sightings,
+            settings.true_positive_offset,
+            settings.false_positive_offset,
+        )
+    }
+
+    /// The polynomial score `elapsed` seconds after the reference time.
+    fn value_after(&self, base: f64, elapsed: i64) -> f64 {
+        polynomial_score(base, elapsed as f64, self.lifetime_days, self.decay_speed)
+    }
+
+    /// The first whole second from which `evidence` is decayed for good, by the model's
+    /// formula; see [`Score::expires_at`].
+    #[must_use]
+    pub fn expiry(&self, evidence: &Evidence) -> Option<i64> {
+        let threshold = self.threshold;
+        match self.kind {
+            DecayKind::Polynomial => self.expires_at(evidence.base, evidence.reference_time),
+            DecayKind::PolynomialExtended => {
+                let curve = self.expires_at(evidence.base, evidence.reference_time);
+                // The retention zeroes the score from the first second past it; 0 is decayed
+                // only under a positive threshold.
+                let cut = evidence
+                    .retention_days
+                    .filter(|_| threshold > 0.0)
+                    .and_then(|days| retention_cut(days, evidence.modified))
+                    .map(|cut| cut.max(evidence.reference_time));
+                match (curve, cut) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            }
+            DecayKind::Sightings => is_decayed(self.sightings_value(evidence), threshold)
+                .then_some(evidence.reference_time),
+        }
+    }
+
+    /// The first whole second from which a polynomial score is decayed for good; see
     /// [`Score::expires_at`].
     ///
     /// The closed form `t_θ = τ × (1 − θ/B)^δ` days gives the crossing; the result is then
@@ -296,6 +402,17 @@ impl Model {
     }
 }
 
+/// The first second at which `now − modified > days × 86400` holds; `None` beyond `i64`.
+fn retention_cut(days: f64, modified: i64) -> Option<i64> {
+    let limit = days * SECS_PER_DAY;
+    if !limit.is_finite() || limit >= i64::MAX as f64 {
+        return None;
+    }
+    // `now − modified` is a whole number of seconds: the first one above `limit`.
+    let first = if limit < 0.0 { 0 } else { limit.floor() as i64 + 1 };
+    modified.checked_add(first)
+}
+
 /// The least `t` in `low..=high` with `decayed(t)`, for a predicate that is false then true;
 /// `high` when none is found.
 fn first_decayed(mut low: i64, mut high: i64, decayed: impl Fn(i64) -> bool) -> i64 {
@@ -335,6 +452,7 @@ mod tests {
             default_base_score: 80.0,
             base_score_config: BTreeMap::new(),
             types: vec![AttrType::IpDst],
+            sightings: SightingsSettings::default(),
         }
     }
 
@@ -495,6 +613,90 @@ mod tests {
         assert!(!retention_expired(&["retention:7d"], NOW - 6 * DAY, NOW, values));
         assert!(retention_expired(&["retention:expired"], NOW - 1, NOW, values));
         assert!(!retention_expired(&["false-positive:risk=\"low\""], 0, NOW, values));
+    }
+
+    fn with_kind(kind: DecayKind) -> Model {
+        Model { kind, ..nids() }
+    }
+
+    #[test]
+    fn polynomial_extended_zeroes_a_run_out_retention() {
+        // decay.md §8 example 8: `retention:7d`, attribute timestamp 8 days ago → 0, although
+        // the polynomial alone (reference 1 day ago) would give 80 × (1 − √(1/120)) ≈ 72.7.
+        let extended = with_kind(DecayKind::PolynomialExtended);
+        let evidence = Evidence {
+            modified: NOW - 8 * DAY,
+            retention_days: Some(7.0),
+            ..Evidence::new(80.0, NOW - DAY)
+        };
+        let score = extended.evaluate(&evidence, NOW);
+        assert_eq!(score.value, 0.0);
+        assert!(score.decayed);
+        // Retention runs out when now − modified > 7 days: from second 7 × 86 400 + 1.
+        assert_eq!(score.expires_at, Some(NOW - 8 * DAY + 7 * DAY + 1));
+        let at_limit = extended.evaluate(&evidence, NOW - DAY);
+        close(at_limit.value, 80.0);
+        // The plain polynomial model ignores the tag.
+        close(nids().evaluate(&evidence, NOW).value, 80.0 * (1.0 - (1.0_f64 / 120.0).sqrt()));
+    }
+
+    #[test]
+    fn polynomial_extended_without_retention_is_the_polynomial() {
+        let extended = with_kind(DecayKind::PolynomialExtended);
+        let score = extended.evaluate(&Evidence::new(80.0, NOW - 30 * DAY), NOW);
+        close(score.value, 40.0);
+        // The NIDS crossing at 46.875 days, as the plain model.
+        assert_eq!(score.expires_at, Some(NOW - 30 * DAY + 4_050_001));
+    }
+
+    #[test]
+    fn polynomial_extended_expires_at_the_earlier_of_curve_and_retention() {
+        let extended = with_kind(DecayKind::PolynomialExtended);
+        // A long retention: the curve (46.875 days) comes first.
+        let long = Evidence { retention_days: Some(365.0), ..Evidence::new(80.0, 0) };
+        assert_eq!(extended.expiry(&long), Some(4_050_001));
+        // A retention run out before the reference: decayed from the reference on.
+        let old = Evidence { modified: -10 * DAY, retention_days: Some(1.0), ..long };
+        assert_eq!(extended.expiry(&old), Some(0));
+        // `retention:expired` (0 days): from one second after the last change.
+        let expired = Evidence { modified: 50, retention_days: Some(0.0), ..long };
+        assert_eq!(extended.expiry(&expired), Some(51));
+        assert!(extended.evaluate(&expired, 51).decayed);
+        assert!(!extended.evaluate(&expired, 50).decayed);
+    }
+
+    #[test]
+    fn sightings_model_scales_by_seen_share_and_ignores_time() {
+        // decay.md §8 example 8: B = 80, 3 sightings of which 2 seen → 53.333…
+        let sightings = with_kind(DecayKind::Sightings);
+        let evidence = Evidence { sightings: 3, seen_sightings: 2, ..Evidence::new(80.0, NOW) };
+        let score = sightings.evaluate(&evidence, NOW + 1000 * DAY);
+        close(score.value, 80.0 * 2.0 / 3.0);
+        assert!(!score.decayed);
+        assert_eq!(score.expires_at, None);
+        // No sightings (fewer than the minimum of 1): the base score, forever.
+        assert_eq!(sightings.evaluate(&Evidence::new(80.0, NOW), NOW + 9999 * DAY).value, 80.0);
+        // 1 seen of 4: 20 < 30, decayed from the reference on.
+        let mostly_false = Evidence { sightings: 4, seen_sightings: 1, ..evidence };
+        let score = sightings.evaluate(&mostly_false, NOW);
+        close(score.value, 20.0);
+        assert!(score.decayed);
+        assert_eq!(score.expires_at, Some(NOW));
+    }
+
+    #[test]
+    fn sightings_settings_offsets_and_minimum() {
+        let mut model = with_kind(DecayKind::Sightings);
+        model.sightings = SightingsSettings {
+            minimum_sightings: 5,
+            true_positive_offset: 1.0,
+            false_positive_offset: 2.0,
+        };
+        let few = Evidence { sightings: 4, seen_sightings: 0, ..Evidence::new(80.0, NOW) };
+        assert_eq!(model.evaluate(&few, NOW).value, 80.0);
+        // 80 × (2 + 1) / (6 + 1 + 2) = 26.666…
+        let enough = Evidence { sightings: 6, seen_sightings: 2, ..few };
+        close(model.evaluate(&enough, NOW).value, 80.0 * 3.0 / 9.0);
     }
 
     #[test]

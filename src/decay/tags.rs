@@ -128,6 +128,22 @@ pub fn base_score(
     BaseScore { value, from_tags: true, contributions }
 }
 
+/// The shortest retention, in days, among an indicator's `retention:*` tags after MISP's
+/// override rule (an attribute tag replaces the event tags of its key), or `None` when no
+/// such tag has a numerical value. `PolynomialExtended` forces the score to 0 once the
+/// indicator's last change is older than this (decay.md §6.1).
+#[must_use]
+pub fn retention_days(
+    attribute_tags: &[impl AsRef<str>],
+    event_tags: &[impl AsRef<str>],
+    values: &Taxonomies,
+) -> Option<f64> {
+    prioritised_tags(attribute_tags, event_tags)
+        .filter(|tag| tag.starts_with("retention:"))
+        .filter_map(|tag| values.numerical_value(tag))
+        .reduce(f64::min)
+}
+
 /// Merges attribute and event tags with MISP's override rule (step 1 of [`base_score`]).
 fn prioritised_tags<'a>(
     attribute_tags: &'a [impl AsRef<str>],

@@ -36,7 +36,7 @@ use time::format_description::well_known::{Iso8601, Rfc3339};
 
 use super::collect::Collector;
 use super::misp_rules::{self, Pass, Subject};
-use super::{INVALID_TIME, ParseError, ParseStats, ParsedFeed, Record, meta, text};
+use super::{INVALID_TIME, ParseError, ParseStats, ParsedFeed, Record, Sightings, meta, text};
 use crate::config::{MispOptions, MispRules};
 use crate::indicator::{self, AttrType, RejectReason};
 
@@ -444,6 +444,7 @@ impl EventReader<'_> {
             last_seen: self.time(&attribute.last_seen),
             tags: self.intern_tags(&attribute.tags, place.uuid, place.number).into_boxed_slice(),
             event_tags: Arc::clone(place.event_tags),
+            sightings: sightings(&attribute.sightings),
         };
         let pushed = self.collector.push_newest(record);
         Collector::count(pushed, &mut self.stats);
@@ -592,6 +593,15 @@ struct Attribute<'a> {
     last_seen: Text<'a>,
     object_relation: Text<'a>,
     tags: List<Tag<'a>>,
+    sightings: List<Sighting<'a>>,
+}
+
+/// One entry of an attribute's `Sighting` list.
+#[derive(Default)]
+struct Sighting<'a> {
+    /// `0` seen, `1` false positive, `2` expiration; a number or a string of digits.
+    kind: Text<'a>,
+    date_sighting: Unix,
 }
 
 #[derive(Default)]
@@ -662,6 +672,18 @@ impl<'de: 'a, 'a> Fields<'de> for Attribute<'a> {
             "last_seen" => self.last_seen = map.next_value()?,
             "object_relation" => self.object_relation = map.next_value()?,
             "Tag" => self.tags = map.next_value()?,
+            "Sighting" => self.sightings = map.next_value()?,
+            _ => skip(map)?,
+        }
+        Ok(())
+    }
+}
+
+impl<'de: 'a, 'a> Fields<'de> for Sighting<'a> {
+    fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "type" => self.kind = map.next_value()?,
+            "date_sighting" => self.date_sighting = map.next_value()?,
             _ => skip(map)?,
         }
         Ok(())
@@ -716,6 +738,27 @@ impl Unix {
     fn of(seconds: Option<i64>) -> Unix {
         Unix(seconds.and_then(meta::unix_seconds))
     }
+}
+
+/// Counts an attribute's sightings as MISP's decay models do: every entry is a sighting; one
+/// without a type is a type-0 ("seen") sighting, MISP's default; only type-0 dates refresh the
+/// reference time. `None` when the list is empty.
+fn sightings(list: &List<Sighting<'_>>) -> Option<Box<Sightings>> {
+    if list.items.is_empty() {
+        return None;
+    }
+    let mut counted = Sightings::default();
+    for (_, sighting) in list.read() {
+        counted.total = counted.total.saturating_add(1);
+        let kind = sighting.kind.0.as_deref().map_or("0", str::trim);
+        if kind == "0" {
+            counted.seen = counted.seen.saturating_add(1);
+            if let Some(date) = sighting.date_sighting.0 {
+                counted.last_seen = Some(counted.last_seen.map_or(date, |d| d.max(date)));
+            }
+        }
+    }
+    (counted.total > 0).then(|| Box::new(counted))
 }
 
 /// A list of `T`: absent or `null` is empty; an array is read item by item; an object is read
@@ -1097,6 +1140,28 @@ mod tests {
 
     fn indicators(feed: &ParsedFeed) -> Vec<(AttrType, &str, bool)> {
         feed.records.iter().map(|r| (r.indicator.kind, &*r.indicator.value, r.to_ids)).collect()
+    }
+
+    #[test]
+    fn sightings_are_counted_by_type_and_the_newest_seen_date_kept() {
+        // Types as numbers and strings, a missing type (MISP's default 0), a false positive
+        // newer than every seen sighting, and an entry that is not an object.
+        let body = br#"{"Event": {"uuid": "5f0c2a1e-7b8d-4c3e-9a10-2b4c6d8e0f12",
+            "timestamp": "1700000000", "Attribute": [
+            {"type": "ip-dst", "value": "198.51.100.7", "Sighting": [
+                {"type": "0", "date_sighting": "1700000100"},
+                {"type": 0, "date_sighting": 1700000300},
+                {"date_sighting": "1700000200"},
+                {"type": "1", "date_sighting": "1700000900"},
+                "junk"]},
+            {"type": "ip-dst", "value": "198.51.100.8"}]}}"#;
+        let feed = one("5f0c2a1e-7b8d-4c3e-9a10-2b4c6d8e0f12", body, &all_attributes());
+        let sightings = feed.records[0].sightings.as_deref().copied();
+        assert_eq!(
+            sightings,
+            Some(Sightings { total: 4, seen: 3, last_seen: Some(1_700_000_300) })
+        );
+        assert_eq!(feed.records[1].sightings, None);
     }
 
     // Bug case 17 (MISP/PyMISP#509): an array manifest made MISP request `0.json`.

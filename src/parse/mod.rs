@@ -100,6 +100,21 @@ pub struct Record {
     pub tags: Box<[Arc<str>]>,
     /// Tags on the event that holds the attribute, shared by its attributes (MISP only).
     pub event_tags: Arc<[Arc<str>]>,
+    /// The attribute's sightings, when the feed carries any (MISP events may); `None` for
+    /// every other record, so that a record without sightings costs one pointer.
+    pub sightings: Option<Box<Sightings>>,
+}
+
+/// The sightings a MISP attribute carries in its `Sighting` list, counted as MISP's decay
+/// models use them (decay.md §3 and §6.2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sightings {
+    /// Every sighting, of any type.
+    pub total: u32,
+    /// Sightings of type 0 ("seen").
+    pub seen: u32,
+    /// Unix seconds of the newest type-0 sighting, if any has a valid date.
+    pub last_seen: Option<i64>,
 }
 
 impl Record {
@@ -115,6 +130,7 @@ impl Record {
             last_seen: None,
             tags: Box::default(),
             event_tags: Arc::clone(&NO_TAGS),
+            sightings: None,
         }
     }
 }

@@ -750,3 +750,73 @@ fn rejects_empty_misp_rule_entries_unknown_rule_keys_and_bad_context_patterns() 
         found[4]
     );
 }
+
+#[test]
+fn sightings_settings_belong_to_the_sightings_formula() {
+    let dir = repo(&[(
+        "decay.d/seen.toml",
+        "name = \"Seen\"\nlifetime_days = 1\ndecay_speed = 1\n\
+         attribute_types = [\"ip-dst\"]\n[sightings]\nminimum_sightings = 2\n",
+    )]);
+    assert_eq!(
+        diagnostics_of(dir.path()),
+        ["decay.d/seen.toml:5:2: `sightings`: `sightings` settings belong to \
+          `type = \"sightings\"`, not to `polynomial`"]
+    );
+}
+
+#[test]
+fn reads_the_misp_formula_names_and_sightings_settings() {
+    let dir = repo(&[
+        (
+            "decay.d/a.toml",
+            "name = \"A\"\ntype = \"PolynomialExtended\"\nlifetime_days = 1\n\
+             decay_speed = 1\nattribute_types = [\"ip-dst\"]\n",
+        ),
+        (
+            "decay.d/b.yaml",
+            "name: B\ntype: sightings\nlifetime_days: 1\ndecay_speed: 1\n\
+             attribute_types: [ip-dst]\nsightings:\n  minimum_sightings: 3\n  \
+             false_positive_offset: 0.5\n",
+        ),
+    ]);
+    let project = load(dir.path()).expect("valid");
+    assert_eq!(project.models[0].config.kind, DecayKind::PolynomialExtended);
+    assert_eq!(project.models[1].config.kind, DecayKind::Sightings);
+    assert_eq!(
+        project.models[1].config.sightings,
+        Some(crate::config::SightingsSettings {
+            minimum_sightings: 3,
+            true_positive_offset: 0.0,
+            false_positive_offset: 0.5,
+        })
+    );
+}
+
+#[test]
+fn model_numbers_are_rounded_to_four_decimals_as_misp_stores_them() {
+    let dir = repo(&[(
+        "decay.d/a.toml",
+        "name = \"A\"\nlifetime_days = 1.00005\ndecay_speed = 2.33333\n\
+         threshold = 29.99994\nattribute_types = [\"ip-dst\"]\n\
+         [base_score_config]\nretention = 0.16666\n\"false-positive:risk\" = 0.1667\n",
+    )]);
+    let project = load(dir.path()).expect("valid");
+    let config = &project.models[0].config;
+    // PHP's round(x, 4): half away from zero on the written digits.
+    assert_eq!(config.lifetime_days, 1.0001);
+    assert_eq!(config.decay_speed, 2.3333);
+    assert_eq!(config.threshold, 29.9999);
+    assert_eq!(config.base_score_config["retention"], 0.1667);
+    assert_eq!(config.base_score_config["false-positive:risk"], 0.1667);
+}
+
+#[test]
+fn round_4_follows_php() {
+    assert_eq!(round_4(1.00005), 1.0001);
+    assert_eq!(round_4(-1.00005), -1.0001);
+    assert_eq!(round_4(0.00004), 0.0);
+    assert_eq!(round_4(120.0), 120.0);
+    assert_eq!(round_4(0.123449), 0.1234);
+    assert_eq!(round_4(1e20), 1e20);
+}
