@@ -337,14 +337,9 @@ impl Tagged {
         default: f64,
         taxonomies: &Taxonomies,
     ) -> Tagged {
-        let base = decay::base_score(
-            attribute,
-            event,
-            &model.base_score_config,
-            default,
-            taxonomies,
-        )
-        .value;
+        let base =
+            decay::base_score(attribute, event, &model.base_score_config, default, taxonomies)
+                .value;
         // Only `polynomial_extended` reads retention tags.
         let retention_days = (model.kind == DecayKind::PolynomialExtended)
             .then(|| decay::retention_days(attribute, event, taxonomies))

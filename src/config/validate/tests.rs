@@ -794,6 +794,7 @@ fn reads_the_misp_formula_names_and_sightings_settings() {
 }
 
 #[test]
+#[expect(clippy::float_cmp, reason = "rounding gives the nearest double to the decimal exactly")]
 fn model_numbers_are_rounded_to_four_decimals_as_misp_stores_them() {
     let dir = repo(&[(
         "decay.d/a.toml",
@@ -812,11 +813,12 @@ fn model_numbers_are_rounded_to_four_decimals_as_misp_stores_them() {
 }
 
 #[test]
+#[expect(clippy::float_cmp, reason = "rounding gives the nearest double to the decimal exactly")]
 fn round_4_follows_php() {
     assert_eq!(round_4(1.00005), 1.0001);
     assert_eq!(round_4(-1.00005), -1.0001);
     assert_eq!(round_4(0.00004), 0.0);
     assert_eq!(round_4(120.0), 120.0);
-    assert_eq!(round_4(0.123449), 0.1234);
+    assert_eq!(round_4(0.123_449), 0.1234);
     assert_eq!(round_4(1e20), 1e20);
 }
