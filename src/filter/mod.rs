@@ -36,10 +36,9 @@
 //! ```
 //!
 //! # Architecture
-//! - `cidr`: address ranges as sorted, merged intervals.
-//! - `host`: host extraction and the walk up parent domains.
+//! - `host`: host extraction and the walk up parent domains; `cidr` lists are
+//!   [`AddressSet`]s of the indicator floor.
 
-mod cidr;
 mod host;
 
 use std::borrow::Cow;
@@ -52,10 +51,9 @@ use ipnet::IpNet;
 use regex::RegexSet;
 use serde::Deserialize;
 
-use crate::indicator::{AttrType, Indicator};
+use crate::indicator::{AddressSet, AttrType, Indicator, parse_net};
 use crate::text::regex_reason;
 
-use cidr::Ranges;
 use host::{HostChain, Hosts};
 
 /// How a list's entries are compared with a value (MISP's `type`).
@@ -170,7 +168,7 @@ enum Matcher {
     String(Strings),
     Substring(Substrings),
     Hostname(Hosts),
-    Cidr(Ranges),
+    Cidr(AddressSet),
     Regex(RegexSet),
 }
 
@@ -287,12 +285,12 @@ impl WarningList {
             ListKind::Cidr => {
                 let mut nets = Vec::with_capacity(file.list.len());
                 for (index, entry) in entries() {
-                    let net = cidr::parse_net(entry).ok_or_else(|| {
+                    let net = parse_net(entry).ok_or_else(|| {
                         bad(index, entry, "is not an IPv4 or IPv6 address or network".to_owned())
                     })?;
                     nets.push(net);
                 }
-                Matcher::Cidr(Ranges::new(&nets))
+                Matcher::Cidr(AddressSet::from_nets(&nets))
             }
             ListKind::Regex => {
                 let mut patterns = Vec::with_capacity(file.list.len());
@@ -509,7 +507,7 @@ impl<'a> Part<'a> {
 
     /// The text as an address or network.
     fn net(&self) -> Option<&IpNet> {
-        self.net.get_or_init(|| cidr::parse_net(self.text)).as_ref()
+        self.net.get_or_init(|| parse_net(self.text)).as_ref()
     }
 
     /// The host the text names and its parent domains.

@@ -37,6 +37,7 @@ mod domain;
 mod hash;
 mod ip;
 mod other;
+mod ranges;
 mod refang;
 mod suffix;
 mod tld;
@@ -44,6 +45,7 @@ mod types;
 mod url;
 
 pub use classify::{MAX_VALUE_LEN, classify, normalize};
+pub use ranges::{AddressSet, parse_net};
 pub use refang::refang;
 pub use suffix::is_public_suffix;
 pub use tld::is_tld;
