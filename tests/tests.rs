@@ -2,6 +2,8 @@
 
 // Bug cases from shared/bugcases, each through a whole build of a one-feed project.
 mod bugcases;
+// Builds a day apart over changing replayed data: first and last seen, scores, expiry.
+mod decay_days;
 // `feedsmith check` on the invalid fixtures: exit code 2 and located errors.
 mod check;
 // The repository's own definitions built from the recorded responses, checked against values
