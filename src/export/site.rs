@@ -243,8 +243,7 @@ fn curve_chart(model: &ModelReport, curves: &[Curve]) -> String {
 }
 
 /// The labels of the score buckets: `0–10` … `90–100`, `≥100`.
-#[must_use]
-pub fn bucket_labels() -> Vec<String> {
+fn bucket_labels() -> Vec<String> {
     (0..SCORE_BUCKETS)
         .map(|i| {
             if i + 1 == SCORE_BUCKETS {
