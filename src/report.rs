@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::config::{FeedFormat, OutputFormat};
+use crate::config::{DecayKind, FeedFormat, OutputFormat};
 use crate::fetch::Origin;
 use crate::parse::ParseStats;
 
@@ -162,6 +162,119 @@ pub struct TaskReport {
     pub outputs: Vec<OutputReport>,
 }
 
+/// One decay model in one build: its parameters, where it applies, and the scores it gave.
+#[derive(Clone, Debug, Serialize)]
+pub struct ModelReport {
+    /// The model id (the file stem in `decay.d/`).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// The model's UUID in MISP, when it comes from MISP.
+    pub uuid: Option<String>,
+    /// What the model is for.
+    pub description: String,
+    /// The formula.
+    pub formula: DecayKind,
+    /// τ, the lifetime in days.
+    pub lifetime_days: f64,
+    /// δ, the decay speed.
+    pub decay_speed: f64,
+    /// θ: a score strictly below it is expired.
+    pub threshold: f64,
+    /// The base score when no tag counts.
+    pub default_base_score: f64,
+    /// Tag key → weight, for base scores from tags.
+    pub base_score_config: BTreeMap<String, f64>,
+    /// The attribute types the model scores.
+    pub types: Vec<String>,
+    /// Types the definition lists that feedsmith does not know (MISP types that hold rules
+    /// rather than indicators, such as `snort`); the model scores nothing of them.
+    pub unknown_types: Vec<String>,
+    /// Seconds after its reference time from which an indicator with the default base score
+    /// is expired: 0 when that score is below the threshold already, none when it never
+    /// expires.
+    pub expires_after_secs: Option<i64>,
+    /// The tasks whose indicators the model scores, by task id order.
+    pub tasks: Vec<ModelTaskReport>,
+    /// The current scores of the indicators it scored in this build.
+    pub scores: ScoreHistogram,
+}
+
+/// A task that a decay model scores indicators for.
+#[derive(Clone, Debug, Serialize)]
+pub struct ModelTaskReport {
+    /// The task id.
+    pub id: String,
+    /// The task's display name.
+    pub name: String,
+    /// Whether the task names no model (`auto`) and gets this one for some of its types.
+    pub auto: bool,
+    /// The task's types that this model scores (empty when the task takes every type and
+    /// names the model).
+    pub types: Vec<String>,
+}
+
+/// How many score buckets a [`ScoreHistogram`] has: ten of 10 points from 0 to 100, and one
+/// for 100 and more (base scores are not clamped to 100).
+pub const SCORE_BUCKETS: usize = 11;
+
+/// The current scores of the indicators one model scored, in buckets of 10 points.
+///
+/// Every indicator that a task kept or left out as expired counts once per task; those that a
+/// warning list left out do not count (they are known-good values, not indicators).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ScoreHistogram {
+    /// Bucket `i` counts the scores `s` with `10 × i ≤ s < 10 × (i + 1)`; the last bucket
+    /// counts every score of 100 or more.
+    pub buckets: [u64; SCORE_BUCKETS],
+    /// Scores below the task's minimum: the indicators left out as expired.
+    pub expired: u64,
+    /// Scores at or above the task's minimum: the indicators kept.
+    pub kept: u64,
+}
+
+impl ScoreHistogram {
+    /// The bucket of a score: `floor(score / 10)`, at most the last one; a score below 0 (or
+    /// not a number) goes to the first.
+    #[must_use]
+    pub fn bucket(score: f64) -> usize {
+        if score >= 100.0 {
+            SCORE_BUCKETS - 1
+        } else if score >= 0.0 {
+            // Below 100, so the quotient is below 10 and fits.
+            ((score / 10.0).floor() as usize).min(SCORE_BUCKETS - 2)
+        } else {
+            0
+        }
+    }
+
+    /// Counts one score, expired when it is strictly below `minimum` (MISP's rule: a score
+    /// equal to the threshold is not decayed).
+    pub fn add(&mut self, score: f64, minimum: f64) {
+        self.buckets[Self::bucket(score)] += 1;
+        if score < minimum {
+            self.expired += 1;
+        } else {
+            self.kept += 1;
+        }
+    }
+
+    /// Adds the counts of another histogram (of another task).
+    pub fn merge(&mut self, other: &ScoreHistogram) {
+        for (mine, theirs) in self.buckets.iter_mut().zip(other.buckets) {
+            *mine += theirs;
+        }
+        self.expired += other.expired;
+        self.kept += other.kept;
+    }
+
+    /// Every score counted.
+    #[must_use]
+    pub fn total(&self) -> u64 {
+        self.buckets.iter().sum()
+    }
+}
+
 /// Everything one build did.
 #[derive(Clone, Debug, Serialize)]
 pub struct BuildReport {
@@ -177,6 +290,8 @@ pub struct BuildReport {
     pub feeds: Vec<FeedReport>,
     /// Every task.
     pub tasks: Vec<TaskReport>,
+    /// Every decay model, with the tasks that use it and the scores it gave in this build.
+    pub models: Vec<ModelReport>,
     /// Distinct indicators over every feed, per attribute type.
     pub by_type: BTreeMap<String, u64>,
     /// Notes about the state carried between builds (a ledger recovered, for instance).
@@ -188,5 +303,59 @@ impl BuildReport {
     #[must_use]
     pub fn count_status(&self, status: FeedStatus) -> usize {
         self.feeds.iter().filter(|f| f.status == status).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn histogram(scores: &[f64], minimum: f64) -> ScoreHistogram {
+        let mut histogram = ScoreHistogram::default();
+        for &score in scores {
+            histogram.add(score, minimum);
+        }
+        histogram
+    }
+
+    #[test]
+    fn a_score_on_a_bucket_edge_goes_to_the_bucket_above() {
+        assert_eq!(ScoreHistogram::bucket(0.0), 0);
+        assert_eq!(ScoreHistogram::bucket(9.999), 0);
+        assert_eq!(ScoreHistogram::bucket(10.0), 1);
+        assert_eq!(ScoreHistogram::bucket(30.0), 3);
+        assert_eq!(ScoreHistogram::bucket(99.99), 9);
+    }
+
+    #[test]
+    fn scores_of_100_and_more_share_the_last_bucket() {
+        // A `retention:1y` tag can make B = 365 (decay.md §4.3): B is not clamped.
+        assert_eq!(ScoreHistogram::bucket(100.0), 10);
+        assert_eq!(ScoreHistogram::bucket(365.0), 10);
+        assert_eq!(ScoreHistogram::bucket(f64::INFINITY), 10);
+    }
+
+    #[test]
+    fn a_score_below_zero_or_not_a_number_goes_to_the_first_bucket() {
+        assert_eq!(ScoreHistogram::bucket(-1.0), 0);
+        assert_eq!(ScoreHistogram::bucket(f64::NAN), 0);
+    }
+
+    #[test]
+    fn a_score_equal_to_the_threshold_is_kept() {
+        // decay.md §2: decayed ⇔ score < threshold, strictly.
+        let h = histogram(&[30.0, 29.999_999, 30.000_001], 30.0);
+        assert_eq!((h.expired, h.kept), (1, 2));
+        assert_eq!(h.buckets[2], 1);
+        assert_eq!(h.buckets[3], 2);
+    }
+
+    #[test]
+    fn histograms_of_two_tasks_add_up() {
+        let mut a = histogram(&[5.0, 55.0, 120.0], 30.0);
+        let b = histogram(&[5.0, 10.0], 30.0);
+        a.merge(&b);
+        assert_eq!(a.buckets, [2, 1, 0, 0, 0, 1, 0, 0, 0, 0, 1]);
+        assert_eq!((a.expired, a.kept, a.total()), (3, 2, 5));
     }
 }

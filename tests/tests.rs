@@ -25,6 +25,8 @@ mod real_feeds;
 // What report.json and the site say: events left out by rules, escaped rejection examples,
 // the feeds that list each indicator.
 mod report;
+// The site's decay-model pages: curves and score histograms as SVG, linked and escaped.
+mod site_models;
 // Last good data: failing, emptied and shrunk feeds across builds.
 mod stale;
 // Shared helpers: copying a project, running the binary, reading outputs.

@@ -11,9 +11,11 @@
 //! - `gather`: fetching a feed's files (one body, or a MISP manifest and its events).
 //! - `health`: each feed's history and its last good data, in the state folder.
 //! - `select`: a task's selection, scoring and sort order.
+//! - `models`: the decay models' reports and sampled curves, for the site's model pages.
 
 mod gather;
 mod health;
+mod models;
 mod select;
 
 use std::collections::BTreeMap;
@@ -296,6 +298,7 @@ pub fn run(
         by_index
     };
     let mut task_reports = Vec::with_capacity(project.tasks.len());
+    let mut model_scores: BTreeMap<usize, crate::report::ScoreHistogram> = BTreeMap::new();
     for task in &project.tasks {
         let selection = select::select(
             project,
@@ -331,6 +334,9 @@ pub fn run(
                 }
             };
             outputs.push(written);
+        }
+        for (index, scores) in &selection.scores {
+            model_scores.entry(*index).or_default().merge(scores);
         }
         let mut by_type: BTreeMap<String, u64> = BTreeMap::new();
         for entry in &selection.entries {
@@ -384,6 +390,7 @@ pub fn run(
         title: settings.title.clone(),
         feeds: feed_reports,
         tasks: task_reports,
+        models: models::reports(project, &models, &model_scores),
         by_type: all_types,
         // The site is published: a note names paths inside the repository, never the build
         // machine's folders.
@@ -392,7 +399,7 @@ pub fn run(
             .map(|note| note.replace(&format!("{}/", project.root.display()), ""))
             .collect(),
     };
-    site::write(&staging, &report, &project.root.join("templates"))?;
+    site::write(&staging, &report, &models::curves(&models), &project.root.join("templates"))?;
     let report_json = serde_json::to_vec_pretty(&report).unwrap_or_default();
     export::write_file(&staging.join("report.json"), &report_json)?;
 

@@ -43,6 +43,7 @@ use crate::filter::{Subject, WarningList};
 use crate::indicator::{AttrType, Family, Indicator};
 use crate::ledger::{Ledger, Seen};
 use crate::parse::{ParsedFeed, Record};
+use crate::report::ScoreHistogram;
 
 /// A task's selected indicators, sorted, and what was left out.
 pub(super) struct Selection<'a> {
@@ -66,10 +67,15 @@ pub(super) struct Selection<'a> {
     /// Per list of the task (in the task's order): how many indicators it matched, and the
     /// first `examples` of them in output order.
     pub(super) removed: Vec<(u64, Vec<Cow<'a, Indicator>>)>,
+    /// Per model index: the scores of the indicators it scored that the task kept or left out
+    /// as expired.
+    pub(super) scores: std::collections::BTreeMap<usize, ScoreHistogram>,
 }
 
 struct Candidate<'a> {
     score: Option<f64>,
+    /// The model that scored it: the same in every feed, since it follows from the type.
+    model: Option<usize>,
     to_ids: bool,
     reference_time: i64,
     feeds: Vec<&'a str>,
@@ -156,6 +162,7 @@ pub(super) fn select<'a>(
             });
             let candidate = candidates.entry(indicator).or_insert_with(|| Candidate {
                 score: None,
+                model: model_index,
                 to_ids: false,
                 reference_time: i64::MIN,
                 feeds: Vec::new(),
@@ -184,12 +191,24 @@ pub(super) fn select<'a>(
         model_index.map(|i| project.models[i].config.threshold)
     };
 
+    let mut scores: std::collections::BTreeMap<usize, ScoreHistogram> =
+        std::collections::BTreeMap::new();
+    let mut count_score = |indicator: &Indicator, candidate: &Candidate<'a>| {
+        if let (Some(model), Some(score), Some(min)) =
+            (candidate.model, candidate.score, minimum(indicator))
+        {
+            scores.entry(model).or_default().add(score, min);
+        }
+    };
     let mut expired = 0;
     let mut unscored_dropped = 0;
     let mut kept: Vec<(Cow<'a, Indicator>, Candidate<'a>)> = Vec::with_capacity(candidates.len());
     for (indicator, candidate) in candidates {
         match candidate.score {
-            Some(score) if minimum(&indicator).is_some_and(|min| score < min) => expired += 1,
+            Some(score) if minimum(&indicator).is_some_and(|min| score < min) => {
+                expired += 1;
+                count_score(&indicator, &candidate);
+            }
             None if !task.config.select.keep_unscored => unscored_dropped += 1,
             _ => kept.push((indicator, candidate)),
         }
@@ -231,6 +250,7 @@ pub(super) fn select<'a>(
         if candidate.score.is_none() {
             unscored += 1;
         }
+        count_score(&indicator, &candidate);
         candidate.feeds.sort_unstable();
         if candidate.feeds.len() > 1 {
             in_several_feeds += 1;
@@ -283,6 +303,7 @@ pub(super) fn select<'a>(
         by_feed,
         warninglisted,
         removed,
+        scores,
     }
 }
 

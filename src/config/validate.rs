@@ -1134,7 +1134,7 @@ fn check_output_path(path: &str) -> Result<(), String> {
 }
 
 /// The names the site writes at the top of the output folder, which no output may take.
-const SITE_NAMES: &[&str] = &["index.html", "report.json", "style.css", "feeds", "tasks"];
+const SITE_NAMES: &[&str] = &["index.html", "report.json", "style.css", "feeds", "tasks", "models"];
 
 /// A character an output path may hold: it needs no escaping in a URL, an HTML attribute or
 /// a shell.

@@ -107,6 +107,11 @@ impl Taxonomies {
         self.values.insert(tag.into(), value);
     }
 
+    /// Every tag with its value, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, f64)> {
+        self.values.iter().map(|(tag, value)| (tag.as_str(), *value))
+    }
+
     /// How many tags have a value.
     #[must_use]
     pub fn len(&self) -> usize {

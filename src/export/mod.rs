@@ -9,9 +9,11 @@
 //! - `plain`: one value per line under a `#` header.
 //! - `misp_feed`: `manifest.json`, one event file and `hashes.csv`, as MISP pulls them.
 //! - `site`: the HTML pages, rendered with minijinja from built-in or user templates.
+//! - `chart`: line and bar charts as inline SVG, for the site's pages.
 //!
 //! [`BuildReport`]: crate::report::BuildReport
 
+pub mod chart;
 pub mod misp_feed;
 pub mod plain;
 pub mod site;

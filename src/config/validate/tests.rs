@@ -550,6 +550,7 @@ fn refuses_output_paths_that_are_not_plain_url_paths_or_that_take_a_site_name() 
         "report.json",
         "feeds/extra.txt",
         "tasks",
+        "models/nids.html",
     ];
     let mut task = "name = \"t\"\n".to_owned();
     for path in outputs {
@@ -567,6 +568,7 @@ fn refuses_output_paths_that_are_not_plain_url_paths_or_that_take_a_site_name() 
     assert!(diagnostics[0].contains("holds `:`"), "{}", diagnostics[0]);
     assert!(diagnostics[4].contains("the site's own `index.html`"), "{}", diagnostics[4]);
     assert!(diagnostics[6].contains("the site's own `feeds`"), "{}", diagnostics[6]);
+    assert!(diagnostics[8].contains("the site's own `models`"), "{}", diagnostics[8]);
 }
 
 #[test]
