@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::config::{ModelChoice, Project};
-use crate::decay::{Model, SECS_PER_DAY, Taxonomies, tag_key};
+use crate::decay::{Evidence, Model, SECS_PER_DAY, Taxonomies, tag_key};
 use crate::export::site::{Curve, ModelCurves};
 use crate::indicator::AttrType;
 use crate::report::{ModelReport, ModelTaskReport, ScoreHistogram};
@@ -44,7 +44,7 @@ pub(super) fn reports(
                     .filter(|t| AttrType::from_name(t).is_none())
                     .cloned()
                     .collect(),
-                expires_after_secs: model.expires_at(config.default_base_score, 0),
+                expires_after_secs: model.expiry(&Evidence::new(config.default_base_score, 0)),
                 tasks: tasks_using(project, index),
                 scores: scores.get(&index).copied().unwrap_or_default(),
             }
@@ -146,7 +146,7 @@ fn curve(model: &Model, label: String, base: f64) -> Curve {
             (t as f64 / SECS_PER_DAY, model.score(base, 0, t).value)
         })
         .collect();
-    Curve { label, base, points, expires_after_secs: model.expires_at(base, 0) }
+    Curve { label, base, points, expires_after_secs: model.expiry(&Evidence::new(base, 0)) }
 }
 
 #[cfg(test)]
@@ -164,6 +164,7 @@ mod tests {
             default_base_score: 80.0,
             base_score_config: [("false-positive:risk".to_owned(), 0.1667)].into(),
             types: vec![AttrType::IpDst],
+            sightings: crate::config::SightingsSettings::default(),
         }
     }
 
