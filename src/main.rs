@@ -49,6 +49,26 @@ enum Command {
     Build(BuildArgs),
     /// Load and validate every definition; print each problem with its file, line and column.
     Check,
+    /// Which enabled feeds list a value, and what each task does with it and why, from the
+    /// cached data of the last build; nothing is written.
+    Lookup(LookupArgs),
+}
+
+#[derive(Debug, Args)]
+struct LookupArgs {
+    /// The value: an address, network, domain, URL, hash… (defanged spellings are read).
+    #[arg(value_name = "VALUE", allow_hyphen_values = true)]
+    value: std::ffi::OsString,
+    /// Print the answer as JSON (its shape is documented in the README).
+    #[arg(long)]
+    json: bool,
+    /// The time the scores are computed at, RFC 3339 (default: now).
+    #[arg(long, value_name = "RFC3339")]
+    now: Option<String>,
+    /// Read the feeds from a folder of recorded responses (its index.toml) instead of the
+    /// cache.
+    #[arg(long, value_name = "DIR")]
+    replay: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -70,15 +90,39 @@ struct BuildArgs {
 /// How the process ends. The numbers are part of feedsmith's interface (README, "Exit codes").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum ExitStatus {
-    /// The command did what was asked; after a build, every feed was read.
-    Success = 0,
+    /// The command did what was asked; after a build, every feed was read; after a look-up,
+    /// at least one enabled feed lists the value.
+    Success,
     /// An unexpected or I/O error stopped the command (an output not writable, say).
-    Error = 1,
+    Error,
     /// The definitions are invalid; nothing was built.
-    InvalidConfig = 2,
+    InvalidConfig,
     /// Outputs were written, but some feeds failed or are served from their last good data;
     /// the report and the site say which and why.
-    FeedsFailed = 3,
+    FeedsFailed,
+    /// `lookup`: no enabled feed lists the value (1, as `grep` says "no match").
+    NotListed,
+    /// `lookup`: the value is not an indicator, the definitions are invalid, or the look-up
+    /// could not run (2, as `grep` says "trouble", so that 1 only ever means "not listed").
+    LookupFailed,
+}
+
+impl ExitStatus {
+    /// The process exit code.
+    const fn code(self) -> u8 {
+        match self {
+            ExitStatus::Success => 0,
+            ExitStatus::Error | ExitStatus::NotListed => 1,
+            ExitStatus::InvalidConfig | ExitStatus::LookupFailed => 2,
+            ExitStatus::FeedsFailed => 3,
+        }
+    }
+}
+
+/// Whether the command line asks for `lookup`, for the exit code of an error that stops it
+/// before its arguments are parsed.
+fn is_lookup(args: impl IntoIterator<Item = std::ffi::OsString>) -> bool {
+    args.into_iter().skip(1).any(|arg| arg == "lookup")
 }
 
 fn main() -> ExitCode {
@@ -87,23 +131,33 @@ fn main() -> ExitCode {
         Err(error) => {
             // Help and version go to stdout with 0; a usage error is exit code 1, keeping 2
             // for invalid definitions, which CI must tell apart.
+            // `lookup` keeps 1 for "not listed".
             let _ = error.print();
-            return ExitCode::from(if error.use_stderr() { ExitStatus::Error as u8 } else { 0 });
+            let failed = if is_lookup(std::env::args_os()) {
+                ExitStatus::LookupFailed
+            } else {
+                ExitStatus::Error
+            };
+            return ExitCode::from(if error.use_stderr() { failed.code() } else { 0 });
         }
     };
-    init_logging(&cli.global);
+    let lookup = matches!(cli.command, Command::Lookup(_));
+    init_logging(&cli.global, lookup);
     let status = match run(&cli) {
         Ok(status) => status,
         Err(error) => {
             printer::error(&error);
-            ExitStatus::Error
+            if lookup { ExitStatus::LookupFailed } else { ExitStatus::Error }
         }
     };
-    ExitCode::from(status as u8)
+    ExitCode::from(status.code())
 }
 
-fn init_logging(global: &GlobalArgs) {
+/// Sets up the log on stderr. A look-up's answer is its output, so its log says only
+/// warnings unless `-v` asks for more.
+fn init_logging(global: &GlobalArgs, quiet_by_default: bool) {
     let level = match (global.verbose, global.quiet) {
+        (0, 0) if quiet_by_default => "warn",
         (0, 0) => "info",
         (1, _) => "debug",
         (v, _) if v >= 2 => "trace",
@@ -173,7 +227,53 @@ fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
             Ok(ExitStatus::Success)
         }
         Command::Build(args) => build_command(&cli.global, &project, args),
+        Command::Lookup(args) => lookup_command(&project, args),
     }
+}
+
+/// The time `--now` names, or the clock.
+fn parse_now(now: Option<&str>) -> anyhow::Result<i64> {
+    match now {
+        Some(text) => {
+            Ok(time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+                .with_context(|| {
+                    format!(
+                        "`--now {}` is not an RFC 3339 time such as 2026-08-23T00:00:00Z",
+                        feedsmith::text::shown(text, 80)
+                    )
+                })?
+                .unix_timestamp())
+        }
+        None => Ok(time::OffsetDateTime::now_utc().unix_timestamp()),
+    }
+}
+
+fn lookup_command(project: &config::Project, args: &LookupArgs) -> anyhow::Result<ExitStatus> {
+    let now = parse_now(args.now.as_deref())?;
+    let Some(value) = args.value.to_str() else {
+        let shown = feedsmith::text::shown(&args.value.to_string_lossy(), 120);
+        anyhow::bail!("`{shown}` is not a value feedsmith can look up: it is not UTF-8 text");
+    };
+    let replay = match &args.replay {
+        Some(dir) => Some(
+            dir.canonicalize()
+                .with_context(|| format!("cannot open the replay folder {}", dir.display()))?,
+        ),
+        None => None,
+    };
+    let options = build::LookupOptions { now, replay };
+    let found = match build::lookup(project, value, &options) {
+        Ok(found) => found,
+        // A refused value is the whole message; anything else is the look-up's failure.
+        Err(error @ build::LookupError::BadValue { .. }) => return Err(error.into()),
+        Err(error) => return Err(anyhow::Error::new(error).context("the look-up failed")),
+    };
+    if args.json {
+        printer::out(&serde_json::to_string_pretty(&found)?);
+    } else {
+        printer::out(lookup_text::render(&found).trim_end());
+    }
+    Ok(if found.listed { ExitStatus::Success } else { ExitStatus::NotListed })
 }
 
 fn build_command(
@@ -181,16 +281,7 @@ fn build_command(
     project: &config::Project,
     args: &BuildArgs,
 ) -> anyhow::Result<ExitStatus> {
-    let now = match &args.now {
-        Some(text) => {
-            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-                .with_context(|| {
-                    format!("`--now {text}` is not an RFC 3339 time such as 2026-08-23T00:00:00Z")
-                })?
-                .unix_timestamp()
-        }
-        None => time::OffsetDateTime::now_utc().unix_timestamp(),
-    };
+    let now = parse_now(args.now.as_deref())?;
     let fetch = match (&args.replay, args.offline) {
         (Some(dir), _) => FetchMode::Replay(
             dir.canonicalize()
@@ -340,6 +431,224 @@ impl Reporter for Progress {
         if let Some(bars) = &self.bars {
             bars.total.set_prefix(name.to_owned());
         }
+    }
+}
+
+/// A look-up as text for people; `--json` prints the same data for scripts.
+mod lookup_text {
+    use std::fmt::Write as _;
+
+    use feedsmith::build::{Lookup, Match, Scoring, TaskVerdict, TypedValue, Verdict};
+    use feedsmith::text::{WHOLE, shown};
+
+    /// Feed text (values, tags, names) as the terminal shows it: control characters escaped.
+    fn safe(text: &str) -> String {
+        shown(text, WHOLE)
+    }
+
+    fn typed(value: &TypedValue) -> String {
+        format!("{} {}", value.kind, safe(&value.value))
+    }
+
+    /// The whole answer, one section per question.
+    pub(super) fn render(found: &Lookup) -> String {
+        let mut out = String::new();
+        let changes = if found.normalized.is_empty() {
+            String::new()
+        } else {
+            format!(" (normalized: {})", found.normalized.join(", "))
+        };
+        let _ = writeln!(out, "{}: {}{changes}", found.query, typed(&found.indicator));
+        let _ = writeln!(out, "Scores at {}.", found.now);
+
+        let _ = writeln!(out);
+        match found.feeds.len() {
+            0 => {
+                let _ = writeln!(out, "Listed by no enabled feed.");
+            }
+            n => {
+                let feeds: std::collections::BTreeSet<&str> =
+                    found.feeds.iter().map(|l| l.feed.as_str()).collect();
+                let plural = if feeds.len() == 1 { "" } else { "s" };
+                let entries =
+                    if n == feeds.len() { String::new() } else { format!(", {n} entries") };
+                let _ = writeln!(out, "Listed by {} feed{plural}{entries}:", feeds.len());
+            }
+        }
+        for listing in &found.feeds {
+            let how = match listing.matched {
+                Match::Exact => "the value itself".to_owned(),
+                Match::Part => "holds the value".to_owned(),
+                Match::Covered => "which covers the value".to_owned(),
+            };
+            let _ = writeln!(
+                out,
+                "  {} ({}): {}, {how}",
+                listing.feed,
+                safe(&listing.name),
+                typed(&listing.entry)
+            );
+            let _ = writeln!(
+                out,
+                "      first seen {}, last seen {}{}",
+                listing.first_seen.as_deref().unwrap_or("never recorded"),
+                listing.last_seen.as_deref().unwrap_or("never recorded"),
+                if listing.stale { "; from its last good data (the feed is failing)" } else { "" }
+            );
+            if let Some(time) = &listing.record_last_seen {
+                let _ = writeln!(out, "      the feed says last seen {time}");
+            }
+            if let Some(time) = &listing.record_timestamp {
+                let _ = writeln!(out, "      the feed says changed {time}");
+            }
+            for (label, tags) in [("tags", &listing.tags), ("event tags", &listing.event_tags)] {
+                if !tags.is_empty() {
+                    let tags: Vec<String> = tags.iter().map(|t| safe(t)).collect();
+                    let _ = writeln!(out, "      {label}: {}", tags.join(", "));
+                }
+            }
+        }
+
+        if !found.tasks.is_empty() {
+            let _ = writeln!(out);
+            let _ = writeln!(out, "Tasks:");
+            for task in &found.tasks {
+                task_text(&mut out, task);
+            }
+        }
+
+        let _ = writeln!(out);
+        if found.warninglists.is_empty() {
+            let _ = writeln!(out, "Warning lists matching the value: none.");
+        } else {
+            let _ = writeln!(out, "Warning lists matching the value:");
+            for list in &found.warninglists {
+                let applied = if list.tasks.is_empty() {
+                    "applied by no task".to_owned()
+                } else {
+                    format!("applied by {}", list.tasks.join(", "))
+                };
+                let _ = writeln!(
+                    out,
+                    "  {} ({}, {}): {applied}",
+                    list.id,
+                    safe(&list.name),
+                    list.kind.as_str()
+                );
+            }
+        }
+
+        if !found.unread.is_empty() {
+            let _ = writeln!(out);
+            let _ = writeln!(out, "Not read (no data for this look-up; they may list the value):");
+            for unread in &found.unread {
+                let _ = writeln!(out, "  {}: {}", unread.feed, safe(&unread.reason));
+            }
+        }
+        for note in &found.notes {
+            let _ = writeln!(out, "note: {}", safe(note));
+        }
+        out
+    }
+
+    fn task_text(out: &mut String, task: &TaskVerdict) {
+        let verdict = match task.verdict {
+            Verdict::Selected => "selected".to_owned(),
+            Verdict::Expired => "left out, expired".to_owned(),
+            Verdict::Unscored => {
+                "left out, no model scores the type (keep_unscored = false)".to_owned()
+            }
+            Verdict::Warninglisted => {
+                format!("left out by warning list {}", task.warninglists.join(", "))
+            }
+            Verdict::Reserved => "left out, a special-purpose range (exclude_reserved)".to_owned(),
+            Verdict::OtherIpVersion => "left out, the other IP version (ip_version)".to_owned(),
+        };
+        let score = match (task.score, task.min_score, task.min_score_from) {
+            (Some(score), Some(min), Some(from)) => {
+                let from =
+                    if from == "task" { "the task's min_score" } else { "the model's threshold" };
+                format!("; score {score}, kept from {min} ({from})")
+            }
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "  {} ({}): {}: {verdict}{score}",
+            task.task,
+            safe(&task.name),
+            typed(&task.indicator)
+        );
+        match &task.model {
+            Some(model) => {
+                let chosen = if model.chosen_by == "task" {
+                    "named by the task".to_owned()
+                } else {
+                    format!("auto: the first model covering {}", task.indicator.kind)
+                };
+                let _ = writeln!(
+                    out,
+                    "    model {} ({}; {chosen}): lifetime {} days, decay speed {}, threshold {}",
+                    model.id,
+                    safe(&model.name),
+                    model.lifetime_days,
+                    model.decay_speed,
+                    model.threshold
+                );
+            }
+            None => {
+                let _ = writeln!(out, "    no model covers {}: unscored", task.indicator.kind);
+            }
+        }
+        for feed in &task.feeds {
+            let _ = writeln!(out, "    {}: {}", feed.feed, typed(&feed.entry));
+            if let Some(scoring) = &feed.scoring {
+                scoring_text(out, scoring);
+            }
+        }
+    }
+
+    fn scoring_text(out: &mut String, s: &Scoring) {
+        let base = match s.base_score_from {
+            "tags" => {
+                let terms: Vec<String> = s
+                    .tags
+                    .iter()
+                    .map(|t| {
+                        format!(
+                            "{} ({}) {} × {}",
+                            safe(&t.tag),
+                            t.source,
+                            t.numerical_value,
+                            t.ratio
+                        )
+                    })
+                    .collect();
+                format!("from tags: {}", terms.join(" + "))
+            }
+            "feed" => "the feed's base_score (no tag counts)".to_owned(),
+            _ => "the model's default_base_score (no tag counts)".to_owned(),
+        };
+        let _ = writeln!(out, "      base score {}: {base}", s.base_score);
+        let from = match s.reference_from {
+            "last_seen" => "the feed's last_seen",
+            "timestamp" => "the feed's timestamp",
+            "ledger" => "the ledger: the last build that saw it in the feed",
+            _ => "the build time: no time known",
+        };
+        let capped =
+            if s.reference_capped { ", after the build time, so counted as it" } else { "" };
+        let _ = writeln!(out, "      reference time {}: {from}{capped}", s.reference_time);
+        let decayed = if s.decayed { "decayed" } else { "not decayed" };
+        let expires = s
+            .expires
+            .as_deref()
+            .map_or_else(|| "never expires".to_owned(), |at| format!("decayed for good from {at}"));
+        let _ = writeln!(
+            out,
+            "      score {}, threshold {}: {decayed}; {expires}",
+            s.score, s.threshold
+        );
     }
 }
 

@@ -7,15 +7,23 @@
 //! only once everything is written. A feed that fails is reported and left out; it never
 //! fails the build. Only a problem with the outputs themselves does.
 //!
+//! [`lookup`] runs the same first stages (fetch, parse, last good data) from the cache or a
+//! replay folder without writing anything, then asks about one value what the selection asks
+//! about every record, through the same scoring function.
+//!
 //! # Architecture
 //! - `gather`: fetching a feed's files (one body, or a MISP manifest and its events).
 //! - `health`: each feed's history and its last good data, in the state folder.
-//! - `select`: a task's selection, scoring and sort order.
+//! - `score`: one record's score under one model, and how it was reached.
+//! - `select`: a task's selection and sort order.
 //! - `models`: the decay models' reports and sampled curves, for the site's model pages.
+//! - `lookup`: what a build would do with one value, from the cached data, writing nothing.
 
 mod gather;
 mod health;
+mod lookup;
 mod models;
+mod score;
 mod select;
 
 use std::collections::BTreeMap;
@@ -37,6 +45,10 @@ use crate::report::{
 use gather::Failure;
 pub use gather::Gathered;
 pub use health::{FeedHealth, Health, HealthStore};
+pub use lookup::{
+    FeedScore, LOOKUP_FORMAT, ListMatch, Listing, Lookup, LookupError, LookupOptions, Match,
+    ModelUse, Scoring, TagContribution, TaskVerdict, TypedValue, Unread, Verdict, lookup,
+};
 
 /// How a build gets its bytes.
 #[derive(Clone, Debug)]
@@ -167,19 +179,48 @@ struct FeedResult {
     health: FeedHealth,
 }
 
-/// Runs a whole build.
-pub fn run(
+/// Whether reading the feeds may write into the cache and the state folder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Writes {
+    /// A build: fetched bodies go to the cache, accepted data becomes the last good data.
+    Allowed,
+    /// A look-up: the cache and the state folder are read, never written.
+    Never,
+}
+
+/// Every enabled feed as a build uses it: fetched, parsed, and its last good data decided.
+struct FeedsRead {
+    /// One per enabled feed, in the order of [`Project::feeds`].
+    results: Vec<FeedResult>,
+    /// Every feed's history after this build.
+    health: Health,
+    /// What the state folder's history said when read (a file unreadable, say).
+    notes: Vec<String>,
+}
+
+/// The first stages of a build: fetches every enabled feed (in parallel, bounded by the
+/// fetch concurrency), parses the bodies (in parallel on the CPU), and decides per feed
+/// whether its fresh data or its last good data is used. With [`Writes::Never`] nothing is
+/// written: not the cache, not the last good data, not the history (which a build saves
+/// itself, after its outputs).
+fn read_feeds(
     project: &Project,
-    options: &BuildOptions,
+    fetch: &FetchMode,
+    now: i64,
     reporter: &dyn Reporter,
-) -> Result<BuildOutcome, BuildError> {
+    writes: Writes,
+) -> Result<FeedsRead, BuildError> {
     let settings = &project.settings;
-    let mode = match &options.fetch {
+    let mode = match fetch {
         FetchMode::Online => Mode::Online,
         FetchMode::Offline => Mode::Offline,
         FetchMode::Replay(dir) => Mode::Replay(Replay::open(dir)?),
     };
-    let fetcher = Fetcher::new(mode, Cache::new(settings.cache_dir.clone()), settings)?;
+    let cache = match writes {
+        Writes::Allowed => Cache::new(settings.cache_dir.clone()),
+        Writes::Never => Cache::read_only(settings.cache_dir.clone()),
+    };
+    let fetcher = Fetcher::new(mode, cache, settings)?;
 
     // Fetch.
     let enabled: Vec<usize> = project.enabled_feeds().map(|(i, _)| i).collect();
@@ -219,20 +260,47 @@ pub fn run(
     parsed_feeds.sort_by_key(|fresh| fresh.index);
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "Parsed feeds");
 
-    // Keep or replace each feed's last good data.
+    // Keep or replace each feed's last good data; each feed's bodies are dropped once decided.
     let store = HealthStore::new(&settings.state_dir);
     let (mut health, health_note) = store.load();
-    let mut notes: Vec<String> = health_note.into_iter().collect();
     let results: Vec<FeedResult> = parsed_feeds
         .into_iter()
         .map(|FreshFeed { index, fetched, files }| {
             let feed = &project.feeds[index];
             let previous = health.feeds.get(&feed.id).cloned().unwrap_or_default();
-            let result = decide(feed, &store, &previous, fetched, files, options.now);
+            let (result, keep) = decide(feed, &store, &previous, fetched, files, now);
+            if writes == Writes::Allowed {
+                keep_good(&store, feed, keep);
+            }
             health.feeds.insert(feed.id.clone(), result.health.clone());
             FeedResult { index, ..result }
         })
         .collect();
+    Ok(FeedsRead { results, health, notes: health_note.into_iter().collect() })
+}
+
+/// When this build confirmed a feed's data, for the ledger: the build time, or the time its
+/// cached body was fetched; `None` when the feed's last good data stands in, which this build
+/// did not see listed.
+fn confirmed_at(result: &FeedResult, now: i64) -> Option<i64> {
+    result.stale_from.is_none().then(|| observed_at(&result.fetched, now))
+}
+
+/// The ledger's file in the state folder.
+fn ledger_path(project: &Project) -> PathBuf {
+    project.settings.state_dir.join("ledger")
+}
+
+/// Runs a whole build.
+pub fn run(
+    project: &Project,
+    options: &BuildOptions,
+    reporter: &dyn Reporter,
+) -> Result<BuildOutcome, BuildError> {
+    let settings = &project.settings;
+    let FeedsRead { results, health, mut notes } =
+        read_feeds(project, &options.fetch, options.now, reporter, Writes::Allowed)?;
+    let store = HealthStore::new(&settings.state_dir);
 
     // A build with no data at all must not replace a good output with empty lists.
     let output_dir = options.output_dir.clone().unwrap_or_else(|| settings.output_dir.clone());
@@ -254,13 +322,14 @@ pub fn run(
     }
 
     // Ledger: only data confirmed by this build refreshes `last_seen`.
-    let ledger_path = settings.state_dir.join("ledger");
+    let ledger_path = ledger_path(project);
     let (mut ledger, ledger_note) = Ledger::load_or_recover(&ledger_path);
     notes.extend(ledger_note);
-    for result in results.iter().filter(|r| r.stale_from.is_none()) {
-        let Some(parsed) = &result.parsed else { continue };
+    for result in &results {
+        let (Some(parsed), Some(seen)) = (&result.parsed, confirmed_at(result, options.now)) else {
+            continue;
+        };
         let id = &project.feeds[result.index].id;
-        let seen = observed_at(&result.fetched, options.now);
         for record in &parsed.records {
             ledger.observe(id, &record.indicator, seen);
         }
@@ -505,9 +574,33 @@ fn parse_files(feed: &Feed, files: &FeedFiles, failures: &[String]) -> Result<Pa
     }
 }
 
+/// What becomes of a feed's last good data after this build.
+enum Keep {
+    /// The fresh files, accepted with at least one indicator, replace it.
+    Save(FeedFiles),
+    /// The feed was accepted as empty: it has none any more.
+    Drop,
+    /// It stays as it is (the feed failed, came back empty or shrank).
+    Unchanged,
+}
+
+/// Writes what [`decide`] chose for a feed's last good data. A failure is logged: the build
+/// goes on with the data it has.
+fn keep_good(store: &HealthStore, feed: &Feed, keep: Keep) {
+    let saved = match keep {
+        Keep::Save(files) => store.save_good(&feed.id, &files.named()),
+        Keep::Drop => store.drop_good(&feed.id),
+        Keep::Unchanged => return,
+    };
+    if let Err(e) = saved {
+        tracing::warn!(feed = %feed.id, error = %e, "Could not keep the feed's data as last good data");
+    }
+}
+
 /// Decides what a feed contributes to this build: its fresh data, or its last good data
 /// when it failed, came back empty or shrank beyond `max_shrink`, while that data is younger
-/// than `max_stale_days`.
+/// than `max_stale_days`. The store is only read; what becomes of the last good data is
+/// returned, for the caller to write ([`keep_good`]) or not.
 fn decide(
     feed: &Feed,
     store: &HealthStore,
@@ -515,7 +608,7 @@ fn decide(
     fetched: Result<Fetched, Failure>,
     parsed: Option<(FeedFiles, Result<ParsedFeed, String>)>,
     now: i64,
-) -> FeedResult {
+) -> (FeedResult, Keep) {
     let mut health = previous.clone();
     let (files, outcome) = match (parsed, &fetched) {
         (Some((files, outcome)), _) => {
@@ -559,14 +652,11 @@ fn decide(
             failing_since: None,
             last_error: None,
         };
-        let saved = match (&files, count) {
-            (Some(files), 1..) => store.save_good(&feed.id, &files.named()),
-            _ => store.drop_good(&feed.id),
+        let keep = match (files, count) {
+            (Some(files), 1..) => Keep::Save(files),
+            _ => Keep::Drop,
         };
-        if let Err(e) = saved {
-            tracing::warn!(feed = %feed.id, error = %e, "Could not keep the feed's data as last good data");
-        }
-        return FeedResult {
+        let result = FeedResult {
             index: 0,
             fetched,
             parsed: fresh,
@@ -576,6 +666,7 @@ fn decide(
             stale_from: None,
             health,
         };
+        return (result, keep);
     };
 
     health.failing_since = Some(previous.failing_since.unwrap_or(now));
@@ -589,7 +680,7 @@ fn decide(
         let files = FeedFiles::from_named(named);
         match parse_files(feed, &files, &[]) {
             Ok(parsed) => {
-                return FeedResult {
+                let result = FeedResult {
                     index: 0,
                     fetched,
                     parsed: Some(parsed),
@@ -599,6 +690,7 @@ fn decide(
                     stale_from: Some(success),
                     health,
                 };
+                return (result, Keep::Unchanged);
             }
             Err(e) => {
                 tracing::warn!(feed = %feed.id, error = %e, "The last good data no longer parses");
@@ -613,7 +705,17 @@ fn decide(
     }
     // No usable last good data: an empty feed still reports its (empty) parse.
     let parsed = fresh.filter(|_| status == FeedStatus::Empty);
-    FeedResult { index: 0, fetched, parsed, fresh_stats, status, problem, stale_from: None, health }
+    let result = FeedResult {
+        index: 0,
+        fetched,
+        parsed,
+        fresh_stats,
+        status,
+        problem,
+        stale_from: None,
+        health,
+    };
+    (result, Keep::Unchanged)
 }
 
 /// When a feed's data was current: the build time, or, for a body served from the cache

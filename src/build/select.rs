@@ -15,6 +15,9 @@
 //!    sightings;
 //! 5. an indicator listed by several feeds keeps its best score.
 //!
+//! Steps 1 to 3 are `score::Scorer::score`, the function a look-up explains; [`take`] and
+//! [`keeps`] are the task's decisions before and after the score, which a look-up shares too.
+//!
 //! An indicator is kept when its score is at least the minimum (the model's threshold unless
 //! the task sets `min_score`), so "kept" is exactly MISP's "not decayed". Types no model
 //! covers are kept unscored unless the task says otherwise.
@@ -36,13 +39,14 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use rayon::prelude::*;
 
-use crate::config::{DecayKind, Feed, FeedFormat, ModelChoice, Project, Task};
-use crate::decay::{self, Evidence, Model, Taxonomies};
+use super::score::{FeedBases, Scorer, minimum, model_for};
+use crate::config::{Project, Task};
+use crate::decay::Model;
 use crate::export::Entry;
 use crate::filter::{Subject, WarningList};
 use crate::indicator::{AttrType, Family, Indicator};
-use crate::ledger::{Ledger, Seen};
-use crate::parse::{ParsedFeed, Record};
+use crate::ledger::Ledger;
+use crate::parse::ParsedFeed;
 use crate::report::ScoreHistogram;
 
 /// A task's selected indicators, sorted, and what was left out.
@@ -90,76 +94,35 @@ pub(super) fn select<'a>(
     now: i64,
     examples: usize,
 ) -> Selection<'a> {
-    let taxonomies = Taxonomies::builtin();
+    let scorer = Scorer::new(models, ledger, now);
     let mut candidates: HashMap<Cow<'a, Indicator>, Candidate<'a>> = HashMap::new();
     let mut reserved: HashSet<Cow<'a, Indicator>> = HashSet::new();
     let mut other_ip_version: HashSet<Cow<'a, Indicator>> = HashSet::new();
     for &feed_index in &task.feeds {
         let Some(feed_parsed) = parsed.get(feed_index).copied().flatten() else { continue };
         let feed = &project.feeds[feed_index];
-        let feed_tags: Vec<&str> = feed.config.misp_tags.iter().map(String::as_str).collect();
-        // The base score (and retention) of an untagged record depends only on the feed and
-        // the model.
-        let mut untagged_base: HashMap<usize, Tagged> = HashMap::new();
-        // The same for a record with event tags only, per (event tag list, model). The lists
-        // live as long as the feed's records, so their addresses stay distinct.
-        let mut event_base: HashMap<(usize, usize), Tagged> = HashMap::new();
+        let mut bases = FeedBases::new(feed);
         for record in &feed_parsed.records {
-            let Some(indicator) = as_task_type(&record.indicator, &task.types) else {
-                continue;
-            };
-            let kind = indicator.kind;
-            if let Some(version) = task.config.select.ip_version {
-                match ip_version(&indicator) {
-                    Some(found) if found == version => {}
-                    Some(_) => {
-                        other_ip_version.insert(indicator);
-                        continue;
-                    }
-                    None => continue,
+            let indicator = match take(task, &record.indicator) {
+                Taken::Yes(indicator) => indicator,
+                Taken::No => continue,
+                Taken::OtherIpVersion(indicator) => {
+                    other_ip_version.insert(indicator);
+                    continue;
                 }
-            }
-            if task.config.select.exclude_reserved && is_reserved(&indicator) {
-                reserved.insert(indicator);
-                continue;
-            }
-            let model_index = match task.model {
-                ModelChoice::Model(i) => Some(i),
-                ModelChoice::Auto => project.models.iter().position(|m| m.types.contains(&kind)),
+                Taken::Reserved(indicator) => {
+                    reserved.insert(indicator);
+                    continue;
+                }
             };
-            let seen = ledger.get(&feed.id, &record.indicator);
-            let reference_time = reference_time(record, feed, seen, now);
-            let score = model_index.map(|i| {
-                let model = &models[i];
-                let default = feed.config.base_score.unwrap_or(model.default_base_score);
-                // MISP's base score from the attribute's tags and those of its event (with the
-                // feed's own MISP tags counted as event tags).
-                let tagged = |attribute: &[std::sync::Arc<str>]| {
-                    let event_tags: Vec<&str> = record
-                        .event_tags
-                        .iter()
-                        .map(|t| &**t)
-                        .chain(feed_tags.iter().copied())
-                        .collect();
-                    Tagged::of(model, attribute, &event_tags, default, taxonomies)
-                };
-                let tags = if record.tags.is_empty() && record.event_tags.is_empty() {
-                    *untagged_base.entry(i).or_insert_with(|| {
-                        Tagged::of(model, &[] as &[&str], &feed_tags, default, taxonomies)
-                    })
-                } else if record.tags.is_empty() {
-                    // Only event tags: every attribute of the event has the same base score,
-                    // computed once per event (keyed by its shared tag list) rather than once
-                    // per attribute, which made an event of many tags and many attributes cost
-                    // their product.
-                    let key = (std::sync::Arc::as_ptr(&record.event_tags).cast::<u8>() as usize, i);
-                    *event_base.entry(key).or_insert_with(|| tagged(&[]))
-                } else {
-                    tagged(&record.tags)
-                };
-                let evidence = evidence(record, tags, reference_time, seen, now);
-                model.evaluate(&evidence, now).value
-            });
+            let model_index = model_for(project, task, indicator.kind);
+            let (score, reference_time) = match model_index {
+                Some(model) => {
+                    let result = scorer.score(&mut bases, record, model);
+                    (Some(result.score.value), result.reference.time)
+                }
+                None => (None, scorer.reference(record, feed).time),
+            };
             let candidate = candidates.entry(indicator).or_insert_with(|| Candidate {
                 score: None,
                 model: model_index,
@@ -178,39 +141,26 @@ pub(super) fn select<'a>(
         }
     }
 
-    let minimum = |indicator: &Indicator| -> Option<f64> {
-        if let Some(min) = task.config.select.min_score {
-            return Some(min);
-        }
-        let model_index = match task.model {
-            ModelChoice::Model(i) => Some(i),
-            ModelChoice::Auto => {
-                project.models.iter().position(|m| m.types.contains(&indicator.kind))
-            }
-        };
-        model_index.map(|i| project.models[i].config.threshold)
-    };
-
-    let mut scores: std::collections::BTreeMap<usize, ScoreHistogram> =
+    let mut histograms: std::collections::BTreeMap<usize, ScoreHistogram> =
         std::collections::BTreeMap::new();
     let mut count_score = |indicator: &Indicator, candidate: &Candidate<'a>| {
         if let (Some(model), Some(score), Some(min)) =
-            (candidate.model, candidate.score, minimum(indicator))
+            (candidate.model, candidate.score, minimum(project, task, indicator.kind))
         {
-            scores.entry(model).or_default().add(score, min);
+            histograms.entry(model).or_default().add(score, min);
         }
     };
     let mut expired = 0;
     let mut unscored_dropped = 0;
     let mut kept: Vec<(Cow<'a, Indicator>, Candidate<'a>)> = Vec::with_capacity(candidates.len());
     for (indicator, candidate) in candidates {
-        match candidate.score {
-            Some(score) if minimum(&indicator).is_some_and(|min| score < min) => {
+        match keeps(project, task, indicator.kind, candidate.score) {
+            Keeps::Expired => {
                 expired += 1;
                 count_score(&indicator, &candidate);
             }
-            None if !task.config.select.keep_unscored => unscored_dropped += 1,
-            _ => kept.push((indicator, candidate)),
+            Keeps::Unscored => unscored_dropped += 1,
+            Keeps::Kept => kept.push((indicator, candidate)),
         }
     }
 
@@ -303,14 +253,17 @@ pub(super) fn select<'a>(
         by_feed,
         warninglisted,
         removed,
-        scores,
+        scores: histograms,
     }
 }
 
 /// The indicator as the task takes it: itself when the task takes its type (or every type),
 /// the address or name of a `…|port` value when the task takes the plain type but not the
 /// `|port` one, else `None`.
-fn as_task_type<'a>(indicator: &'a Indicator, types: &[AttrType]) -> Option<Cow<'a, Indicator>> {
+pub(super) fn as_task_type<'a>(
+    indicator: &'a Indicator,
+    types: &[AttrType],
+) -> Option<Cow<'a, Indicator>> {
     if types.is_empty() || types.contains(&indicator.kind) {
         return Some(Cow::Borrowed(indicator));
     }
@@ -328,65 +281,55 @@ fn as_task_type<'a>(indicator: &'a Indicator, types: &[AttrType]) -> Option<Cow<
     Some(Cow::Owned(Indicator::new(plain, host)))
 }
 
-/// MISP's reference time for a record that carries one (its newest "seen" sighting,
-/// `last_seen` or `timestamp`, by MISP's rule); else the last build that saw the value in
-/// this feed (the ledger), which is this build unless the feed's last good data stands in for
-/// a failing fetch; else the build time.
-///
-/// A MISP feed's time in the future decays to 0, as in MISP, whose own instances write those
-/// times. A CSV or JSON feed's time is the provider's clock: one minutes or years ahead of the
-/// build says the feed lists the value now, so it counts as the build time.
-fn reference_time(record: &Record, feed: &Feed, seen: Option<Seen>, now: i64) -> i64 {
-    let sighting = record.sightings.as_ref().and_then(|s| s.last_seen);
-    let own = decay::reference_time_with_sighting(sighting, record.last_seen, record.timestamp);
-    let own = if feed.config.format == FeedFormat::Misp { own } else { own.map(|t| t.min(now)) };
-    own.or_else(|| seen.map(|seen| seen.last_seen)).unwrap_or(now)
+/// Whether a task takes a record's indicator, before any score.
+pub(super) enum Taken<'a> {
+    /// Taken, as this indicator (see [`as_task_type`]).
+    Yes(Cow<'a, Indicator>),
+    /// Not of the task's types, or not an address in a task of one IP version.
+    No,
+    /// An address or network of the other IP version than the task's `ip_version`.
+    OtherIpVersion(Cow<'a, Indicator>),
+    /// An address or network overlapping a special-purpose range, which the task leaves out.
+    Reserved(Cow<'a, Indicator>),
 }
 
-/// The base score and shortest retention an indicator's tags give under one model.
-#[derive(Clone, Copy)]
-struct Tagged {
-    base: f64,
-    retention_days: Option<f64>,
-}
-
-impl Tagged {
-    fn of(
-        model: &Model,
-        attribute: &[impl AsRef<str>],
-        event: &[impl AsRef<str>],
-        default: f64,
-        taxonomies: &Taxonomies,
-    ) -> Tagged {
-        let base =
-            decay::base_score(attribute, event, &model.base_score_config, default, taxonomies)
-                .value;
-        // Only `polynomial_extended` reads retention tags.
-        let retention_days = (model.kind == DecayKind::PolynomialExtended)
-            .then(|| decay::retention_days(attribute, event, taxonomies))
-            .flatten();
-        Tagged { base, retention_days }
+/// Whether `task` takes `indicator`, in the order the selection checks: its types, its IP
+/// version, the special-purpose ranges.
+pub(super) fn take<'a>(task: &Task, indicator: &'a Indicator) -> Taken<'a> {
+    let Some(indicator) = as_task_type(indicator, &task.types) else { return Taken::No };
+    if let Some(version) = task.config.select.ip_version {
+        match ip_version(&indicator) {
+            Some(found) if found == version => {}
+            Some(_) => return Taken::OtherIpVersion(indicator),
+            None => return Taken::No,
+        }
     }
+    if task.config.select.exclude_reserved && is_reserved(&indicator) {
+        return Taken::Reserved(indicator);
+    }
+    Taken::Yes(indicator)
 }
 
-/// What a record brings to its score. Its last change is its MISP `timestamp`; a record of a
-/// feed without one changed when the feed first listed it (the ledger), as an attribute that
-/// MISP imports once and never edits.
-fn evidence(
-    record: &Record,
-    tags: Tagged,
-    reference_time: i64,
-    seen: Option<Seen>,
-    now: i64,
-) -> Evidence {
-    let sightings = record.sightings.as_deref().copied().unwrap_or_default();
-    Evidence {
-        base: tags.base,
-        reference_time,
-        modified: record.timestamp.or(seen.map(|s| s.first_seen)).unwrap_or(now),
-        retention_days: tags.retention_days,
-        sightings: u64::from(sightings.total),
-        seen_sightings: u64::from(sightings.seen),
+/// What a task does with a taken indicator given its best score, before the warning lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Keeps {
+    /// Kept: scored at least the minimum, or unscored in a task that keeps those.
+    Kept,
+    /// Scored below the minimum ([`minimum`]).
+    Expired,
+    /// No model scores it and the task keeps scored indicators only (`keep_unscored = false`).
+    Unscored,
+}
+
+/// Whether `task` keeps an indicator of type `kind` whose best score over its feeds is
+/// `score` (`None`: no model scores the type).
+pub(super) fn keeps(project: &Project, task: &Task, kind: AttrType, score: Option<f64>) -> Keeps {
+    match score {
+        Some(score) if minimum(project, task, kind).is_some_and(|min| score < min) => {
+            Keeps::Expired
+        }
+        None if !task.config.select.keep_unscored => Keeps::Unscored,
+        _ => Keeps::Kept,
     }
 }
 
@@ -422,7 +365,7 @@ static RESERVED: std::sync::LazyLock<Vec<IpNet>> = std::sync::LazyLock::new(|| {
 });
 
 /// Whether an address or network overlaps a special-purpose range (either holds the other).
-fn is_reserved(indicator: &Indicator) -> bool {
+pub(super) fn is_reserved(indicator: &Indicator) -> bool {
     if indicator.kind.family() != Family::Ip {
         return false;
     }
@@ -436,7 +379,7 @@ fn is_reserved(indicator: &Indicator) -> bool {
 }
 
 /// The IP version of an address, network or `ip|port` value.
-fn ip_version(indicator: &Indicator) -> Option<u8> {
+pub(super) fn ip_version(indicator: &Indicator) -> Option<u8> {
     if indicator.kind.family() != Family::Ip {
         return None;
     }

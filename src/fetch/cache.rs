@@ -3,6 +3,9 @@
 //! `<cache>/<feed>/<key>.body` holds the bytes and `<key>.json` the metadata, where `key` is
 //! the first 32 hex digits of the SHA-256 of the URL. Both are written to a temporary file,
 //! synced and renamed, so a killed build never leaves half a body behind.
+//!
+//! A read-only cache ([`Cache::read_only`]) answers from the same files and writes nothing,
+//! for commands that must leave the state of the last build as it is (`lookup`).
 
 use std::path::PathBuf;
 
@@ -45,13 +48,22 @@ pub struct Cached {
 #[derive(Clone, Debug)]
 pub struct Cache {
     dir: PathBuf,
+    /// Stores and touches do nothing.
+    read_only: bool,
 }
 
 impl Cache {
     /// A cache rooted at `dir` (created on first write).
     #[must_use]
     pub fn new(dir: PathBuf) -> Cache {
-        Cache { dir }
+        Cache { dir, read_only: false }
+    }
+
+    /// A cache rooted at `dir` that is read and never written: [`Cache::store`] and
+    /// [`Cache::touch`] succeed without touching the disk.
+    #[must_use]
+    pub fn read_only(dir: PathBuf) -> Cache {
+        Cache { dir, read_only: true }
     }
 
     fn paths(&self, feed: &str, url: &str) -> (PathBuf, PathBuf) {
@@ -95,6 +107,9 @@ impl Cache {
         etag: Option<String>,
         last_modified: Option<String>,
     ) -> Result<(), FetchError> {
+        if self.read_only {
+            return Ok(());
+        }
         let (body_path, meta_path) = self.paths(feed, url);
         let meta = CacheMeta {
             url: url.to_owned(),
@@ -114,6 +129,9 @@ impl Cache {
     /// Marks a cached entry as confirmed now (a `304`), so that `refresh_secs` counts from
     /// this answer; the body is left as it is.
     pub fn touch(&self, feed: &str, url: &str, mut meta: CacheMeta) -> Result<(), FetchError> {
+        if self.read_only {
+            return Ok(());
+        }
         let (_, meta_path) = self.paths(feed, url);
         meta.fetched_at = time::OffsetDateTime::now_utc().unix_timestamp();
         let meta_json = serde_json::to_vec_pretty(&meta).unwrap_or_default();
@@ -141,5 +159,29 @@ mod tests {
         let (body_path, _) = cache.paths("f", "https://a.example/x");
         std::fs::write(body_path, b"tampered").unwrap();
         assert!(cache.load("f", "https://a.example/x").unwrap().is_none());
+    }
+
+    #[test]
+    fn a_read_only_cache_reads_entries_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = "https://a.example/x";
+        let writable = Cache::new(dir.path().to_owned());
+        writable.store("f", url, b"1\n", None, None, None).unwrap();
+        // Dated long ago, so that a touch would show.
+        let (_, meta_path) = writable.paths("f", url);
+        let mut meta = writable.load("f", url).unwrap().unwrap().meta;
+        meta.fetched_at = 1;
+        std::fs::write(&meta_path, serde_json::to_vec(&meta).unwrap()).unwrap();
+
+        let cache = Cache::read_only(dir.path().to_owned());
+        let entry = cache.load("f", url).unwrap().unwrap();
+        assert_eq!(entry.bytes, b"1\n");
+        cache.store("f", url, b"2\n", None, None, None).unwrap();
+        cache.store("g", url, b"2\n", None, None, None).unwrap();
+        cache.touch("f", url, entry.meta.clone()).unwrap();
+        let after = cache.load("f", url).unwrap().unwrap();
+        assert_eq!(after.bytes, b"1\n");
+        assert_eq!(after.meta.fetched_at, 1);
+        assert!(!dir.path().join("g").exists());
     }
 }

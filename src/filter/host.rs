@@ -127,7 +127,13 @@ pub(super) fn host_of_text(value: &str) -> Cow<'_, str> {
 
 /// The host of a URL (with or without a scheme): the authority without user name, port or
 /// the brackets of an IPv6 address, without trailing dots, and lower-cased.
-pub(super) fn host_of_url(url: &str) -> Cow<'_, str> {
+///
+/// ```
+/// use feedsmith::filter::host_of_url;
+/// assert_eq!(host_of_url("https://user@Bad.Example.:8443/x"), "bad.example");
+/// ```
+#[must_use]
+pub fn host_of_url(url: &str) -> Cow<'_, str> {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
     let authority = &rest[..rest.find(['/', '?', '#', '\\']).unwrap_or(rest.len())];
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, host)| host);

@@ -56,6 +56,8 @@ use crate::text::regex_reason;
 
 use host::{HostChain, Hosts};
 
+pub use host::host_of_url;
+
 /// How a list's entries are compared with a value (MISP's `type`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase", deny_unknown_fields)]
