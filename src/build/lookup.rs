@@ -38,7 +38,7 @@ use crate::config::{ModelChoice, Project, Task};
 use crate::decay;
 use crate::export::rfc3339;
 use crate::filter::{ListKind, host_of_url};
-use crate::indicator::{self, AttrType, Indicator, MAX_VALUE_LEN, RejectReason, is_public_suffix};
+use crate::indicator::{self, AttrType, Indicator, RejectReason, is_public_suffix};
 use crate::ledger::Ledger;
 use crate::parse::Record;
 
@@ -398,10 +398,24 @@ fn bad_value(value: &str, reason: RejectReason) -> LookupError {
         RejectReason::Unrecognized => "no indicator type matches it",
         _ => "it is not a valid value of its type",
     };
-    let shown = if value.len() > MAX_VALUE_LEN {
-        format!("{} ({} bytes)", crate::text::shown(value, SHOWN_VALUE_CHARS), value.len())
+    // Invisible characters (a right-to-left override, a zero-width space) are escaped as
+    // control characters are: the message must show what the value holds.
+    let visible: String = value
+        .chars()
+        .take(SHOWN_VALUE_CHARS + 1)
+        .map(|c| {
+            let invisible = !c.is_control()
+                && !matches!(c, '"' | '\'' | '\\')
+                && c.escape_debug().nth(1).is_some();
+            if invisible { c.escape_unicode().to_string() } else { c.to_string() }
+        })
+        .collect();
+    let shown = crate::text::shown(&visible, SHOWN_VALUE_CHARS + visible.len());
+    let shown = if value.chars().count() > SHOWN_VALUE_CHARS {
+        let cut: String = shown.chars().take(SHOWN_VALUE_CHARS).collect();
+        format!("{cut}… ({} bytes)", value.len())
     } else {
-        crate::text::shown(value, SHOWN_VALUE_CHARS)
+        shown
     };
     LookupError::BadValue { shown, reason, why }
 }
@@ -589,7 +603,7 @@ struct Query<'q> {
     /// the address of a `domain|ip` value, the host of a URL written as an address.
     net: Option<IpNet>,
     /// The host name the value names, lower-case: itself, the name of a `hostname|port` or
-    /// `domain|ip` value, the host of a URL.
+    /// `domain|ip` value, the host of a URL (a name or an address).
     host: Option<Cow<'q, str>>,
 }
 
@@ -609,11 +623,8 @@ impl<'q> Query<'q> {
             }
             AttrType::Url | AttrType::Uri | AttrType::Link => {
                 let url_host = host_of_url(value);
-                match url_host.parse::<IpAddr>() {
-                    Ok(address) => net = Some(IpNet::from(address)),
-                    Err(_) if !url_host.is_empty() => host = Some(url_host),
-                    Err(_) => {}
-                }
+                net = url_host.parse::<IpAddr>().ok().map(IpNet::from);
+                host = Some(url_host).filter(|h| !h.is_empty());
             }
             _ => {}
         }
@@ -635,9 +646,9 @@ impl<'q> Query<'q> {
         match entry.kind {
             AttrType::IpDst | AttrType::IpSrc => {
                 let query = self.net?;
-                // A plain address equal to the query's was found above; only networks remain.
+                // An address equal to the query's was found above, but for the host of a URL.
                 if !listed.contains('/') {
-                    return None;
+                    return (self.host.as_deref() == Some(listed)).then_some(Match::Covered);
                 }
                 parse_net(listed).filter(|net| net.contains(&query)).map(|_| Match::Covered)
             }
@@ -693,6 +704,7 @@ fn owns(parent: &str, host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::indicator::MAX_VALUE_LEN;
 
     fn matched(query: (AttrType, &str), entry: (AttrType, &str)) -> Option<Match> {
         let query = Indicator::new(query.0, query.1);
@@ -812,7 +824,10 @@ mod tests {
         assert!(!text.contains('\u{1b}'));
         let long = "a".repeat(MAX_VALUE_LEN + 10);
         let text = bad_value(&long, RejectReason::TooLong).to_string();
-        assert!(text.contains(&format!("({} bytes)", MAX_VALUE_LEN + 10)), "{text}");
+        assert!(text.contains(&format!("… ({} bytes)", MAX_VALUE_LEN + 10)), "{text}");
         assert!(text.len() < 400, "{text}");
+        let text = bad_value("\u{202e}moc.elpmaxe", RejectReason::HiddenCharacter).to_string();
+        assert!(text.contains("`\\u{202e}moc.elpmaxe`"), "{text}");
+        assert!(!text.contains('\u{202e}'));
     }
 }
