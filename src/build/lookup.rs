@@ -25,6 +25,7 @@
 //! `lookup --json`; the binary prints it as text otherwise.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
@@ -398,25 +399,23 @@ fn bad_value(value: &str, reason: RejectReason) -> LookupError {
         RejectReason::Unrecognized => "no indicator type matches it",
         _ => "it is not a valid value of its type",
     };
-    // Invisible characters (a right-to-left override, a zero-width space) are escaped as
-    // control characters are: the message must show what the value holds.
-    let visible: String = value
-        .chars()
-        .take(SHOWN_VALUE_CHARS + 1)
-        .map(|c| {
-            let invisible = !c.is_control()
-                && !matches!(c, '"' | '\'' | '\\')
-                && c.escape_debug().nth(1).is_some();
-            if invisible { c.escape_unicode().to_string() } else { c.to_string() }
-        })
-        .collect();
-    let shown = crate::text::shown(&visible, SHOWN_VALUE_CHARS + visible.len());
-    let shown = if value.chars().count() > SHOWN_VALUE_CHARS {
-        let cut: String = shown.chars().take(SHOWN_VALUE_CHARS).collect();
-        format!("{cut}… ({} bytes)", value.len())
-    } else {
-        shown
-    };
+    // Control characters are escaped as every message escapes them, and so are invisible
+    // ones (a right-to-left override, a zero-width space): the message shows what the value
+    // holds.
+    let mut shown = String::new();
+    for c in value.chars().take(SHOWN_VALUE_CHARS) {
+        let invisible = !matches!(c, '"' | '\'' | '\\') && c.escape_debug().nth(1).is_some();
+        if c.is_control() {
+            shown.extend(c.escape_default());
+        } else if invisible {
+            shown.extend(c.escape_unicode());
+        } else {
+            shown.push(c);
+        }
+    }
+    if value.chars().nth(SHOWN_VALUE_CHARS).is_some() {
+        let _ = write!(shown, "… ({} bytes)", value.len());
+    }
     LookupError::BadValue { shown, reason, why }
 }
 
