@@ -653,3 +653,51 @@ fn invalid_definitions_and_usage_errors_exit_2() {
     let output = feedsmith(root.path(), &["build", "--no-such-option"]);
     assert_eq!(output.status.code(), Some(1), "{output:?}");
 }
+
+#[test]
+fn a_csv_time_is_the_reference_and_one_after_the_build_counts_as_the_build() {
+    let root = local_project("");
+    std::fs::write(
+        root.path().join("list.csv"),
+        "value,seen\n198.51.100.1,2026-08-20T00:00:00Z\n198.51.100.2,2030-01-01T00:00:00Z\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.path().join("feeds.d/list.toml"),
+        "name = \"list\"\nprovider = \"test\"\npath = \"list.csv\"\nformat = \"csv\"\n\
+         [csv]\nheader = true\nvalue_columns = [\"value\"]\nlast_seen_column = \"seen\"\n",
+    )
+    .unwrap();
+    let output = feedsmith(root.path(), &["build", "--now", T1]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+
+    // Its own last_seen, two days before T1: B × (1 − √(2/120)).
+    let output = run(root.path(), &["--json", "--now", T1, "198.51.100.1"]);
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let seen = unix("2026-08-20T00:00:00Z");
+    assert_eq!(unix(T1) - seen, 2 * DAY);
+    assert_eq!(items(&json, "feeds")[0]["record_last_seen"], "2026-08-20T00:00:00Z");
+    let scoring = &items(verdict(&json, "all", "198.51.100.1"), "feeds")[0]["scoring"];
+    assert_eq!(scoring["reference_from"], "last_seen");
+    assert_eq!(scoring["reference_capped"], false);
+    assert_eq!(scoring["reference_time"], "2026-08-20T00:00:00Z");
+    close(&scoring["score"], nids_score(80.0, 2 * DAY));
+    assert_eq!(scoring["expires"], rfc3339(seen + 4_050_001).as_str());
+
+    // A time after the build is the provider's clock: it counts as the build time.
+    let output = run(root.path(), &["--json", "--now", T1, "198.51.100.2"]);
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let scoring = &items(verdict(&json, "all", "198.51.100.2"), "feeds")[0]["scoring"];
+    assert_eq!(scoring["reference_from"], "last_seen");
+    assert_eq!(scoring["reference_capped"], true);
+    assert_eq!(scoring["reference_time"], T1);
+    close(&scoring["score"], 80.0);
+    let output = run(root.path(), &["--now", T1, "198.51.100.2"]);
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.contains(&format!(
+            "      reference time {T1}: the feed's last_seen, after the build time, so counted as it\n"
+        )),
+        "{text}"
+    );
+}
