@@ -17,7 +17,9 @@
 //! - [`ledger`] remembers when each feed first and last listed each indicator, across builds.
 //! - [`decay`] scores indicators with MISP's decay models, to the decimal.
 //! - [`export`] writes the outputs: blocklists, MISP feed folders, the site and the report.
-//! - [`build`] runs the stages in order and returns what happened, as plain values.
+//! - [`build`] runs the stages in order and returns what happened, as plain values;
+//!   [`build::lookup`] runs the same stages for one value, writing nothing, and says what a
+//!   build would do with it and why.
 
 pub mod build;
 pub mod config;

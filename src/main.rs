@@ -515,6 +515,9 @@ mod lookup_text {
             for task in &found.tasks {
                 task_text(&mut out, task);
             }
+        } else if found.listed {
+            let _ = writeln!(out);
+            let _ = writeln!(out, "No task takes it (none reads those feeds for that type).");
         }
 
         let _ = writeln!(out);
@@ -568,7 +571,7 @@ mod lookup_text {
             (Some(score), Some(min), Some(from)) => {
                 let from =
                     if from == "task" { "the task's min_score" } else { "the model's threshold" };
-                format!("; score {score}, kept from {min} ({from})")
+                format!("; score {score}, minimum {min} ({from})")
             }
             _ => String::new(),
         };

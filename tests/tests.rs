@@ -13,6 +13,8 @@ mod e2e;
 mod fetch;
 // Local feed files stay inside the repository, through symbolic links too.
 mod local;
+// `feedsmith lookup`: feeds, times, scores and verdicts of values from the recorded data.
+mod lookup;
 // Builds killed with SIGKILL at many points leave the previous outputs and state intact.
 mod kill;
 // Generated input: no parser panics, normalization is idempotent (proptest).

@@ -25,6 +25,7 @@
 //! `lookup --json`; the binary prints it as text otherwise.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
@@ -38,7 +39,7 @@ use crate::config::{ModelChoice, Project, Task};
 use crate::decay;
 use crate::export::rfc3339;
 use crate::filter::{ListKind, host_of_url};
-use crate::indicator::{self, AttrType, Indicator, MAX_VALUE_LEN, RejectReason, is_public_suffix};
+use crate::indicator::{self, AttrType, Indicator, RejectReason, is_public_suffix};
 use crate::ledger::Ledger;
 use crate::parse::Record;
 
@@ -408,11 +409,23 @@ fn bad_value(value: &str, reason: RejectReason) -> LookupError {
         RejectReason::Unrecognized => "no indicator type matches it",
         _ => "it is not a valid value of its type",
     };
-    let shown = if value.len() > MAX_VALUE_LEN {
-        format!("{} ({} bytes)", crate::text::shown(value, SHOWN_VALUE_CHARS), value.len())
-    } else {
-        crate::text::shown(value, SHOWN_VALUE_CHARS)
-    };
+    // Control characters are escaped as every message escapes them, and so are invisible
+    // ones (a right-to-left override, a zero-width space): the message shows what the value
+    // holds.
+    let mut shown = String::new();
+    for c in value.chars().take(SHOWN_VALUE_CHARS) {
+        let invisible = !matches!(c, '"' | '\'' | '\\') && c.escape_debug().nth(1).is_some();
+        if c.is_control() {
+            shown.extend(c.escape_default());
+        } else if invisible {
+            shown.extend(c.escape_unicode());
+        } else {
+            shown.push(c);
+        }
+    }
+    if value.chars().nth(SHOWN_VALUE_CHARS).is_some() {
+        let _ = write!(shown, "… ({} bytes)", value.len());
+    }
     LookupError::BadValue { shown, reason, why }
 }
 
@@ -605,7 +618,7 @@ struct Query<'q> {
     /// the address of a `domain|ip` value, the host of a URL written as an address.
     net: Option<IpNet>,
     /// The host name the value names, lower-case: itself, the name of a `hostname|port` or
-    /// `domain|ip` value, the host of a URL.
+    /// `domain|ip` value, the host of a URL (a name or an address).
     host: Option<Cow<'q, str>>,
 }
 
@@ -625,11 +638,8 @@ impl<'q> Query<'q> {
             }
             AttrType::Url | AttrType::Uri | AttrType::Link => {
                 let url_host = host_of_url(value);
-                match url_host.parse::<IpAddr>() {
-                    Ok(address) => net = Some(IpNet::from(address)),
-                    Err(_) if !url_host.is_empty() => host = Some(url_host),
-                    Err(_) => {}
-                }
+                net = url_host.parse::<IpAddr>().ok().map(IpNet::from);
+                host = Some(url_host).filter(|h| !h.is_empty());
             }
             _ => {}
         }
@@ -651,9 +661,9 @@ impl<'q> Query<'q> {
         match entry.kind {
             AttrType::IpDst | AttrType::IpSrc => {
                 let query = self.net?;
-                // A plain address equal to the query's was found above; only networks remain.
+                // An address equal to the query's was found above, but for the host of a URL.
                 if !listed.contains('/') {
-                    return None;
+                    return (self.host.as_deref() == Some(listed)).then_some(Match::Covered);
                 }
                 parse_net(listed).filter(|net| net.contains(&query)).map(|_| Match::Covered)
             }
@@ -709,6 +719,7 @@ fn owns(parent: &str, host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::indicator::MAX_VALUE_LEN;
 
     fn matched(query: (AttrType, &str), entry: (AttrType, &str)) -> Option<Match> {
         let query = Indicator::new(query.0, query.1);
@@ -828,7 +839,10 @@ mod tests {
         assert!(!text.contains('\u{1b}'));
         let long = "a".repeat(MAX_VALUE_LEN + 10);
         let text = bad_value(&long, RejectReason::TooLong).to_string();
-        assert!(text.contains(&format!("({} bytes)", MAX_VALUE_LEN + 10)), "{text}");
+        assert!(text.contains(&format!("… ({} bytes)", MAX_VALUE_LEN + 10)), "{text}");
         assert!(text.len() < 400, "{text}");
+        let text = bad_value("\u{202e}moc.elpmaxe", RejectReason::HiddenCharacter).to_string();
+        assert!(text.contains("`\\u{202e}moc.elpmaxe`"), "{text}");
+        assert!(!text.contains('\u{202e}'));
     }
 }

@@ -260,10 +260,7 @@ pub(super) fn select<'a>(
 /// The indicator as the task takes it: itself when the task takes its type (or every type),
 /// the address or name of a `…|port` value when the task takes the plain type but not the
 /// `|port` one, else `None`.
-pub(super) fn as_task_type<'a>(
-    indicator: &'a Indicator,
-    types: &[AttrType],
-) -> Option<Cow<'a, Indicator>> {
+fn as_task_type<'a>(indicator: &'a Indicator, types: &[AttrType]) -> Option<Cow<'a, Indicator>> {
     if types.is_empty() || types.contains(&indicator.kind) {
         return Some(Cow::Borrowed(indicator));
     }
@@ -365,7 +362,7 @@ static RESERVED: std::sync::LazyLock<Vec<IpNet>> = std::sync::LazyLock::new(|| {
 });
 
 /// Whether an address or network overlaps a special-purpose range (either holds the other).
-pub(super) fn is_reserved(indicator: &Indicator) -> bool {
+fn is_reserved(indicator: &Indicator) -> bool {
     if indicator.kind.family() != Family::Ip {
         return false;
     }
@@ -379,7 +376,7 @@ pub(super) fn is_reserved(indicator: &Indicator) -> bool {
 }
 
 /// The IP version of an address, network or `ip|port` value.
-pub(super) fn ip_version(indicator: &Indicator) -> Option<u8> {
+fn ip_version(indicator: &Indicator) -> Option<u8> {
     if indicator.kind.family() != Family::Ip {
         return None;
     }
