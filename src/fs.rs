@@ -30,6 +30,15 @@ pub fn previous_path(path: &Path) -> PathBuf {
 /// (on file systems with hard links; elsewhere `path` is missing between two renames, and
 /// `<name>.prev` holds the old bytes then).
 pub fn replace_keeping_previous(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    replace_keeping_previous_with(path, |file| file.write_all(bytes))
+}
+
+/// [`replace_keeping_previous`] with the bytes written by `write`, which gets the temporary
+/// file (buffered writes are up to the caller).
+pub fn replace_keeping_previous_with(
+    path: &Path,
+    write: impl FnOnce(&mut File) -> io::Result<()>,
+) -> io::Result<()> {
     if path.file_name().is_none() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -43,7 +52,7 @@ pub fn replace_keeping_previous(path: &Path, bytes: &[u8]) -> io::Result<()> {
     fs::create_dir_all(dir)?;
     let tmp = with_suffix(path, ".tmp");
     let written = File::create(&tmp).and_then(|mut file| {
-        file.write_all(bytes)?;
+        write(&mut file)?;
         file.sync_all()
     });
     if let Err(error) = written {

@@ -7,14 +7,20 @@
 //! magic      8 bytes: 89 'F' 'S' 'L' 0D 0A 1A 0A
 //! version    4 bytes, little-endian: 2
 //! length     8 bytes, little-endian: the whole file, checksum included
-//! feeds      count, then each feed id as a string, in byte order, distinct
-//! types      count, then each attribute type name as a string, in byte order, distinct
-//! entries    the number of entries in the file
-//! sections   count, then per section: feed number, type number, encoding (1 byte),
-//!            entries, bytes; in (feed, type) order, each pair at most once
+//! head       8 bytes, little-endian: the length of the table that follows
+//! ┌ table
+//! │ feeds    count, then each feed id as a string, in byte order, distinct
+//! │ types    count, then each attribute type name as a string, in byte order, distinct
+//! │ entries  the number of entries in the file
+//! │ sections count, then per section: feed number, type number, encoding (1 byte),
+//! └          entries, bytes, SHA-256 of its bytes (32 bytes); in (feed, type) order
 //! …          the bytes of every section, in table order
-//! sha256     32 bytes: SHA-256 of every byte before it
+//! sha256     32 bytes: SHA-256 of everything from the magic to the end of the table
 //! ```
+//!
+//! Every byte is covered by SHA-256: the sections by their own digests in the table, the
+//! table and the header by the last 32 bytes. Sections are hashed where they are encoded and
+//! decoded, on every core, instead of in one pass over the whole file.
 //!
 //! A section holds one feed's entries of one attribute type, values in byte order. An entry
 //! is the number of bytes its value shares with the previous value, the length and bytes of
@@ -27,13 +33,17 @@
 //! The same entries always give the same bytes: feeds, types and values are sorted and each
 //! value shares the longest possible prefix. Times are Unix seconds.
 //!
-//! A file is trusted only once its magic, version, length and checksum are right; then every
-//! count is checked against the bytes left before anything is reserved, values must come in
-//! strictly increasing order (no duplicates), and the sections must fill the file exactly.
-//! Truncation, damage, an unknown version and hostile bytes are all reported as corrupt,
-//! never as a panic. A version-1 (text) file is still read, so that an older state folder
-//! is migrated by the next save.
+//! Nothing is read from the table before the magic, version, length and final checksum are
+//! right, and no entry of a section before its digest is; every count is checked against
+//! the bytes left before anything is reserved, values must come in strictly increasing order
+//! (no duplicates), and the sections must fill the file exactly. Truncation, damage, an
+//! unknown version and hostile bytes are all reported as corrupt, never as a panic. A
+//! version-1 (text) file is still read, so that an older state folder is migrated by the
+//! next save.
+//!
+//! Compression (zstd) was measured and left out: see `benches/ledger.rs`.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -48,18 +58,20 @@ use crate::indicator::{AttrType, Indicator};
 const MAGIC: [u8; 8] = *b"\x89FSL\r\n\x1a\n";
 /// The format version this code writes (it also reads version 1).
 const VERSION: u32 = 2;
-/// Magic, version and length.
-const FIXED: usize = MAGIC.len() + 4 + 8;
+/// Magic, version, file length and table length.
+const FIXED: usize = MAGIC.len() + 4 + 8 + 8;
 /// The checksum at the end.
 const DIGEST: usize = 32;
 /// The smallest encoded entry: four one-byte varints.
 const MIN_ENTRY: usize = 4;
-/// The smallest section table row: five one-byte fields.
-const MIN_ROW: usize = 5;
+/// The smallest section table row: five one-byte fields and a digest.
+const MIN_ROW: usize = 5 + DIGEST;
 /// Values written as they are.
 const TEXT: u8 = 0;
 /// Lower-case hexadecimal values written as bytes.
 const HEX: u8 = 1;
+/// The digits of encoding 1.
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 /// Entries of one type above which a feed's sort runs on all cores.
 const PARALLEL_SORT: usize = 50_000;
 /// Characters of a feed id or type name a message shows.
@@ -108,7 +120,16 @@ pub(super) fn load(path: &Path) -> Result<Ledger, LedgerError> {
 
 /// Writes the ledger atomically and keeps the replaced file as `<name>.prev`.
 pub(super) fn save(ledger: &Ledger, path: &Path) -> io::Result<()> {
-    crate::fs::replace_keeping_previous(path, &encode(ledger))
+    let encoded = Encoded::new(ledger);
+    crate::fs::replace_keeping_previous_with(path, |file| encoded.write_to(file))
+}
+
+/// The bytes of the file for `ledger`.
+pub(super) fn encode(ledger: &Ledger) -> Vec<u8> {
+    let encoded = Encoded::new(ledger);
+    let mut bytes = Vec::with_capacity(encoded.len());
+    encoded.write_to(&mut bytes).unwrap_or_default();
+    bytes
 }
 
 /// One encoded section.
@@ -117,105 +138,168 @@ struct Section {
     encoding: u8,
     entries: usize,
     bytes: Vec<u8>,
+    digest: [u8; DIGEST],
 }
 
-/// The bytes of the file for `ledger`.
-pub(super) fn encode(ledger: &Ledger) -> Vec<u8> {
-    let mut feeds: Vec<&FeedTable> =
-        ledger.feeds.iter().filter(|feed| !feed.entries.is_empty()).collect();
-    feeds.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-    let sections: Vec<Vec<Section>> = feeds.par_iter().map(|feed| encode_feed(feed)).collect();
+/// A ledger's file in pieces, written one after the other without being copied together.
+struct Encoded {
+    /// The fixed header and the table.
+    head: Vec<u8>,
+    sections: Vec<Section>,
+    digest: [u8; DIGEST],
+}
 
-    let mut types: Vec<&'static str> =
-        sections.iter().flatten().map(|section| section.kind.as_str()).collect();
-    types.sort_unstable();
-    types.dedup();
+impl Encoded {
+    fn new(ledger: &Ledger) -> Encoded {
+        let mut feeds: Vec<&FeedTable> =
+            ledger.feeds.iter().filter(|feed| !feed.entries.is_empty()).collect();
+        feeds.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        let by_feed: Vec<Vec<Section>> = feeds.par_iter().map(|feed| encode_feed(feed)).collect();
 
-    let mut head = Vec::new();
-    put_varint(&mut head, feeds.len() as u64);
-    for feed in &feeds {
-        put_str(&mut head, &feed.id);
-    }
-    put_varint(&mut head, types.len() as u64);
-    for name in &types {
-        put_str(&mut head, name);
-    }
-    let total: usize = sections.iter().flatten().map(|section| section.entries).sum();
-    put_varint(&mut head, total as u64);
-    put_varint(&mut head, sections.iter().map(Vec::len).sum::<usize>() as u64);
-    for (feed_number, feed_sections) in sections.iter().enumerate() {
-        for section in feed_sections {
-            let type_number = types.binary_search(&section.kind.as_str()).unwrap_or_default();
-            put_varint(&mut head, feed_number as u64);
-            put_varint(&mut head, type_number as u64);
-            head.push(section.encoding);
-            put_varint(&mut head, section.entries as u64);
-            put_varint(&mut head, section.bytes.len() as u64);
+        let mut types: Vec<&'static str> =
+            by_feed.iter().flatten().map(|section| section.kind.as_str()).collect();
+        types.sort_unstable();
+        types.dedup();
+
+        let mut table = Vec::new();
+        put_varint(&mut table, feeds.len() as u64);
+        for feed in &feeds {
+            put_str(&mut table, &feed.id);
         }
+        put_varint(&mut table, types.len() as u64);
+        for name in &types {
+            put_str(&mut table, name);
+        }
+        let total: usize = by_feed.iter().flatten().map(|section| section.entries).sum();
+        put_varint(&mut table, total as u64);
+        put_varint(&mut table, by_feed.iter().map(Vec::len).sum::<usize>() as u64);
+        for (feed_number, sections) in by_feed.iter().enumerate() {
+            for section in sections {
+                let type_number = types.binary_search(&section.kind.as_str()).unwrap_or_default();
+                put_varint(&mut table, feed_number as u64);
+                put_varint(&mut table, type_number as u64);
+                table.push(section.encoding);
+                put_varint(&mut table, section.entries as u64);
+                put_varint(&mut table, section.bytes.len() as u64);
+                table.extend_from_slice(&section.digest);
+            }
+        }
+
+        let sections: Vec<Section> = by_feed.into_iter().flatten().collect();
+        let body: usize = sections.iter().map(|section| section.bytes.len()).sum();
+        let length = FIXED + table.len() + body + DIGEST;
+        let mut head = Vec::with_capacity(FIXED + table.len());
+        head.extend_from_slice(&MAGIC);
+        head.extend_from_slice(&VERSION.to_le_bytes());
+        head.extend_from_slice(&(length as u64).to_le_bytes());
+        head.extend_from_slice(&(table.len() as u64).to_le_bytes());
+        head.extend_from_slice(&table);
+        let digest = Sha256::digest(&head).into();
+        Encoded { head, sections, digest }
     }
 
-    let body: usize = sections.iter().flatten().map(|section| section.bytes.len()).sum();
-    let length = FIXED + head.len() + body + DIGEST;
-    let mut out = Vec::with_capacity(length);
-    out.extend_from_slice(&MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
-    out.extend_from_slice(&(length as u64).to_le_bytes());
-    out.extend_from_slice(&head);
-    for section in sections.into_iter().flatten() {
-        out.extend_from_slice(&section.bytes);
+    fn len(&self) -> usize {
+        self.head.len() + self.sections.iter().map(|s| s.bytes.len()).sum::<usize>() + DIGEST
     }
-    let digest = Sha256::digest(&out);
-    out.extend_from_slice(digest.as_slice());
-    out
+
+    fn write_to(&self, out: &mut impl io::Write) -> io::Result<()> {
+        out.write_all(&self.head)?;
+        for section in &self.sections {
+            out.write_all(&section.bytes)?;
+        }
+        out.write_all(&self.digest)
+    }
 }
 
-/// An entry ready to sort: the first 16 bytes of its value as a number (big-endian, padded
-/// with zeros), so that most comparisons never read the value itself.
-type Keyed<'a> = (u128, &'a [u8], Seen);
+/// One feed's entries of one type, gathered for sorting.
+struct Gathered<'a> {
+    /// Each entry's value and times.
+    entries: Vec<(&'a [u8], Seen)>,
+    /// What is sorted.
+    keys: Vec<SortKey>,
+}
+
+/// What is sorted: the first 16 bytes of a value as two numbers (big-endian, padded with
+/// zeros), so that most comparisons never read the value itself, and the entry's number.
+/// Small on purpose: sorting moves each element many times.
+type SortKey = (u64, u64, u32);
 
 /// A feed's sections, in type-name order.
 fn encode_feed(feed: &FeedTable) -> Vec<Section> {
-    let mut by_type: Vec<Vec<Keyed<'_>>> = vec![Vec::new(); AttrType::ALL.len()];
+    // Sizes first, so that every buffer is allocated once.
+    let mut counts = vec![0_usize; AttrType::ALL.len()];
+    for indicator in feed.entries.keys() {
+        counts[indicator.kind as usize] += 1;
+    }
+    let mut by_type: Vec<Gathered<'_>> = counts
+        .iter()
+        .map(|&count| Gathered {
+            entries: Vec::with_capacity(count),
+            keys: Vec::with_capacity(count),
+        })
+        .collect();
+    // The loop reads only the first bytes of each value: kept short, it waits on many of
+    // them at once.
     for (indicator, seen) in &feed.entries {
         let value = indicator.value.as_bytes();
-        by_type[indicator.kind as usize].push((sort_key(value), value, *seen));
+        let gathered = &mut by_type[indicator.kind as usize];
+        // A table holds far fewer than 2^32 entries of one type: it would need hundreds of
+        // gigabytes of memory first.
+        let number = gathered.entries.len() as u32;
+        let (high, low) = sort_key(value);
+        gathered.keys.push((high, low, number));
+        gathered.entries.push((value, *seen));
     }
     let mut sections: Vec<Section> = by_type
         .into_iter()
         .enumerate()
-        .filter(|(_, entries)| !entries.is_empty())
-        .map(|(index, mut entries)| {
-            let order = |a: &Keyed<'_>, b: &Keyed<'_>| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1));
-            if entries.len() > PARALLEL_SORT {
-                entries.par_sort_unstable_by(order);
+        .filter(|(_, gathered)| !gathered.entries.is_empty())
+        .map(|(index, Gathered { entries, mut keys })| {
+            let value = |key: &SortKey| entries[key.2 as usize].0;
+            let order = |a: &SortKey, b: &SortKey| {
+                (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| value(a).cmp(value(b)))
+            };
+            if keys.len() > PARALLEL_SORT {
+                keys.par_sort_unstable_by(order);
             } else {
-                entries.sort_unstable_by(order);
+                keys.sort_unstable_by(order);
             }
-            encode_section(AttrType::ALL[index], &entries)
+            encode_section(AttrType::ALL[index], &entries, &keys)
         })
         .collect();
     sections.sort_unstable_by_key(|section| section.kind.as_str());
     sections
 }
 
-fn sort_key(value: &[u8]) -> u128 {
-    let mut key = [0_u8; 16];
-    let n = value.len().min(16);
-    key[..n].copy_from_slice(&value[..n]);
-    u128::from_be_bytes(key)
+fn sort_key(value: &[u8]) -> (u64, u64) {
+    if let Some(head) = value.first_chunk::<16>() {
+        let (high, low) = head.split_at(8);
+        let word = |bytes: &[u8]| u64::from_be_bytes(bytes.try_into().unwrap_or_default());
+        return (word(high), word(low));
+    }
+    // A byte at a time: shorter than a call to copy them.
+    let mut key = 0_u128;
+    for (i, &byte) in value.iter().enumerate() {
+        key |= u128::from(byte) << (8 * (15 - i));
+    }
+    ((key >> 64) as u64, key as u64)
 }
 
-/// One section, from entries sorted by value.
-fn encode_section(kind: AttrType, entries: &[Keyed<'_>]) -> Section {
-    let encoding = if entries.iter().all(|(_, value, _)| is_hex(value)) { HEX } else { TEXT };
-    let mut bytes = Vec::with_capacity(entries.len() * 8);
+/// One section, from its entries and their sorted keys.
+fn encode_section(kind: AttrType, entries: &[(&[u8], Seen)], keys: &[SortKey]) -> Section {
+    let all_hex = entries.iter().all(|(value, _)| is_hex(value));
+    let encoding = if all_hex { HEX } else { TEXT };
+    let mut bytes = Vec::with_capacity(keys.len() * 16);
     let mut previous: Vec<u8> = Vec::new();
     let mut current: Vec<u8> = Vec::new();
     let mut previous_first = 0_i64;
-    for (_, value, seen) in entries {
+    for &(_, _, number) in keys {
+        let (value, seen) = entries[number as usize];
         current.clear();
         if encoding == HEX {
-            current.extend(value.chunks_exact(2).map(|pair| nibble(pair[0]) << 4 | nibble(pair[1])));
+            for pair in value.chunks_exact(2) {
+                current.push(NIBBLES[usize::from(pair[0])] << 4 | NIBBLES[usize::from(pair[1])]);
+            }
         } else {
             current.extend_from_slice(value);
         }
@@ -229,20 +313,28 @@ fn encode_section(kind: AttrType, entries: &[Keyed<'_>]) -> Section {
         previous_first = seen.first_seen;
         std::mem::swap(&mut previous, &mut current);
     }
-    Section { kind, encoding, entries: entries.len(), bytes }
+    let digest = Sha256::digest(&bytes).into();
+    Section { kind, encoding, entries: keys.len(), bytes, digest }
 }
 
 /// Whether a value is lower-case hexadecimal of even, non-zero length.
 fn is_hex(value: &[u8]) -> bool {
     !value.is_empty()
-        && value.len() % 2 == 0
+        && value.len().is_multiple_of(2)
         && value.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
-/// The value of a lower-case hexadecimal digit (checked by [`is_hex`]).
-fn nibble(digit: u8) -> u8 {
-    if digit.is_ascii_digit() { digit - b'0' } else { digit - b'a' + 10 }
-}
+/// The value of each lower-case hexadecimal digit, by byte (other bytes are never looked
+/// up: [`is_hex`] is checked first).
+const NIBBLES: [u8; 256] = {
+    let mut table = [0_u8; 256];
+    let mut digit = 0;
+    while digit < 16 {
+        table[HEX_DIGITS[digit] as usize] = digit as u8;
+        digit += 1;
+    }
+    table
+};
 
 const fn zigzag(n: i64) -> u64 {
     ((n << 1) ^ (n >> 63)) as u64
@@ -298,7 +390,10 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Ledger, String> {
             "unknown format version `{version}` (this feedsmith reads versions 1 and {VERSION})"
         ));
     }
-    let length = u64::from_le_bytes(fixed[12..20].try_into().unwrap_or_default());
+    let number = |range: std::ops::Range<usize>| {
+        u64::from_le_bytes(fixed[range].try_into().unwrap_or_default())
+    };
+    let length = number(12..20);
     let actual = bytes.len() as u64;
     if actual < length {
         return Err(format!("truncated: the file has {actual} of its {length} bytes"));
@@ -306,14 +401,19 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Ledger, String> {
     if actual > length {
         return Err(format!("{} bytes after the end of the ledger", actual - length));
     }
-    if bytes.len() < FIXED + DIGEST {
-        return Err(format!("the stated length {length} is too short for a ledger"));
-    }
-    let (covered, digest) = bytes.split_at(bytes.len() - DIGEST);
-    if Sha256::digest(covered).as_slice() != digest {
+    let table_length = number(20..28);
+    let head_end = table_length
+        .checked_add(FIXED as u64)
+        .filter(|&end| end.checked_add(DIGEST as u64).is_some_and(|end| end <= length));
+    let Some(head_end) = head_end else {
+        return Err(format!("a table of {table_length} bytes cannot fit a file of {length}"));
+    };
+    let head_end = head_end as usize;
+    let digest = &bytes[bytes.len() - DIGEST..];
+    if Sha256::digest(&bytes[..head_end]).as_slice() != digest {
         return Err("checksum mismatch: the file was changed or damaged".to_owned());
     }
-    decode_checked(&covered[FIXED..])
+    decode_checked(&bytes[FIXED..head_end], &bytes[head_end..bytes.len() - DIGEST])
 }
 
 /// One row of the section table.
@@ -323,11 +423,12 @@ struct Row<'a> {
     encoding: u8,
     entries: usize,
     bytes: &'a [u8],
+    digest: &'a [u8],
 }
 
-/// Parses everything between the fixed header and the checksum.
-fn decode_checked(content: &[u8]) -> Result<Ledger, String> {
-    let mut head = Reader::new(content);
+/// Parses the table, whose checksum is right, and the sections it describes.
+fn decode_checked(table: &[u8], body: &[u8]) -> Result<Ledger, String> {
+    let mut head = Reader::new(table);
     let feed_count = head.count("the feed count", 1)?;
     let mut feeds: Vec<&str> = Vec::with_capacity(feed_count);
     for number in 0..feed_count {
@@ -351,7 +452,7 @@ fn decode_checked(content: &[u8]) -> Result<Ledger, String> {
     }
     let total = head.varint("the entry count")?;
     let section_count = head.count("the section count", MIN_ROW)?;
-    let mut table = Vec::with_capacity(section_count);
+    let mut rows = Vec::with_capacity(section_count);
     let mut last_pair: Option<(usize, usize)> = None;
     let mut counted = 0_u64;
     let mut body_length = 0_usize;
@@ -361,6 +462,7 @@ fn decode_checked(content: &[u8]) -> Result<Ledger, String> {
         let encoding = head.byte("a section's encoding")?;
         let entries = head.varint("a section's entry count")?;
         let length = head.varint("a section's length")?;
+        let digest = head.take(DIGEST as u64).map_err(|_| "a section's digest is cut off")?;
         let (Some(_), Some(&(_, kind))) = (feeds.get(feed), types.get(type_number)) else {
             return Err(format!("section {number} names a feed or type that is not listed"));
         };
@@ -376,24 +478,29 @@ fn decode_checked(content: &[u8]) -> Result<Ledger, String> {
         }
         counted = counted.saturating_add(entries);
         body_length = body_length.saturating_add(usize::try_from(length).unwrap_or(usize::MAX));
-        table.push((feed, kind, encoding, entries as usize, length as usize));
+        rows.push((feed, kind, encoding, entries as usize, length as usize, digest));
     }
     if counted != total {
         return Err(format!("the sections hold {counted} entries but the file counts {total}"));
     }
-    let body = head.rest();
+    if !head.rest().is_empty() {
+        return Err(format!("{} bytes after the section table", head.rest().len()));
+    }
     if body_length != body.len() {
         return Err(format!(
             "the sections announce {body_length} bytes but {} follow the table",
             body.len()
         ));
     }
-    let mut rows = Vec::with_capacity(table.len());
     let mut offset = 0;
-    for (feed, kind, encoding, entries, length) in table {
-        rows.push(Row { feed, kind, encoding, entries, bytes: &body[offset..offset + length] });
-        offset += length;
-    }
+    let rows: Vec<Row<'_>> = rows
+        .into_iter()
+        .map(|(feed, kind, encoding, entries, length, digest)| {
+            let bytes = &body[offset..offset + length];
+            offset += length;
+            Row { feed, kind, encoding, entries, bytes, digest }
+        })
+        .collect();
 
     // Sections are in feed order: each feed's rows are one run, decoded on its own core.
     let groups: Vec<&[Row<'_>]> = rows.chunk_by(|a, b| a.feed == b.feed).collect();
@@ -402,8 +509,8 @@ fn decode_checked(content: &[u8]) -> Result<Ledger, String> {
         .map(|group| {
             let id = feeds[group[0].feed];
             let capacity = group.iter().map(|row| row.entries).sum();
-            let mut table =
-                FeedTable { id: id.into(), entries: std::collections::HashMap::with_capacity(capacity) };
+            let entries = HashMap::with_capacity_and_hasher(capacity, super::Hasher::default());
+            let mut table = FeedTable { id: id.into(), entries };
             for row in *group {
                 decode_section(row, &mut table).map_err(|reason| {
                     format!(
@@ -425,10 +532,14 @@ fn decode_checked(content: &[u8]) -> Result<Ledger, String> {
     Ok(ledger)
 }
 
-/// Decodes one section's entries into its feed's table.
+/// Checks one section's digest, then decodes its entries into its feed's table.
 fn decode_section(row: &Row<'_>, table: &mut FeedTable) -> Result<(), String> {
+    if Sha256::digest(row.bytes).as_slice() != row.digest {
+        return Err("checksum mismatch: the section was changed or damaged".to_owned());
+    }
     let mut reader = Reader::new(row.bytes);
     let mut value: Vec<u8> = Vec::new();
+    let mut digits: Vec<u8> = Vec::new();
     let mut previous_first = 0_i64;
     for number in 0..row.entries {
         let at = |what: &str| format!("entry {number}: {what}");
@@ -438,7 +549,8 @@ fn decode_section(row: &Row<'_>, table: &mut FeedTable) -> Result<(), String> {
             return Err(at("shares more bytes than the previous value has"));
         }
         let shared = shared as usize;
-        let suffix = reader.take(suffix_length).map_err(|_| at("its value runs past the section"))?;
+        let suffix =
+            reader.take(suffix_length).map_err(|_| at("its value runs past the section"))?;
         // Strictly after the previous value, and sharing as much of it as it can.
         if number > 0 {
             let after = match suffix.first() {
@@ -459,11 +571,18 @@ fn decode_section(row: &Row<'_>, table: &mut FeedTable) -> Result<(), String> {
             .checked_add_unsigned(span)
             .ok_or_else(|| at("its last-seen time is out of range"))?;
         previous_first = first_seen;
-        let text: Box<str> = if row.encoding == HEX {
-            hex::encode(&value).into_boxed_str()
+        let text = if row.encoding == HEX {
+            digits.clear();
+            for &byte in &value {
+                digits.push(HEX_DIGITS[usize::from(byte >> 4)]);
+                digits.push(HEX_DIGITS[usize::from(byte & 0x0f)]);
+            }
+            &digits
         } else {
-            std::str::from_utf8(&value).map_err(|_| at("its value is not UTF-8"))?.into()
+            &value
         };
+        let text: Box<str> =
+            std::str::from_utf8(text).map_err(|_| at("its value is not UTF-8"))?.into();
         table.entries.insert(Indicator::new(row.kind, text), Seen { first_seen, last_seen });
     }
     if !reader.rest().is_empty() {

@@ -53,11 +53,16 @@ impl Seen {
     }
 }
 
+/// The hasher of the ledger's tables: several times faster than the standard one on short
+/// values, and seeded at random per process, so that values chosen by a feed cannot be made
+/// to collide in advance.
+type Hasher = foldhash::fast::RandomState;
+
 /// One feed's entries.
 #[derive(Clone, Debug, Default)]
 struct FeedTable {
     id: Box<str>,
-    entries: HashMap<Indicator, Seen>,
+    entries: HashMap<Indicator, Seen, Hasher>,
 }
 
 /// First and last seen times per (feed, indicator).
@@ -224,7 +229,7 @@ impl Ledger {
             position
         } else {
             let position = self.feeds.len();
-            self.feeds.push(FeedTable { id: feed.into(), entries: HashMap::new() });
+            self.feeds.push(FeedTable { id: feed.into(), entries: HashMap::default() });
             self.index.insert(feed.into(), position);
             position
         };

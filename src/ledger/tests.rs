@@ -38,16 +38,33 @@ fn v1_with_checksum(body: &str) -> String {
     format!("{body}sha256\t{}\n", hex::encode(digest.as_slice()))
 }
 
-/// A version-2 file around `content` (everything between the fixed header and the
-/// checksum), with the right length and checksum, built by hand from the documented layout.
-fn v2_file(version: u32, content: &[u8]) -> Vec<u8> {
+/// A version-2 file of `table` (feeds, types, entry count, section table) and `body` (the
+/// sections), with the right lengths and final checksum, built by hand from the documented
+/// layout.
+fn sealed(version: u32, table: &[u8], body: &[u8]) -> Vec<u8> {
     let mut bytes = b"\x89FSL\r\n\x1a\n".to_vec();
     bytes.extend_from_slice(&version.to_le_bytes());
-    bytes.extend_from_slice(&((20 + content.len() + 32) as u64).to_le_bytes());
-    bytes.extend_from_slice(content);
+    bytes.extend_from_slice(&((28 + table.len() + body.len() + 32) as u64).to_le_bytes());
+    bytes.extend_from_slice(&(table.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(table);
     let digest = Sha256::digest(&bytes);
+    bytes.extend_from_slice(body);
     bytes.extend_from_slice(digest.as_slice());
     bytes
+}
+
+/// A version-2 file: `lists` (feeds, types and entry count) and one section per row,
+/// `(feed, type, encoding, entries, bytes)`, each row given its length and digest.
+fn file_of(lists: &[u8], rows: &[(u8, u8, u8, u8, &[u8])]) -> Vec<u8> {
+    let mut table = lists.to_vec();
+    table.push(rows.len() as u8);
+    let mut body = Vec::new();
+    for &(feed, kind, encoding, entries, bytes) in rows {
+        table.extend_from_slice(&[feed, kind, encoding, entries, bytes.len() as u8]);
+        table.extend_from_slice(Sha256::digest(bytes).as_slice());
+        body.extend_from_slice(bytes);
+    }
+    sealed(2, &table, &body)
 }
 
 fn corrupt_reason(bytes: &[u8]) -> String {
@@ -162,22 +179,20 @@ fn any_feed_id_and_value_round_trips() {
 
 #[test]
 fn small_ledger_is_written_in_the_documented_format() {
-    let mut content = Vec::new();
-    // Feeds in byte order, then types in name order (`domain` before `ip-dst`).
-    content.extend_from_slice(b"\x02\x05abuse\x05feodo");
-    content.extend_from_slice(b"\x02\x06domain\x06ip-dst");
-    // 3 entries in 3 sections: (feed, type, encoding, entries, bytes).
-    content.extend_from_slice(b"\x03\x03");
-    content.extend_from_slice(&[0, 1, 0, 1, 17]);
-    content.extend_from_slice(&[1, 0, 0, 1, 17]);
-    content.extend_from_slice(&[1, 1, 0, 1, 15]);
-    // abuse / ip-dst: shared 0, 12 bytes, first seen 300 (zigzag 600 = D8 04), span 0.
-    content.extend_from_slice(b"\x00\x0c198.51.100.7\xd8\x04\x00");
-    // feodo / domain: first seen 200 (zigzag 400 = 90 03), span 0.
-    content.extend_from_slice(b"\x00\x0cevil.example\x90\x03\x00");
-    // feodo / ip-dst: first seen 100 (zigzag 200 = C8 01), span 150 (96 01).
-    content.extend_from_slice(b"\x00\x09192.0.2.1\xc8\x01\x96\x01");
-    assert_eq!(sample().to_bytes(), v2_file(2, &content));
+    // Feeds in byte order, then types in name order (`domain` before `ip-dst`), 3 entries.
+    let lists = b"\x02\x05abuse\x05feodo\x02\x06domain\x06ip-dst\x03";
+    let expected = file_of(
+        lists,
+        &[
+            // abuse / ip-dst: shared 0, 12 bytes, first seen 300 (zigzag 600 = D8 04), span 0.
+            (0, 1, 0, 1, b"\x00\x0c198.51.100.7\xd8\x04\x00"),
+            // feodo / domain: first seen 200 (zigzag 400 = 90 03), span 0.
+            (1, 0, 0, 1, b"\x00\x0cevil.example\x90\x03\x00"),
+            // feodo / ip-dst: first seen 100 (zigzag 200 = C8 01), span 150 (96 01).
+            (1, 1, 0, 1, b"\x00\x09192.0.2.1\xc8\x01\x96\x01"),
+        ],
+    );
+    assert_eq!(sample().to_bytes(), expected);
 }
 
 #[test]
@@ -189,21 +204,19 @@ fn prefixes_are_shared_times_are_deltas_and_hashes_are_packed() {
     ledger.merge("h", &ip("10.0.0.1"), Seen { first_seen: 10, last_seen: 10 });
     ledger.merge("h", &ip("10.0.0.12"), Seen { first_seen: 10, last_seen: 10 });
     ledger.merge("h", &ip("10.0.0.2"), Seen { first_seen: 12, last_seen: 20 });
-    let mut content = Vec::new();
-    content.extend_from_slice(b"\x01\x01h\x02\x06ip-dst\x03md5\x05\x02");
-    // ip-dst is type 0, text; md5 is type 1, hex.
-    content.extend_from_slice(&[0, 0, 0, 3, 22]);
-    content.extend_from_slice(&[0, 1, 1, 2, 11]);
-    // 10.0.0.1, 10.0.0.12 (shares 8 bytes), 10.0.0.2 (shares 7): byte order, not numeric.
-    content.extend_from_slice(b"\x00\x0810.0.0.1\x14\x00");
-    content.extend_from_slice(b"\x08\x012\x00\x00");
-    // First seen 12: +2 from 10, zigzag 4; span 8.
-    content.extend_from_slice(b"\x07\x012\x04\x08");
-    // 00ff as the bytes 00 FF; 01 as 01 (shares nothing); first seen 5 is −5 from 10: zigzag 9.
-    content.extend_from_slice(b"\x00\x02\x00\xff\x14\x00");
-    content.extend_from_slice(b"\x00\x01\x01\x09\x02");
+    let expected = file_of(
+        b"\x01\x01h\x02\x06ip-dst\x03md5\x05",
+        &[
+            // 10.0.0.1, 10.0.0.12 (shares 8 bytes), 10.0.0.2 (shares 7): byte order, not
+            // numeric. The third is first seen at 12, +2 from 10 (zigzag 4), span 8.
+            (0, 0, 0, 3, b"\x00\x0810.0.0.1\x14\x00\x08\x012\x00\x00\x07\x012\x04\x08"),
+            // md5 is hex: 00ff as the bytes 00 FF; 01 as 01 (shares nothing), first seen 5,
+            // −5 from 10 (zigzag 9), span 2.
+            (0, 1, 1, 2, b"\x00\x02\x00\xff\x14\x00\x00\x01\x01\x09\x02"),
+        ],
+    );
     let bytes = ledger.to_bytes();
-    assert_eq!(bytes, v2_file(2, &content));
+    assert_eq!(bytes, expected);
     assert_eq!(sorted(&Ledger::from_bytes(&bytes, "test").unwrap()), sorted(&ledger));
 }
 
@@ -212,11 +225,11 @@ fn a_section_with_one_value_that_is_not_hex_stays_text() {
     let mut ledger = Ledger::new();
     ledger.observe("h", &Indicator::new(AttrType::Md5, "00"), 0);
     ledger.observe("h", &Indicator::new(AttrType::Md5, "0A"), 0);
-    let bytes = ledger.to_bytes();
-    let mut content = b"\x01\x01h\x01\x03md5\x02\x01".to_vec();
-    content.extend_from_slice(&[0, 0, 0, 2, 11]);
-    content.extend_from_slice(b"\x00\x0200\x00\x00\x01\x01A\x00\x00");
-    assert_eq!(bytes, v2_file(2, &content));
+    let expected = file_of(
+        b"\x01\x01h\x01\x03md5\x02",
+        &[(0, 0, 0, 2, b"\x00\x0200\x00\x00\x01\x01A\x00\x00")],
+    );
+    assert_eq!(ledger.to_bytes(), expected);
 }
 
 #[test]
@@ -330,7 +343,7 @@ fn every_truncation_and_every_byte_change_is_detected() {
 
 #[test]
 fn unknown_versions_are_corrupt() {
-    let reason = corrupt_reason(&v2_file(3, b"\x00\x00\x00\x00"));
+    let reason = corrupt_reason(&sealed(3, b"\x00\x00\x00\x00", b""));
     assert!(reason.contains("unknown format version `3`"), "{reason}");
     let reason = corrupt_reason(v1_with_checksum("feedsmith-ledger 9\nend\t0\n").as_bytes());
     assert!(reason.contains("unknown format version `9`"), "{reason}");
@@ -347,43 +360,71 @@ fn empty_ledger_round_trips() {
     let path = ledger_path(&dir);
     Ledger::new().save(&path).unwrap();
     // No feed, no type, no entry, no section.
-    assert_eq!(fs::read(&path).unwrap(), v2_file(2, &[0, 0, 0, 0]));
+    assert_eq!(fs::read(&path).unwrap(), sealed(2, &[0, 0, 0, 0], b""));
     assert!(Ledger::load(&path).unwrap().is_empty());
 }
 
+/// Lists, rows and the reason expected.
+type Case<'a> = (&'a [u8], Vec<(u8, u8, u8, u8, &'a [u8])>, &'a str);
+
 #[test]
 fn sealed_but_inconsistent_files_are_corrupt() {
-    // Each content has a right length and checksum; what it says does not add up.
-    let cases: &[(&[u8], &str)] = &[
+    // Each table has a right length and checksum; what it says does not add up.
+    let ip_dst = b"\x01\x01a\x01\x06ip-dst";
+    let tables: &[(Vec<u8>, &str)] = &[
         // 2^60 feeds in a file of a few bytes: refused before anything is reserved.
-        (b"\x80\x80\x80\x80\x80\x80\x80\x80\x10", "larger than the file can hold"),
-        (b"\x02\x01b\x01a\x00\x00\x00", "feed id `a` is out of order"),
-        (b"\x01\x01a\x01\x04meow\x00\x00", "unknown attribute type `meow`"),
-        (b"\x01\x01a\x01\x06ip-dst\x02\x00", "the sections hold 0 entries"),
-        (b"\x01\x01a\x01\x06ip-dst\x01\x01\x00\x05\x00\x01\x04", "not listed"),
-        (b"\x01\x01a\x01\x06ip-dst\x01\x01\x00\x00\x07\x01\x04", "unknown encoding 7"),
-        (b"\x01\x01a\x01\x06ip-dst\x01\x01\x00\x00\x00\x01\x05\x00\x00\x00\x00", "announce 5"),
-        (b"\x01\x01a\x01\x06ip-dst\x09\x01\x00\x00\x00\x09\x04", "cannot fit"),
-        // Two entries with the same value.
+        (b"\x80\x80\x80\x80\x80\x80\x80\x80\x10".to_vec(), "larger than the file can hold"),
+        (b"\x02\x01b\x01a\x00\x00\x00".to_vec(), "feed id `a` is out of order"),
+        (b"\x01\x01a\x01\x04meow\x00\x00".to_vec(), "unknown attribute type `meow`"),
+        (b"\x01\x02\xff\xfe\x00\x00\x00".to_vec(), "feed id 0 is not UTF-8"),
+        ([&ip_dst[..], b"\x02\x00"].concat(), "the sections hold 0 entries"),
+        ([&ip_dst[..], b"\x00\x00\x00"].concat(), "1 bytes after the section table"),
+        // A row of long varints whose digest has 30 of its 32 bytes.
         (
-            b"\x01\x01a\x01\x06ip-dst\x02\x01\x00\x00\x00\x02\x09\x00\x01x\x00\x00\x01\x00\x00\x00",
-            "strictly increasing",
-        ),
-        (b"\x01\x01a\x01\x06ip-dst\x01\x01\x00\x00\x00\x01\x05\x00\x01\xff\x00\x00", "not UTF-8"),
-        (b"\x01\x01a\x01\x06ip-dst\x01\x01\x00\x00\x00\x01\x05\x00\x05x\x00\x00", "runs past"),
-        (
-            b"\x01\x01a\x01\x06ip-dst\x01\x01\x00\x00\x00\x01\x05\x00\x00\x00\x00\x00",
-            "bytes after the last entry",
-        ),
-        (
-            b"\x01\x01a\x01\x06ip-dst\x01\x01\x00\x00\x00\x01\x0e\x00\x01x\xfe\xff\xff\xff\xff\xff\xff\xff\xff\x01\x02",
-            "last-seen time is out of range",
+            [&ip_dst[..], b"\x01\x01\x80\x80\x00\x00\x00\x01\x00", &[0; 30]].concat(),
+            "digest is cut off",
         ),
     ];
-    for (content, reason) in cases {
-        let actual = corrupt_reason(&v2_file(2, content));
-        assert!(actual.contains(reason), "{content:?}: {actual}");
+    for (table, reason) in tables {
+        let actual = corrupt_reason(&sealed(2, table, b""));
+        assert!(actual.contains(reason), "{table:?}: {actual}");
     }
+
+    // Sections with right digests whose rows or entries do not add up: (lists, rows, reason).
+    let total = |n: u8| [&ip_dst[..], &[n]].concat();
+    let (one, nine, two) = (total(1), total(9), total(2));
+    let cases: Vec<Case<'_>> = vec![
+        (&one, vec![(0, 5, 0, 1, b"\x00\x00\x00\x00")], "not listed"),
+        (&one, vec![(0, 0, 7, 1, b"\x00\x00\x00\x00")], "unknown encoding 7"),
+        (&nine, vec![(0, 0, 0, 9, b"\x00\x00\x00\x00")], "cannot fit"),
+        (&two, vec![(0, 0, 0, 1, b"\x00\x00\x00\x00"); 2], "out of order or repeated"),
+        // Two entries with the same value.
+        (&two, vec![(0, 0, 0, 2, b"\x00\x01x\x00\x00\x01\x00\x00\x00")], "strictly increasing"),
+        (&one, vec![(0, 0, 0, 1, b"\x00\x01\xff\x00\x00")], "not UTF-8"),
+        (&one, vec![(0, 0, 0, 1, b"\x00\x05x\x00\x00")], "runs past"),
+        (&one, vec![(0, 0, 0, 1, b"\x00\x00\x00\x00\x00")], "1 bytes after the last entry"),
+        (&one, vec![(0, 0, 0, 1, b"\x01\x01x\x00\x00")], "shares more bytes"),
+        (
+            &one,
+            vec![(0, 0, 0, 1, b"\x00\x01x\xfe\xff\xff\xff\xff\xff\xff\xff\xff\x01\x02")],
+            "last-seen time is out of range",
+        ),
+        (
+            &one,
+            vec![(0, 0, 0, 1, b"\x00\x00\x00\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f")],
+            "too long",
+        ),
+    ];
+    for (lists, rows, reason) in cases {
+        let actual = corrupt_reason(&file_of(lists, &rows));
+        assert!(actual.contains(reason), "{rows:?}: {actual}");
+    }
+
+    // A section whose bytes no longer match its digest, the table being intact.
+    let mut bytes = sample().to_bytes();
+    let at = bytes.windows(12).position(|w| w == b"198.51.100.7").unwrap();
+    bytes[at] = b'2';
+    assert!(corrupt_reason(&bytes).contains("section `abuse` `ip-dst`: checksum mismatch"));
 }
 
 #[test]
@@ -494,9 +535,10 @@ proptest! {
 
     #[test]
     fn hostile_content_behind_a_good_checksum_never_panics(
-        content in prop::collection::vec(any::<u8>(), 0..200),
+        table in prop::collection::vec(any::<u8>(), 0..120),
+        body in prop::collection::vec(any::<u8>(), 0..80),
     ) {
-        let _ = Ledger::from_bytes(&v2_file(2, &content), "test");
+        let _ = Ledger::from_bytes(&sealed(2, &table, &body), "test");
     }
 
     #[test]
@@ -505,12 +547,15 @@ proptest! {
         position in any::<prop::sample::Index>(),
         change in 1..=255_u8,
     ) {
+        // The table is changed and sealed again; the sections keep their digests.
         let bytes = ledger.to_bytes();
-        let mut content = bytes[20..bytes.len() - 32].to_vec();
-        if !content.is_empty() {
-            let at = position.index(content.len());
-            content[at] ^= change;
+        let table_length = u64::from_le_bytes(bytes[20..28].try_into().unwrap()) as usize;
+        let mut table = bytes[28..28 + table_length].to_vec();
+        let body = &bytes[28 + table_length..bytes.len() - 32];
+        if !table.is_empty() {
+            let at = position.index(table.len());
+            table[at] ^= change;
         }
-        let _ = Ledger::from_bytes(&v2_file(2, &content), "test");
+        let _ = Ledger::from_bytes(&sealed(2, &table, body), "test");
     }
 }
