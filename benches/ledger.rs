@@ -53,9 +53,12 @@ fn main() {
             ),
             1 => Indicator::new(AttrType::Domain, format!("host{n}.example")),
             _ => {
-                let n = n as u64 * 4;
-                let (a, b, c, d) = (mix(n), mix(n + 1), mix(n + 2), mix(n + 3));
-                let value = format!("{a:016x}{b:016x}{c:016x}{d:016x}");
+                let seed = n as u64 * 4;
+                let words = [mix(seed), mix(seed + 1), mix(seed + 2), mix(seed + 3)];
+                let value = format!(
+                    "{:016x}{:016x}{:016x}{:016x}",
+                    words[0], words[1], words[2], words[3]
+                );
                 Indicator::new(AttrType::Sha256, value)
             }
         };
