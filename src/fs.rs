@@ -1,15 +1,104 @@
 //! File writes that a killed process never leaves half done.
 
-use std::io::Write as _;
-use std::path::Path;
+use std::fs::{self, File};
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
 
 /// Writes `bytes` to `path` through a synced temporary file and a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let parent = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent)?;
+    fs::create_dir_all(parent)?;
     let mut tmp = tempfile::NamedTempFile::new_in(parent)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// Where the previous version of a state file is kept: `<name>.prev` beside it.
+#[must_use]
+pub fn previous_path(path: &Path) -> PathBuf {
+    with_suffix(path, ".prev")
+}
+
+/// Replaces `path` with `bytes` atomically, keeping the file it replaces as `<name>.prev`
+/// (see [`previous_path`]).
+///
+/// The bytes go to `<name>.tmp` in the same folder, are flushed to disk, and the temporary
+/// file is renamed over `path`; the folder entry is flushed too where the system allows it.
+/// At every moment `path` holds the old bytes or the new ones, never a mix and never nothing
+/// (on file systems with hard links; elsewhere `path` is missing between two renames, and
+/// `<name>.prev` holds the old bytes then).
+pub fn replace_keeping_previous(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    replace_keeping_previous_with(path, |file| file.write_all(bytes))
+}
+
+/// [`replace_keeping_previous`] with the bytes written by `write`, which gets the temporary
+/// file (buffered writes are up to the caller).
+pub fn replace_keeping_previous_with(
+    path: &Path,
+    write: impl FnOnce(&mut File) -> io::Result<()>,
+) -> io::Result<()> {
+    if path.file_name().is_none() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("`{}` is not a file path", path.display()),
+        ));
+    }
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    fs::create_dir_all(dir)?;
+    let tmp = with_suffix(path, ".tmp");
+    let written = File::create(&tmp).and_then(|mut file| {
+        write(&mut file)?;
+        file.sync_all()
+    });
+    if let Err(error) = written {
+        // Best effort: the error that matters is the one being returned.
+        let _ = fs::remove_file(&tmp);
+        return Err(error);
+    }
+    keep_previous(path)?;
+    fs::rename(&tmp, path)?;
+    sync_dir(dir);
+    Ok(())
+}
+
+/// `path` with `suffix` appended to its file name.
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.file_name().map(ToOwned::to_owned).unwrap_or_default();
+    name.push(suffix);
+    path.with_file_name(name)
+}
+
+/// Makes the current file (if any) the `.prev` file, without ever leaving `path` missing.
+fn keep_previous(path: &Path) -> io::Result<()> {
+    let prev = previous_path(path);
+    match fs::remove_file(&prev) {
+        Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(error),
+        _ => {}
+    }
+    match fs::hard_link(path, &prev) {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
+        // A file system without hard links: move it instead; `path` is missing only until
+        // the rename that follows.
+        Err(_) => match fs::rename(path, &prev) {
+            Err(error) if error.kind() != io::ErrorKind::NotFound => Err(error),
+            _ => Ok(()),
+        },
+    }
+}
+
+/// Flushes a folder's entries (the rename) to disk where the system allows it.
+fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(handle) = File::open(dir) {
+        // Not every file system supports it; the data itself is already synced.
+        let _ = handle.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
 }

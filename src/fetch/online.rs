@@ -101,9 +101,63 @@ impl Fetcher {
                 return self.cached_body(request, url, expect, entry.clone(), started);
             }
         }
+        let client = self.client_for(request)?;
+        let max = self.limits.max_body_bytes;
+        match self.retrying(&client, request, url, cached.as_ref(), max).await? {
+            Answer::NotModified => {
+                let Some(entry) = cached else {
+                    return Err(FetchError::Status { url: url.to_owned(), status: 304 });
+                };
+                if let Err(e) = self.cache.touch(&request.feed, url, entry.meta.clone()) {
+                    tracing::warn!(feed = %request.feed, error = %e, "Could not update the cache entry");
+                }
+                let mut body = self.cached_body(request, url, expect, entry, started)?;
+                body.status = 304;
+                // The server confirmed the cached bytes just now.
+                body.as_of = None;
+                Ok(body)
+            }
+            Answer::Fresh { raw, content_type, etag, last_modified } => {
+                let opened =
+                    self.open_checked(request, url, expect, &raw, 200, content_type.as_deref())?;
+                let feed = &request.feed;
+                self.cache.store(feed, url, &raw, content_type.as_deref(), etag, last_modified)?;
+                Ok(Body {
+                    bytes: opened.unwrap_or(raw),
+                    status: 200,
+                    content_type,
+                    origin: Origin::Network,
+                    elapsed: started.elapsed(),
+                    as_of: None,
+                })
+            }
+        }
+    }
+
+    /// Gets `url` over the network as it is, whatever the fetch mode: no cache, no
+    /// decompression of the body and no content checks, with the project's timeout and
+    /// retries and a cap of `max_bytes`. For files that are not feeds, such as the state a
+    /// previous build published.
+    pub async fn download(&self, url: &str, max_bytes: u64) -> Result<Vec<u8>, FetchError> {
+        let request = FeedRequest::new("state");
+        match self.retrying(&self.client, &request, url, None, max_bytes).await? {
+            Answer::Fresh { raw, .. } => Ok(raw),
+            // Without validators sent, a 304 is the server's error.
+            Answer::NotModified => Err(FetchError::Status { url: url.to_owned(), status: 304 }),
+        }
+    }
+
+    /// Attempts a request until it succeeds, fails for good or runs out of retries.
+    async fn retrying(
+        &self,
+        client: &reqwest::Client,
+        request: &FeedRequest,
+        url: &str,
+        cached: Option<&Cached>,
+        max_bytes: u64,
+    ) -> Result<Answer, FetchError> {
         let parsed = reqwest::Url::parse(url)
             .map_err(|e| FetchError::Request { url: url.to_owned(), message: e.to_string() })?;
-        let client = self.client_for(request)?;
         let semaphore = self.hosts.semaphore(&parsed);
         let mut waited = Duration::ZERO;
         let mut attempts: u32 = 0;
@@ -112,49 +166,10 @@ impl Fetcher {
             let result = {
                 // The semaphore is never closed, so acquiring only fails if it were.
                 let _permit = semaphore.acquire().await.ok();
-                self.attempt(&client, request, &parsed, url, cached.as_ref()).await
+                self.attempt(client, request, &parsed, url, cached, max_bytes).await
             };
             let failure = match result {
-                Ok(Answer::NotModified) => {
-                    let Some(entry) = cached else {
-                        return Err(FetchError::Status { url: url.to_owned(), status: 304 });
-                    };
-                    if let Err(e) = self.cache.touch(&request.feed, url, entry.meta.clone()) {
-                        tracing::warn!(feed = %request.feed, error = %e, "Could not update the cache entry");
-                    }
-                    let mut body = self.cached_body(request, url, expect, entry, started)?;
-                    body.status = 304;
-                    // The server confirmed the cached bytes just now.
-                    body.as_of = None;
-                    return Ok(body);
-                }
-                Ok(Answer::Fresh { raw, content_type, etag, last_modified }) => {
-                    let opened = self.open_checked(
-                        request,
-                        url,
-                        expect,
-                        &raw,
-                        200,
-                        content_type.as_deref(),
-                    )?;
-                    let feed = &request.feed;
-                    self.cache.store(
-                        feed,
-                        url,
-                        &raw,
-                        content_type.as_deref(),
-                        etag,
-                        last_modified,
-                    )?;
-                    return Ok(Body {
-                        bytes: opened.unwrap_or(raw),
-                        status: 200,
-                        content_type,
-                        origin: Origin::Network,
-                        elapsed: started.elapsed(),
-                        as_of: None,
-                    });
-                }
+                Ok(answer) => return Ok(answer),
                 Err(failure) => failure,
             };
             if !failure.retry || attempts > self.limits.retries {
@@ -186,6 +201,7 @@ impl Fetcher {
         start: &reqwest::Url,
         url: &str,
         cached: Option<&Cached>,
+        max: u64,
     ) -> Result<Answer, Failure> {
         let timeout_secs = self.limits.timeout.as_secs();
         let mut current = start.clone();
@@ -256,7 +272,6 @@ impl Fetcher {
 
         // Known only when the body is not being decompressed on the way in.
         let expected = response.content_length();
-        let max = self.limits.max_body_bytes;
         let too_large = || Failure::last(FetchError::TooLarge { url: url.to_owned(), limit: max });
         if expected.is_some_and(|len| len > max) {
             return Err(too_large());

@@ -19,14 +19,17 @@
 //! # Architecture
 //! - this file: the in-memory [`Ledger`], one hash map per feed keyed by [`Indicator`], and
 //!   recovery ([`Ledger::load_or_recover`]).
-//! - `file`: the on-disk format (versioned, sorted, checksummed) and the atomic save.
+//! - `file`: the on-disk format (binary, versioned, prefix-compressed, checksummed) and the
+//!   atomic save.
+//! - `v1`: the first, text format, still read so that an older state folder is migrated.
 
 mod file;
+mod v1;
 
 pub use file::LedgerError;
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::indicator::Indicator;
 
@@ -50,11 +53,16 @@ impl Seen {
     }
 }
 
+/// The hasher of the ledger's tables: several times faster than the standard one on short
+/// values, and seeded at random per process, so that values chosen by a feed cannot be made
+/// to collide in advance.
+type Hasher = foldhash::fast::RandomState;
+
 /// One feed's entries.
 #[derive(Clone, Debug, Default)]
 struct FeedTable {
     id: Box<str>,
-    entries: HashMap<Indicator, Seen>,
+    entries: HashMap<Indicator, Seen, Hasher>,
 }
 
 /// First and last seen times per (feed, indicator).
@@ -86,12 +94,31 @@ impl Ledger {
     /// Writes the ledger atomically: to `<name>.tmp` in the same folder, flushed to disk, then
     /// renamed over `path`. The file it replaces is kept as `<name>.prev`.
     ///
-    /// The bytes depend only on the entries, not on the order they were observed in. Entries
-    /// that cannot be written (a value or feed id holding a tab, a line feed or a carriage
-    /// return, which canonical values never do) are left out and counted in a warning; see
-    /// [`Ledger::unwritable`].
+    /// The bytes are those of [`Ledger::to_bytes`]: they depend only on the entries, not on
+    /// the order they were observed in.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
         file::save(self, path)
+    }
+
+    /// The bytes of the ledger's file, in the current format; the same entries always give
+    /// the same bytes. Sections are encoded on every core.
+    #[must_use]
+    pub fn to_bytes(&self) -> Vec<u8> {
+        file::encode(self)
+    }
+
+    /// Reads the bytes of a ledger file (the current format or version 1) that came from
+    /// `origin` (a path or a URL, named in the error). Fails with [`LedgerError::Corrupt`]
+    /// when the bytes are truncated, damaged, of an unknown version or not a ledger.
+    pub fn from_bytes(bytes: &[u8], origin: &str) -> Result<Ledger, LedgerError> {
+        file::decode(bytes)
+            .map_err(|reason| LedgerError::Corrupt { path: PathBuf::from(origin), reason })
+    }
+
+    /// Where [`Ledger::save`] keeps the file it replaces: `<name>.prev` beside `path`.
+    #[must_use]
+    pub fn prev_path(path: &Path) -> PathBuf {
+        crate::fs::previous_path(path)
     }
 
     /// Loads the ledger, recovering what can be recovered, and says what happened.
@@ -107,7 +134,7 @@ impl Ledger {
             Ok(ledger) => return (ledger, None),
             Err(error) => error,
         };
-        let prev = file::prev_path(path);
+        let prev = Ledger::prev_path(path);
         let missing = matches!(problem, LedgerError::NotFound { .. });
         match Ledger::load(&prev) {
             Ok(ledger) => {
@@ -196,29 +223,13 @@ impl Ledger {
         self.feeds.iter().filter(|feed| !feed.entries.is_empty()).map(|feed| &*feed.id)
     }
 
-    /// How many pairs [`Ledger::save`] would leave out because the feed id or the value holds
-    /// a tab, a line feed or a carriage return.
-    #[must_use]
-    pub fn unwritable(&self) -> usize {
-        self.feeds
-            .iter()
-            .map(|feed| {
-                if file::is_writable(&feed.id) {
-                    feed.entries.keys().filter(|i| !file::is_writable(&i.value)).count()
-                } else {
-                    feed.entries.len()
-                }
-            })
-            .sum()
-    }
-
     /// The table of a feed, created when new.
     fn table_mut(&mut self, feed: &str) -> &mut FeedTable {
         let position = if let Some(&position) = self.index.get(feed) {
             position
         } else {
             let position = self.feeds.len();
-            self.feeds.push(FeedTable { id: feed.into(), entries: HashMap::new() });
+            self.feeds.push(FeedTable { id: feed.into(), entries: HashMap::default() });
             self.index.insert(feed.into(), position);
             position
         };
