@@ -132,7 +132,8 @@ impl History {
     /// Reads the bytes of a history file that came from `origin` (a path or a URL, named in
     /// the error). Builds are put in time order, one per time (the last one written wins).
     pub fn from_bytes(bytes: &[u8], origin: &str) -> Result<History, HistoryError> {
-        let corrupt = |reason: String| HistoryError::Corrupt { path: PathBuf::from(origin), reason };
+        let corrupt =
+            |reason: String| HistoryError::Corrupt { path: PathBuf::from(origin), reason };
         // The format key is read first, so that a newer layout is named as such rather than
         // as a parse error of the fields it changed.
         #[derive(Deserialize)]
@@ -191,6 +192,17 @@ impl History {
         self.builds.drain(..excess);
     }
 
+    /// Adds the builds of `other` that this history does not hold, for two copies of a
+    /// history recovered from different places. No build is dropped here; the next
+    /// [`History::record`] bounds the list again.
+    pub fn absorb(&mut self, other: History) {
+        for build in other.builds {
+            if let Err(at) = self.builds.binary_search_by_key(&build.now_unix, |b| b.now_unix) {
+                self.builds.insert(at, build);
+            }
+        }
+    }
+
     /// Sorts builds by time and keeps one per time, the last one listed.
     fn normalize(&mut self) {
         // A stable sort keeps the file's order among equal times.
@@ -232,6 +244,20 @@ mod tests {
         assert_eq!(history.builds[1].tasks["all"].selected, 7);
         history.record(at(50, 1), 0);
         assert_eq!(times(&history), [50]);
+    }
+
+    #[test]
+    fn absorbing_adds_only_the_builds_not_held() {
+        let mut ours = History::default();
+        ours.record(at(10, 1), 10);
+        ours.record(at(30, 3), 10);
+        let mut theirs = History::default();
+        theirs.record(at(20, 2), 10);
+        theirs.record(at(30, 9), 10);
+        ours.absorb(theirs);
+        assert_eq!(times(&ours), [10, 20, 30]);
+        assert_eq!(ours.builds[2].tasks["all"].selected, 3);
+        assert_eq!(ours.builds[1].tasks["all"].selected, 2);
     }
 
     #[test]
@@ -282,7 +308,11 @@ mod tests {
         for (bytes, reason) in cases {
             match History::from_bytes(&bytes, "test") {
                 Err(HistoryError::Corrupt { reason: actual, .. }) => {
-                    assert!(actual.contains(reason), "{}: {actual}", String::from_utf8_lossy(&bytes));
+                    assert!(
+                        actual.contains(reason),
+                        "{}: {actual}",
+                        String::from_utf8_lossy(&bytes)
+                    );
                 }
                 other => panic!("{}: {other:?}", String::from_utf8_lossy(&bytes)),
             }

@@ -28,6 +28,7 @@ pub mod export;
 pub mod fetch;
 pub mod filter;
 pub mod fs;
+pub mod history;
 pub mod indicator;
 pub mod ledger;
 pub mod parse;

@@ -85,6 +85,11 @@ struct BuildArgs {
     /// Answer every request from a folder of recorded responses (its index.toml); no network.
     #[arg(long, value_name = "DIR")]
     replay: Option<PathBuf>,
+    /// Where the last build published its state (the site's URL, or a folder holding the
+    /// built site): a missing or damaged state file is recovered from there. Read over the
+    /// network even with `--offline` or `--replay`.
+    #[arg(long, value_name = "URL|DIR")]
+    state_from: Option<String>,
 }
 
 /// How the process ends. The numbers are part of feedsmith's interface (README, "Exit codes").
@@ -290,7 +295,8 @@ fn build_command(
         (None, true) => FetchMode::Offline,
         (None, false) => FetchMode::Online,
     };
-    let options = BuildOptions { now, fetch, output_dir: args.out.clone() };
+    let state_from = args.state_from.as_deref().map(build::StateSource::parse);
+    let options = BuildOptions { now, fetch, output_dir: args.out.clone(), state_from };
     let show_progress =
         !global.no_progress && global.verbose == 0 && std::io::stderr().is_terminal();
     let progress = Progress::new(show_progress);

@@ -7,8 +7,9 @@
 //! `max_stale_days`. `<state>/feeds.json` records, per feed, the last success, how many
 //! indicators it gave, and since when it has been failing.
 //!
-//! Both are replaced atomically (written beside, synced, renamed), so a build killed at any
-//! moment leaves the previous state readable.
+//! The good files are replaced atomically (written beside, synced, renamed), so a build
+//! killed at any moment leaves the previous ones readable; `feeds.json` is one of the state
+//! files of the `state` module, saved, published and recovered with the ledger.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -52,40 +53,8 @@ impl HealthStore {
         HealthStore { dir: state_dir.to_owned() }
     }
 
-    fn health_path(&self) -> PathBuf {
-        self.dir.join("feeds.json")
-    }
-
     fn good_dir(&self, feed: &str) -> PathBuf {
         self.dir.join("good").join(feed)
-    }
-
-    /// Reads `feeds.json`; a missing or unreadable file is an empty history, with a note.
-    #[must_use]
-    pub fn load(&self) -> (Health, Option<String>) {
-        let path = self.health_path();
-        match std::fs::read(&path) {
-            Ok(bytes) => match serde_json::from_slice::<Health>(&bytes) {
-                Ok(health) => (health, None),
-                Err(e) => (
-                    Health::default(),
-                    Some(format!(
-                        "feed health {} is unreadable ({e}); starting afresh",
-                        path.display()
-                    )),
-                ),
-            },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Health::default(), None),
-            Err(e) => (Health::default(), Some(format!("cannot read {}: {e}", path.display()))),
-        }
-    }
-
-    /// Writes `feeds.json` atomically.
-    pub fn save(&self, health: &Health) -> std::io::Result<()> {
-        let mut health = health.clone();
-        health.version = 1;
-        let bytes = serde_json::to_vec_pretty(&health).map_err(std::io::Error::other)?;
-        write_atomic(&self.health_path(), &bytes)
     }
 
     /// Replaces the feed's last good files with `files` (name, bytes).
@@ -191,27 +160,5 @@ mod tests {
         // A build killed between the two renames leaves only `.f.old`.
         std::fs::rename(dir.path().join("good/f"), dir.path().join("good/.f.old")).unwrap();
         assert_eq!(store.load_good("f").unwrap()[0].1, b"1");
-    }
-
-    #[test]
-    fn health_round_trips_and_a_corrupt_file_is_reported() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = HealthStore::new(dir.path());
-        let mut health = Health::default();
-        health.feeds.insert(
-            "f".into(),
-            FeedHealth {
-                last_success: Some(5),
-                last_indicators: 3,
-                failing_since: None,
-                last_error: None,
-            },
-        );
-        store.save(&health).unwrap();
-        assert_eq!(store.load().0.feeds, health.feeds);
-        std::fs::write(dir.path().join("feeds.json"), b"{not json").unwrap();
-        let (empty, note) = store.load();
-        assert!(empty.feeds.is_empty());
-        assert!(note.unwrap().contains("unreadable"));
     }
 }

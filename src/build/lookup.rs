@@ -34,7 +34,7 @@ use serde::Serialize;
 
 use super::score::{BaseFrom, FeedBases, ReferenceFrom, Scored, Scorer, model_for};
 use super::select::{Keeps, Taken, keeps, take};
-use super::{BuildError, FeedResult, FeedsRead, FetchMode, Silent, Writes};
+use super::{BuildError, FeedResult, FeedsRead, FetchMode, Silent, StateSource, Writes};
 use crate::config::{ModelChoice, Project, Task};
 use crate::decay;
 use crate::export::rfc3339;
@@ -328,8 +328,13 @@ pub fn lookup(
     let now = options.now;
 
     let fetch = options.replay.clone().map_or(FetchMode::Offline, FetchMode::Replay);
-    let FeedsRead { results, notes: mut state_notes, .. } =
-        super::read_feeds(project, &fetch, now, &Silent, Writes::Never)?;
+    // Read only: damage is recovered in memory, from the previous copies and the output
+    // folder's published state.
+    let settings = &project.settings;
+    let state = super::state::load(settings, &[StateSource::Path(settings.output_dir.clone())]);
+    let (mut ledger, state_notes) = (state.ledger, state.notes);
+    let FeedsRead { results, .. } =
+        super::read_feeds(project, &fetch, now, &Silent, Writes::Never, state.health)?;
 
     // Every listing record.
     let mut found: Vec<Found<'_>> = Vec::new();
@@ -349,8 +354,6 @@ pub fn lookup(
     }
 
     // The ledger as this build would leave it, in memory only.
-    let (mut ledger, ledger_note) = Ledger::load_or_recover(&super::ledger_path(project));
-    state_notes.extend(ledger_note);
     for found in &found {
         if let Some(seen) = super::confirmed_at(found.result, now) {
             let id = &project.feeds[found.result.index].id;

@@ -13,7 +13,8 @@
 //!
 //! # Architecture
 //! - `gather`: fetching a feed's files (one body, or a MISP manifest and its events).
-//! - `health`: each feed's history and its last good data, in the state folder.
+//! - `health`: each feed's last good data, in the state folder.
+//! - `state`: the ledger, history and feed health: loaded with recovery, saved, published.
 //! - `score`: one record's score under one model, and how it was reached.
 //! - `select`: a task's selection and sort order.
 //! - `models`: the decay models' reports and sampled curves, for the site's model pages.
@@ -25,6 +26,7 @@ mod lookup;
 mod models;
 mod score;
 mod select;
+mod state;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -36,7 +38,6 @@ use crate::config::{Feed, FeedFormat, OutputFormat, Project, Source};
 use crate::decay;
 use crate::export::{self, ExportError, misp_feed, plain, site};
 use crate::fetch::{Cache, FetchError, Fetcher, Mode, Replay};
-use crate::ledger::Ledger;
 use crate::parse::{self, ParsedFeed};
 use crate::report::{
     BuildReport, FeedReport, FeedStatus, TaskReport, WARNINGLIST_EXAMPLES, WarninglistReport,
@@ -49,6 +50,7 @@ pub use lookup::{
     FeedScore, LOOKUP_FORMAT, ListMatch, Listing, Lookup, LookupError, LookupOptions, Match,
     ModelUse, Scoring, TagContribution, TaskVerdict, TypedValue, Unread, Verdict, lookup,
 };
+pub use state::{Manifest, PublishedFile, StateSource};
 
 /// How a build gets its bytes.
 #[derive(Clone, Debug)]
@@ -70,6 +72,9 @@ pub struct BuildOptions {
     pub fetch: FetchMode,
     /// Output folder instead of the project's `output_dir`.
     pub output_dir: Option<PathBuf>,
+    /// Where to recover a damaged or missing state from, before the output folder's own
+    /// published copy.
+    pub state_from: Option<StateSource>,
 }
 
 /// Progress events, for a terminal progress bar or nothing.
@@ -192,10 +197,8 @@ enum Writes {
 struct FeedsRead {
     /// One per enabled feed, in the order of [`Project::feeds`].
     results: Vec<FeedResult>,
-    /// Every feed's history after this build.
+    /// Every feed's health after this build.
     health: Health,
-    /// What the state folder's history said when read (a file unreadable, say).
-    notes: Vec<String>,
 }
 
 /// The first stages of a build: fetches every enabled feed (in parallel, bounded by the
@@ -209,6 +212,7 @@ fn read_feeds(
     now: i64,
     reporter: &dyn Reporter,
     writes: Writes,
+    mut health: Health,
 ) -> Result<FeedsRead, BuildError> {
     let settings = &project.settings;
     let mode = match fetch {
@@ -262,7 +266,6 @@ fn read_feeds(
 
     // Keep or replace each feed's last good data; each feed's bodies are dropped once decided.
     let store = HealthStore::new(&settings.state_dir);
-    let (mut health, health_note) = store.load();
     let results: Vec<FeedResult> = parsed_feeds
         .into_iter()
         .map(|FreshFeed { index, fetched, files }| {
@@ -276,7 +279,7 @@ fn read_feeds(
             FeedResult { index, ..result }
         })
         .collect();
-    Ok(FeedsRead { results, health, notes: health_note.into_iter().collect() })
+    Ok(FeedsRead { results, health })
 }
 
 /// When this build confirmed a feed's data, for the ledger: the build time, or the time its
@@ -286,11 +289,6 @@ fn confirmed_at(result: &FeedResult, now: i64) -> Option<i64> {
     result.stale_from.is_none().then(|| observed_at(&result.fetched, now))
 }
 
-/// The ledger's file in the state folder.
-fn ledger_path(project: &Project) -> PathBuf {
-    project.settings.state_dir.join("ledger")
-}
-
 /// Runs a whole build.
 pub fn run(
     project: &Project,
@@ -298,18 +296,21 @@ pub fn run(
     reporter: &dyn Reporter,
 ) -> Result<BuildOutcome, BuildError> {
     let settings = &project.settings;
-    let FeedsRead { results, health, mut notes } =
-        read_feeds(project, &options.fetch, options.now, reporter, Writes::Allowed)?;
-    let store = HealthStore::new(&settings.state_dir);
+    let output_dir = options.output_dir.clone().unwrap_or_else(|| settings.output_dir.clone());
+    // The state: damage is recovered from the previous copies, then from the published
+    // state (`--state-from`, then the last build's output folder).
+    let sources: Vec<StateSource> =
+        options.state_from.iter().cloned().chain([StateSource::Path(output_dir.clone())]).collect();
+    let state::State { mut ledger, mut history, health, mut notes } =
+        state::load(settings, &sources);
+    let FeedsRead { results, health } =
+        read_feeds(project, &options.fetch, options.now, reporter, Writes::Allowed, health)?;
 
     // A build with no data at all must not replace a good output with empty lists.
-    let output_dir = options.output_dir.clone().unwrap_or_else(|| settings.output_dir.clone());
     let nothing_usable = !results.is_empty()
         && results.iter().all(|r| r.status == FeedStatus::Error && r.stale_from.is_none());
     if nothing_usable && has_previous_output(&output_dir) {
-        if let Err(e) = store.save(&health) {
-            tracing::warn!(state = %settings.state_dir.display(), error = %e, "Could not save feed health");
-        }
+        state::save_health(&settings.state_dir, &health);
         let first = results
             .iter()
             .map(|r| {
@@ -322,9 +323,6 @@ pub fn run(
     }
 
     // Ledger: only data confirmed by this build refreshes `last_seen`.
-    let ledger_path = ledger_path(project);
-    let (mut ledger, ledger_note) = Ledger::load_or_recover(&ledger_path);
-    notes.extend(ledger_note);
     for result in &results {
         let (Some(parsed), Some(seen)) = (&result.parsed, confirmed_at(result, options.now)) else {
             continue;
@@ -472,13 +470,12 @@ pub fn run(
     let report_json = serde_json::to_vec_pretty(&report).unwrap_or_default();
     export::write_file(&staging.join("report.json"), &report_json)?;
 
+    // The state goes out with the site, so that a machine without it carries it on.
+    history.record(state::counts(&report), settings.history_builds);
+    let encoded = state::Encoded::new(&ledger, &history, &health);
+    encoded.publish(&staging, options.now)?;
     swap_in(&staging, &output_dir)?;
-    if let Err(e) = ledger.save(&ledger_path) {
-        tracing::warn!(path = %ledger_path.display(), error = %e, "Could not save the ledger");
-    }
-    if let Err(e) = store.save(&health) {
-        tracing::warn!(state = %settings.state_dir.display(), error = %e, "Could not save feed health");
-    }
+    encoded.save(&settings.state_dir);
     Ok(BuildOutcome { report, output_dir })
 }
 

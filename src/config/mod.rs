@@ -74,6 +74,8 @@ pub struct Settings {
     pub cache_dir: PathBuf,
     /// Absolute folder of state carried between builds.
     pub state_dir: PathBuf,
+    /// Builds whose counts the history keeps.
+    pub history_builds: usize,
     /// Time allowed for one request.
     pub timeout: Duration,
     /// Requests in flight at once.

@@ -34,6 +34,10 @@ pub struct ProjectConfig {
     /// Default: `.feedsmith/state`.
     #[serde(default)]
     pub state_dir: Option<String>,
+    /// Builds whose counts the history keeps (for the site's charts and `plan`), 1 to
+    /// 100 000. Default: 400.
+    #[serde(default)]
+    pub history_builds: Option<usize>,
     /// Fetch defaults.
     #[serde(default)]
     pub fetch: FetchConfig,

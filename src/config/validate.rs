@@ -40,6 +40,10 @@ const DEFAULT_OUTPUT_DIR: &str = "site";
 const DEFAULT_CACHE_DIR: &str = ".feedsmith/cache";
 /// Default state folder, relative to the root.
 const DEFAULT_STATE_DIR: &str = ".feedsmith/state";
+/// Builds the history keeps by default: more than a year of nightly builds.
+const DEFAULT_HISTORY_BUILDS: usize = 400;
+/// The most builds the history may keep.
+const MAX_HISTORY_BUILDS: usize = 100_000;
 /// Default time allowed for one request, in seconds.
 const DEFAULT_TIMEOUT_SECS: u64 = 60;
 /// Default number of requests in flight.
@@ -177,6 +181,13 @@ fn resolve_settings(
     if let Some(why) = unsafe_output_dir(root, &output_dir) {
         fail("output_dir", why, report);
     }
+    if let Some(builds) = config.history_builds.filter(|b| !(1..=MAX_HISTORY_BUILDS).contains(b)) {
+        fail(
+            "history_builds",
+            format!("must be between 1 and {MAX_HISTORY_BUILDS}, not {builds}"),
+            report,
+        );
+    }
     let fetch = &config.fetch;
     if fetch.timeout_secs == Some(0) {
         fail("fetch.timeout_secs", "must be at least 1 second, not 0".to_owned(), report);
@@ -202,6 +213,7 @@ fn resolve_settings(
         output_dir,
         cache_dir,
         state_dir,
+        history_builds: config.history_builds.unwrap_or(DEFAULT_HISTORY_BUILDS),
         timeout: Duration::from_secs(fetch.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS)),
         concurrency: fetch.concurrency.unwrap_or(DEFAULT_CONCURRENCY),
         max_body_bytes: fetch.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
@@ -1134,7 +1146,8 @@ fn check_output_path(path: &str) -> Result<(), String> {
 }
 
 /// The names the site writes at the top of the output folder, which no output may take.
-const SITE_NAMES: &[&str] = &["index.html", "report.json", "style.css", "feeds", "tasks", "models"];
+const SITE_NAMES: &[&str] =
+    &["index.html", "report.json", "style.css", "feeds", "tasks", "models", "state"];
 
 /// A character an output path may hold: it needs no escaping in a URL, an HTML attribute or
 /// a shell.

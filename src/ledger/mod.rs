@@ -3,7 +3,8 @@
 //! A build observes every (feed, indicator) pair it reads; the ledger keeps the first time and
 //! the last time it saw each pair. Decay ages come from it when a feed carries no timestamps.
 //! The ledger lives in the state folder as one file, written atomically, with the previous
-//! version kept beside it as `<name>.prev` so that a damaged file can be recovered.
+//! version kept beside it as `<name>.prev`; the build's state module recovers a damaged file
+//! from it or from the copy a previous build published with its site.
 //!
 //! ```
 //! use feedsmith::indicator::{AttrType, Indicator};
@@ -17,8 +18,7 @@
 //! ```
 //!
 //! # Architecture
-//! - this file: the in-memory [`Ledger`], one hash map per feed keyed by [`Indicator`], and
-//!   recovery ([`Ledger::load_or_recover`]).
+//! - this file: the in-memory [`Ledger`], one hash map per feed keyed by [`Indicator`].
 //! - `file`: the on-disk format (binary, versioned, prefix-compressed, checksummed) and the
 //!   atomic save.
 //! - `v1`: the first, text format, still read so that an older state folder is migrated.
@@ -119,43 +119,6 @@ impl Ledger {
     #[must_use]
     pub fn prev_path(path: &Path) -> PathBuf {
         crate::fs::previous_path(path)
-    }
-
-    /// Loads the ledger, recovering what can be recovered, and says what happened.
-    ///
-    /// - A good file: that ledger, no note.
-    /// - No file: the previous file (`<name>.prev`) if it loads, else an empty ledger (the
-    ///   first build), with a note.
-    /// - A damaged or unreadable file: the previous file if it loads, else an empty ledger,
-    ///   with a note naming the problem.
-    #[must_use]
-    pub fn load_or_recover(path: &Path) -> (Ledger, Option<String>) {
-        let problem = match Ledger::load(path) {
-            Ok(ledger) => return (ledger, None),
-            Err(error) => error,
-        };
-        let prev = Ledger::prev_path(path);
-        let missing = matches!(problem, LedgerError::NotFound { .. });
-        match Ledger::load(&prev) {
-            Ok(ledger) => {
-                let note = format!(
-                    "{problem}; recovered the previous ledger `{}` ({} entries)",
-                    prev.display(),
-                    ledger.len()
-                );
-                (ledger, Some(note))
-            }
-            Err(LedgerError::NotFound { .. }) if missing => {
-                (Ledger::new(), Some(format!("{problem}; starting with an empty ledger")))
-            }
-            Err(prev_problem) => (
-                Ledger::new(),
-                Some(format!(
-                    "{problem}; the previous ledger cannot be used either ({prev_problem}); \
-                     starting with an empty ledger"
-                )),
-            ),
-        }
     }
 
     /// Records that `feed` lists `indicator` at time `now` and returns the updated times.

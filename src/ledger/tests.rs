@@ -265,58 +265,25 @@ fn missing_file_is_reported_as_not_found() {
     let dir = tempfile::tempdir().unwrap();
     let path = ledger_path(&dir);
     assert!(matches!(Ledger::load(&path), Err(LedgerError::NotFound { .. })));
-    let (ledger, note) = Ledger::load_or_recover(&path);
-    assert!(ledger.is_empty());
-    let note = note.expect("a note");
-    assert!(note.contains("no ledger"), "{note}");
-    assert!(note.contains("empty"), "{note}");
 }
 
 #[test]
-fn missing_file_with_a_prev_is_recovered() {
+fn a_changed_value_fails_the_checksum() {
     let dir = tempfile::tempdir().unwrap();
     let path = ledger_path(&dir);
     sample().save(&path).unwrap();
-    fs::rename(&path, prev_path_of(&path)).unwrap();
-    let (ledger, note) = Ledger::load_or_recover(&path);
-    assert_eq!(sorted(&ledger), sorted(&sample()));
-    assert!(note.expect("a note").contains("recovered"));
-}
-
-#[test]
-fn bad_checksum_is_corrupt_and_recovered_from_prev() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = ledger_path(&dir);
-    let old = sample();
-    old.save(&path).unwrap();
-    let mut new = sample();
-    new.observe("feodo", &ip("192.0.2.99"), 400);
-    new.save(&path).unwrap();
-
     // Change one digit of a value: still well-formed, but the checksum no longer matches.
     let mut bytes = fs::read(&path).unwrap();
     let at = bytes.windows(12).position(|w| w == b"198.51.100.7").unwrap();
     bytes[at] = b'2';
     fs::write(&path, &bytes).unwrap();
     assert!(corrupt_reason(&bytes).contains("checksum mismatch"));
-
-    let (ledger, note) = Ledger::load_or_recover(&path);
-    assert_eq!(sorted(&ledger), sorted(&old));
-    let note = note.expect("a note");
-    assert!(note.contains("corrupt") && note.contains("recovered"), "{note}");
+    assert!(matches!(Ledger::load(&path), Err(LedgerError::Corrupt { .. })));
 }
 
 #[test]
-fn corrupt_file_without_prev_gives_an_empty_ledger() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = ledger_path(&dir);
-    sample().save(&path).unwrap();
-    fs::write(&path, "garbage\n").unwrap();
+fn garbage_is_not_a_ledger() {
     assert_eq!(corrupt_reason(b"garbage\n"), "not a feedsmith ledger file");
-    let (ledger, note) = Ledger::load_or_recover(&path);
-    assert!(ledger.is_empty());
-    let note = note.expect("a note");
-    assert!(note.contains("not a feedsmith ledger file") && note.contains("empty"), "{note}");
 }
 
 #[test]

@@ -1,0 +1,623 @@
+//! The state a build hands to the next: the ledger of first and last seen, the history of
+//! counts and the feeds' health; where it is kept, how it is published with the site, and how
+//! it is recovered when the state folder is damaged or gone.
+//!
+//! Each file lives in the state folder and is replaced atomically, the file it replaces kept
+//! as `<name>.prev`. Every build also publishes a copy of the three under `state/` in its
+//! output folder, with `state/manifest.json` giving each file's size and SHA-256. A file that
+//! is missing or does not load is recovered, in this order, from:
+//!
+//! 1. its previous copy, `<name>.prev`;
+//! 2. the state published at `--state-from` (the URL of the site, or a folder);
+//! 3. the state published in the output folder of the last build on this machine.
+//!
+//! A published file is used only when its size and SHA-256 are those of its manifest and it
+//! loads. The build's notes say what was wrong and where each recovered file came from, so a
+//! fresh CI machine carries the history on, and says so.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use super::Health;
+use crate::config::Settings;
+use crate::fetch::{Cache, Fetcher, Mode};
+use crate::history::{BuildCounts, FeedCounts, History, TaskCounts};
+use crate::ledger::Ledger;
+use crate::report::BuildReport;
+
+/// The folder of the output that holds the published state.
+pub(super) const PUBLISHED_DIR: &str = "state";
+/// The published state's list of files, sizes and checksums.
+pub(super) const MANIFEST: &str = "manifest.json";
+/// The layout version of the manifest, written as its `format` key.
+pub(super) const MANIFEST_FORMAT: u32 = 1;
+
+/// The ledger's file name, in the state folder and in the published state.
+const LEDGER: &str = "ledger";
+/// The history's file name.
+const HISTORY: &str = "history.json";
+/// The feeds' health's file name.
+const HEALTH: &str = "feeds.json";
+
+/// The largest manifest read: it lists three files.
+const MAX_MANIFEST_BYTES: u64 = 1024 * 1024;
+/// The largest published file accepted, whatever a manifest says: a ledger of ten million
+/// entries takes a few hundred megabytes.
+const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024 * 1024;
+
+/// Where a previous build's published state can be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StateSource {
+    /// The URL of the published site (or of its `state/` folder, or of the manifest itself).
+    Url(String),
+    /// A folder holding a built site (or its `state/` folder).
+    Path(PathBuf),
+}
+
+impl StateSource {
+    /// Reads `--state-from`: an `http://` or `https://` URL, otherwise a path.
+    #[must_use]
+    pub fn parse(text: &str) -> StateSource {
+        let lower = text.to_ascii_lowercase();
+        if lower.starts_with("http://") || lower.starts_with("https://") {
+            StateSource::Url(text.to_owned())
+        } else {
+            StateSource::Path(PathBuf::from(text))
+        }
+    }
+}
+
+impl fmt::Display for StateSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StateSource::Url(url) => write!(f, "{url}"),
+            StateSource::Path(path) => write!(f, "`{}`", path.display()),
+        }
+    }
+}
+
+/// The manifest of a published state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The layout version, [`MANIFEST_FORMAT`].
+    pub format: u32,
+    /// The time of the build that published it, RFC 3339.
+    pub built: String,
+    /// The same time, Unix seconds.
+    pub built_unix: i64,
+    /// Per file name.
+    pub files: BTreeMap<String, PublishedFile>,
+}
+
+/// One published file's size and checksum.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishedFile {
+    /// Size in bytes.
+    pub bytes: u64,
+    /// SHA-256 of the bytes, lower-case hex.
+    pub sha256: String,
+}
+
+/// The state as loaded at the start of a build.
+#[derive(Debug, Default)]
+pub(super) struct State {
+    /// First and last seen of every feed and indicator.
+    pub(super) ledger: Ledger,
+    /// Counts of the previous builds.
+    pub(super) history: History,
+    /// Every feed's health.
+    pub(super) health: Health,
+    /// What loading said: damage found, and where recovered files came from.
+    pub(super) notes: Vec<String>,
+}
+
+/// The bytes of the state after a build, to save and to publish.
+pub(super) struct Encoded {
+    files: [(&'static str, Vec<u8>); 3],
+}
+
+impl Encoded {
+    /// Encodes the three files once, for both uses.
+    #[must_use]
+    pub(super) fn new(ledger: &Ledger, history: &History, health: &Health) -> Encoded {
+        Encoded {
+            files: [
+                (LEDGER, ledger.to_bytes()),
+                (HISTORY, history.to_bytes()),
+                (HEALTH, health_bytes(health)),
+            ],
+        }
+    }
+
+    /// Writes the files and their manifest under `state/` in `output` (the staging folder).
+    pub(super) fn publish(
+        &self,
+        output: &Path,
+        now: i64,
+    ) -> Result<(), crate::export::ExportError> {
+        let dir = output.join(PUBLISHED_DIR);
+        let mut files = BTreeMap::new();
+        for (name, bytes) in &self.files {
+            crate::export::write_file(&dir.join(name), bytes)?;
+            let sha256 = hex::encode(Sha256::digest(bytes));
+            files.insert((*name).to_owned(), PublishedFile { bytes: bytes.len() as u64, sha256 });
+        }
+        let manifest = Manifest {
+            format: MANIFEST_FORMAT,
+            built: crate::export::rfc3339(now),
+            built_unix: now,
+            files,
+        };
+        let mut bytes = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
+        bytes.push(b'\n');
+        crate::export::write_file(&dir.join(MANIFEST), &bytes)
+    }
+
+    /// Replaces each file in the state folder, keeping the replaced one as `<name>.prev`; a
+    /// file that cannot be written is logged, and the next build recovers it.
+    pub(super) fn save(&self, state_dir: &Path) {
+        for (name, bytes) in &self.files {
+            let path = state_dir.join(name);
+            if let Err(e) = crate::fs::replace_keeping_previous(&path, bytes) {
+                tracing::warn!(path = %path.display(), error = %e, "Could not save the state");
+            }
+        }
+    }
+}
+
+/// The bytes of `feeds.json`.
+pub(super) fn health_bytes(health: &Health) -> Vec<u8> {
+    let mut health = health.clone();
+    health.version = 1;
+    let mut bytes = serde_json::to_vec_pretty(&health).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}
+
+/// Writes `feeds.json` alone (a build that stops before its outputs still records the
+/// feeds' failures).
+pub(super) fn save_health(state_dir: &Path, health: &Health) {
+    let path = state_dir.join(HEALTH);
+    if let Err(e) = crate::fs::replace_keeping_previous(&path, &health_bytes(health)) {
+        tracing::warn!(path = %path.display(), error = %e, "Could not save feed health");
+    }
+}
+
+/// Loads the state of `settings.state_dir`, recovering each file that is missing or damaged
+/// from its previous copy or from `sources`, in order (see the module's documentation).
+#[must_use]
+pub(super) fn load(settings: &Settings, sources: &[StateSource]) -> State {
+    let mut published = Published::new(settings, sources);
+    let dir = &settings.state_dir;
+    let ledger = recover(dir, &LEDGER_FILE, &mut published);
+    let history = recover(dir, &HISTORY_FILE, &mut published);
+    let health = recover(dir, &HEALTH_FILE, &mut published);
+    let mut notes = Vec::new();
+    if ledger.first_build() && history.first_build() && health.first_build() {
+        notes.push(format!(
+            "no state in `{}` yet (a first build){}; starting afresh",
+            dir.display(),
+            published.tried()
+        ));
+    } else {
+        notes.extend(ledger.note);
+        notes.extend(history.note);
+        notes.extend(health.note);
+    }
+    State {
+        ledger: ledger.value.unwrap_or_default(),
+        history: history.value.unwrap_or_default(),
+        health: health.value.unwrap_or_default(),
+        notes,
+    }
+}
+
+/// This build's counts, for the history.
+#[must_use]
+pub(super) fn counts(report: &BuildReport) -> BuildCounts {
+    let feeds = report
+        .feeds
+        .iter()
+        .map(|feed| {
+            let counts = FeedCounts {
+                status: feed.status.as_str().to_owned(),
+                stale: feed.stale,
+                indicators: feed.indicators,
+                by_type: feed.by_type.clone(),
+            };
+            (feed.id.clone(), counts)
+        })
+        .collect();
+    let tasks = report
+        .tasks
+        .iter()
+        .map(|task| {
+            let counts = TaskCounts {
+                selected: task.selected,
+                expired: task.expired,
+                warninglisted: task.warninglisted,
+                by_type: task.by_type.clone(),
+            };
+            (task.id.clone(), counts)
+        })
+        .collect();
+    BuildCounts {
+        now: report.now.clone(),
+        now_unix: report.now_unix,
+        feeds,
+        by_type: report.by_type.clone(),
+        tasks,
+    }
+}
+
+/// One kind of state file: its name, what it is called in notes, how it is read, and how
+/// two recovered copies are combined so that neither loses what it knew.
+struct Kind<T> {
+    file: &'static str,
+    what: &'static str,
+    parse: fn(&[u8], &str) -> Result<T, String>,
+    combine: fn(&mut T, T),
+}
+
+const LEDGER_FILE: Kind<Ledger> = Kind {
+    file: LEDGER,
+    what: "ledger",
+    parse: |bytes, origin| Ledger::from_bytes(bytes, origin).map_err(|e| e.to_string()),
+    // Times only ever widen, so the union of two copies is what both builds saw.
+    combine: |ledger, other| {
+        for (feed, indicator, seen) in other.iter() {
+            ledger.merge(feed, indicator, seen);
+        }
+    },
+};
+
+const HISTORY_FILE: Kind<History> = Kind {
+    file: HISTORY,
+    what: "history",
+    parse: |bytes, origin| History::from_bytes(bytes, origin).map_err(|e| e.to_string()),
+    combine: History::absorb,
+};
+
+const HEALTH_FILE: Kind<Health> = Kind {
+    file: HEALTH,
+    what: "feed health",
+    parse: |bytes, origin| {
+        serde_json::from_slice::<Health>(bytes)
+            .map_err(|e| format!("the feed health `{origin}` is corrupt: {e}"))
+    },
+    // Per feed, the copy that knows of the later build.
+    combine: |health, other| {
+        let latest = |h: &super::FeedHealth| h.last_success.max(h.failing_since);
+        for (feed, theirs) in other.feeds {
+            match health.feeds.get(&feed) {
+                Some(ours) if latest(ours) >= latest(&theirs) => {}
+                _ => {
+                    health.feeds.insert(feed, theirs);
+                }
+            }
+        }
+    },
+};
+
+/// What recovering one file gave.
+struct Recovered<T> {
+    value: Option<T>,
+    note: Option<String>,
+    /// Nothing anywhere, not even a damaged file: the state of a first build.
+    nowhere: bool,
+}
+
+impl<T> Recovered<T> {
+    fn first_build(&self) -> bool {
+        self.value.is_none() && self.nowhere
+    }
+}
+
+/// Why a local copy could not be used.
+struct Problem {
+    missing: bool,
+    text: String,
+}
+
+/// Reads and parses a local state file.
+fn read_local<T>(path: &Path, kind: &Kind<T>) -> Result<T, Problem> {
+    match std::fs::read(path) {
+        Ok(bytes) => (kind.parse)(&bytes, &path.display().to_string())
+            .map_err(|text| Problem { missing: false, text }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Problem {
+            missing: true,
+            text: format!("no {} at `{}`", kind.what, path.display()),
+        }),
+        Err(e) => Err(Problem {
+            missing: false,
+            text: format!("cannot read the {} `{}`: {e}", kind.what, path.display()),
+        }),
+    }
+}
+
+/// Loads one file from the state folder or, when it is missing or damaged, combines every
+/// good copy of it: the previous copy and each published one. Each copy may know of a build
+/// the others missed (the previous copy is one build old; a published copy may be older or
+/// from another machine), so none is preferred to the point of losing what another knew.
+fn recover<T>(dir: &Path, kind: &Kind<T>, published: &mut Published<'_>) -> Recovered<T> {
+    let path = dir.join(kind.file);
+    let problem = match read_local(&path, kind) {
+        Ok(value) => return Recovered { value: Some(value), note: None, nowhere: false },
+        Err(problem) => problem,
+    };
+    let mut copies: Vec<(T, String)> = Vec::new();
+    let mut failures = Vec::new();
+    let prev = crate::fs::previous_path(&path);
+    let mut nowhere = problem.missing;
+    match read_local(&prev, kind) {
+        Ok(value) => copies.push((value, format!("its previous copy `{}`", prev.display()))),
+        Err(prev_problem) if prev_problem.missing => {}
+        Err(prev_problem) => {
+            nowhere = false;
+            failures.push(format!("its previous copy cannot be used ({})", prev_problem.text));
+        }
+    }
+    for at in 0..published.sources.len() {
+        let read = published.file(at, kind.file).and_then(|found| match found {
+            None => Ok(None),
+            Some((bytes, origin, built)) => (kind.parse)(&bytes, &origin).map(|value| {
+                let from = format!(
+                    "the {} published by the build of {built} at {origin} ({} bytes, SHA-256 \
+                     checked)",
+                    kind.what,
+                    bytes.len()
+                );
+                Some((value, from))
+            }),
+        });
+        match read {
+            Ok(Some(copy)) => copies.push(copy),
+            Ok(None) => {}
+            Err(why) => {
+                nowhere = false;
+                failures.push(why);
+            }
+        }
+    }
+    let mut note = problem.text;
+    for failure in &failures {
+        note.push_str(&format!("; {failure}"));
+    }
+    let mut copies = copies.into_iter();
+    let Some((mut value, first)) = copies.next() else {
+        note.push_str(&format!("; starting with an empty {}", kind.what));
+        if !nowhere {
+            tracing::warn!("{note}");
+        }
+        return Recovered { value: None, note: Some(note), nowhere };
+    };
+    let mut from = vec![first];
+    for (other, origin) in copies {
+        (kind.combine)(&mut value, other);
+        from.push(origin);
+    }
+    note.push_str(&format!("; recovered from {}", from.join(", combined with ")));
+    tracing::warn!("{note}");
+    Recovered { value: Some(value), note: Some(note), nowhere: false }
+}
+
+/// The published states to recover from, each read at most once.
+struct Published<'a> {
+    settings: &'a Settings,
+    sources: Vec<StateSource>,
+    /// Per source: its manifest and where its files are, or why it cannot be used; `None`
+    /// until first needed.
+    manifests: Vec<Option<Result<Option<Located>, String>>>,
+    net: Option<Result<Net, String>>,
+}
+
+/// A manifest and the folder or URL prefix of its files.
+struct Located {
+    manifest: Manifest,
+    base: StateSource,
+}
+
+/// What requests over the network need.
+struct Net {
+    runtime: tokio::runtime::Runtime,
+    fetcher: Fetcher,
+}
+
+impl<'a> Published<'a> {
+    fn new(settings: &'a Settings, sources: &[StateSource]) -> Published<'a> {
+        Published {
+            settings,
+            sources: sources.to_vec(),
+            manifests: sources.iter().map(|_| None).collect(),
+            net: None,
+        }
+    }
+
+    /// Names the sources tried, for the note of a first build.
+    fn tried(&self) -> String {
+        if self.sources.is_empty() {
+            return String::new();
+        }
+        let names: Vec<String> = self.sources.iter().map(ToString::to_string).collect();
+        format!(", and none published at {}", names.join(" or "))
+    }
+
+    /// The checked bytes of `name` from source `at`, the place they came from and the time
+    /// of the build that published them; `None` when that source has no state at all.
+    fn file(&mut self, at: usize, name: &str) -> Result<Option<(Vec<u8>, String, String)>, String> {
+        if self.manifests[at].is_none() {
+            let located = self.locate(at);
+            self.manifests[at] = Some(located);
+        }
+        let located = match &self.manifests[at] {
+            Some(Ok(Some(located))) => located,
+            Some(Ok(None)) | None => return Ok(None),
+            Some(Err(why)) => return Err(why.clone()),
+        };
+        let Some(entry) = located.manifest.files.get(name).cloned() else {
+            return Err(format!("the state published at {} lists no `{name}`", located.base));
+        };
+        let built = located.manifest.built.clone();
+        let base = located.base.clone();
+        if entry.bytes > MAX_FILE_BYTES {
+            return Err(format!(
+                "the `{name}` published at {base} is said to be {} bytes, more than the {} accepted",
+                entry.bytes, MAX_FILE_BYTES
+            ));
+        }
+        let (bytes, origin) = self.read(&base, name, entry.bytes)?;
+        if bytes.len() as u64 != entry.bytes {
+            return Err(format!(
+                "`{origin}` is {} bytes, not the {} its manifest says; not used",
+                bytes.len(),
+                entry.bytes
+            ));
+        }
+        let actual = hex::encode(Sha256::digest(&bytes));
+        if !actual.eq_ignore_ascii_case(&entry.sha256) {
+            return Err(format!(
+                "`{origin}` does not match its manifest's SHA-256 (it is {actual}); not used"
+            ));
+        }
+        Ok(Some((bytes, origin, built)))
+    }
+
+    /// Finds the manifest of source `at`: the source itself when it names `manifest.json`,
+    /// else `state/manifest.json` under it, else `manifest.json` in it.
+    fn locate(&mut self, at: usize) -> Result<Option<Located>, String> {
+        let source = self.sources[at].clone();
+        let candidates: Vec<StateSource> = match &source {
+            StateSource::Path(path) if path.ends_with(MANIFEST) => {
+                vec![StateSource::Path(path.parent().unwrap_or(Path::new(".")).to_owned())]
+            }
+            StateSource::Path(path) => {
+                vec![StateSource::Path(path.join(PUBLISHED_DIR)), source.clone()]
+            }
+            StateSource::Url(url) => {
+                let url = url.split(['?', '#']).next().unwrap_or(url);
+                if let Some(base) = url.strip_suffix(MANIFEST) {
+                    vec![StateSource::Url(base.to_owned())]
+                } else {
+                    let base = if url.ends_with('/') { url.to_owned() } else { format!("{url}/") };
+                    vec![
+                        StateSource::Url(format!("{base}{PUBLISHED_DIR}/")),
+                        StateSource::Url(base),
+                    ]
+                }
+            }
+        };
+        let mut last_missing = None;
+        for base in candidates {
+            match self.read(&base, MANIFEST, MAX_MANIFEST_BYTES) {
+                Ok((bytes, origin)) => {
+                    let manifest = parse_manifest(&bytes, &origin)?;
+                    return Ok(Some(Located { manifest, base }));
+                }
+                Err(why) if is_missing(&why) => last_missing = Some(why),
+                Err(why) => return Err(why),
+            }
+        }
+        // A URL given by hand that answers nothing is worth a note; an output folder that
+        // holds no state yet is not.
+        match (&source, last_missing) {
+            (StateSource::Url(_), Some(why)) => Err(why),
+            _ => Ok(None),
+        }
+    }
+
+    /// Reads `name` under `base`, at most `max` bytes (one more is read to tell a longer
+    /// file), and says where it came from.
+    fn read(
+        &mut self,
+        base: &StateSource,
+        name: &str,
+        max: u64,
+    ) -> Result<(Vec<u8>, String), String> {
+        match base {
+            StateSource::Path(dir) => {
+                let path = dir.join(name);
+                let origin = path.display().to_string();
+                let file = std::fs::File::open(&path).map_err(|e| {
+                    if e.kind() == std::io::ErrorKind::NotFound {
+                        format!("{MISSING} `{origin}`")
+                    } else {
+                        format!("cannot read `{origin}`: {e}")
+                    }
+                })?;
+                let mut bytes = Vec::new();
+                file.take(max.saturating_add(1))
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| format!("cannot read `{origin}`: {e}"))?;
+                Ok((bytes, origin))
+            }
+            StateSource::Url(prefix) => {
+                let url = format!("{prefix}{name}");
+                let net = self.net()?;
+                // One byte over the limit tells a longer body from one of the right size.
+                let got = net.runtime.block_on(net.fetcher.download(&url, max.saturating_add(1)));
+                match got {
+                    Ok(bytes) => Ok((bytes, url)),
+                    Err(crate::fetch::FetchError::Status { status: 404 | 410, .. }) => {
+                        Err(format!("{MISSING} {url}"))
+                    }
+                    Err(e) => Err(format!("cannot get the published state: {e}")),
+                }
+            }
+        }
+    }
+
+    /// The runtime and fetcher, made on first use.
+    fn net(&mut self) -> Result<&Net, String> {
+        let settings = self.settings;
+        let net = self.net.get_or_insert_with(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start the network runtime: {e}"))?;
+            let cache = Cache::read_only(settings.cache_dir.clone());
+            let fetcher = Fetcher::new(Mode::Online, cache, settings)
+                .map_err(|e| format!("cannot make the HTTP client: {e}"))?;
+            Ok(Net { runtime, fetcher })
+        });
+        net.as_ref().map_err(Clone::clone)
+    }
+}
+
+/// How a message about a file that is not there starts.
+const MISSING: &str = "nothing at";
+
+fn is_missing(why: &str) -> bool {
+    why.starts_with(MISSING)
+}
+
+/// Reads a manifest, refusing an unknown layout.
+fn parse_manifest(bytes: &[u8], origin: &str) -> Result<Manifest, String> {
+    if bytes.len() as u64 > MAX_MANIFEST_BYTES {
+        return Err(format!("`{origin}` is larger than a state manifest can be; not used"));
+    }
+    #[derive(Deserialize)]
+    struct Format {
+        format: Option<serde_json::Value>,
+    }
+    let corrupt = |e: serde_json::Error| format!("`{origin}` is not a state manifest: {e}");
+    let format: Format = serde_json::from_slice(bytes).map_err(corrupt)?;
+    match format.format {
+        Some(serde_json::Value::Number(n)) if n.as_u64() == Some(u64::from(MANIFEST_FORMAT)) => {}
+        other => {
+            let shown = other.map_or_else(|| "none".to_owned(), |v| v.to_string());
+            return Err(format!(
+                "`{origin}` has the manifest format `{}`; this feedsmith reads format {MANIFEST_FORMAT}",
+                crate::text::shown(&shown, 40)
+            ));
+        }
+    }
+    serde_json::from_slice(bytes).map_err(corrupt)
+}
+
+#[cfg(test)]
+mod tests;
