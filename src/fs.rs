@@ -102,3 +102,32 @@ fn sync_dir(dir: &Path) {
     #[cfg(not(unix))]
     let _ = dir;
 }
+
+/// The one key read before the rest of a versioned JSON file.
+#[derive(serde::Deserialize)]
+struct FormatKey {
+    format: Option<serde_json::Value>,
+}
+
+/// Reads a versioned JSON file of layout `expected`: its `format` key is checked first, so
+/// that a newer layout is named as such rather than as a parse error of the fields it
+/// changed. `what` names the kind of file in the reason given when it is not one.
+pub(crate) fn read_versioned_json<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    expected: u32,
+    what: &str,
+) -> Result<T, String> {
+    let not_one = |e: serde_json::Error| format!("not a {what}: {e}");
+    let key: FormatKey = serde_json::from_slice(bytes).map_err(not_one)?;
+    match key.format {
+        Some(serde_json::Value::Number(n)) if n.as_u64() == Some(u64::from(expected)) => {}
+        Some(other) => {
+            let shown = crate::text::shown(&other.to_string(), 40);
+            return Err(format!(
+                "unknown format `{shown}` (this feedsmith reads format {expected})"
+            ));
+        }
+        None => return Err("the `format` key is missing".to_owned()),
+    }
+    serde_json::from_slice(bytes).map_err(not_one)
+}

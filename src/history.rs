@@ -132,28 +132,8 @@ impl History {
     /// Reads the bytes of a history file that came from `origin` (a path or a URL, named in
     /// the error). Builds are put in time order, one per time (the last one written wins).
     pub fn from_bytes(bytes: &[u8], origin: &str) -> Result<History, HistoryError> {
-        let corrupt =
-            |reason: String| HistoryError::Corrupt { path: PathBuf::from(origin), reason };
-        // The format key is read first, so that a newer layout is named as such rather than
-        // as a parse error of the fields it changed.
-        #[derive(Deserialize)]
-        struct Format {
-            format: Option<serde_json::Value>,
-        }
-        let format: Format =
-            serde_json::from_slice(bytes).map_err(|e| corrupt(format!("not a history: {e}")))?;
-        match format.format {
-            Some(serde_json::Value::Number(n)) if n.as_u64() == Some(u64::from(FORMAT)) => {}
-            Some(other) => {
-                let shown = crate::text::shown(&other.to_string(), 40);
-                return Err(corrupt(format!(
-                    "unknown format `{shown}` (this feedsmith reads format {FORMAT})"
-                )));
-            }
-            None => return Err(corrupt("the `format` key is missing".to_owned())),
-        }
-        let mut history: History =
-            serde_json::from_slice(bytes).map_err(|e| corrupt(format!("not a history: {e}")))?;
+        let mut history: History = crate::fs::read_versioned_json(bytes, FORMAT, "history")
+            .map_err(|reason| HistoryError::Corrupt { path: PathBuf::from(origin), reason })?;
         history.normalize();
         Ok(history)
     }

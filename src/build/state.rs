@@ -16,7 +16,7 @@
 //! fresh CI machine carries the history on, and says so.
 
 use std::collections::BTreeMap;
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
@@ -386,11 +386,11 @@ fn recover<T>(dir: &Path, kind: &Kind<T>, published: &mut Published<'_>) -> Reco
     }
     let mut note = problem.text;
     for failure in &failures {
-        note.push_str(&format!("; {failure}"));
+        let _ = write!(note, "; {failure}");
     }
     let mut copies = copies.into_iter();
     let Some((mut value, first)) = copies.next() else {
-        note.push_str(&format!("; starting with an empty {}", kind.what));
+        let _ = write!(note, "; starting with an empty {}", kind.what);
         if !nowhere {
             tracing::warn!("{note}");
         }
@@ -401,7 +401,7 @@ fn recover<T>(dir: &Path, kind: &Kind<T>, published: &mut Published<'_>) -> Reco
         (kind.combine)(&mut value, other);
         from.push(origin);
     }
-    note.push_str(&format!("; recovered from {}", from.join(", combined with ")));
+    let _ = write!(note, "; recovered from {}", from.join(", combined with "));
     tracing::warn!("{note}");
     Recovered { value: Some(value), note: Some(note), nowhere: false }
 }
@@ -600,23 +600,8 @@ fn parse_manifest(bytes: &[u8], origin: &str) -> Result<Manifest, String> {
     if bytes.len() as u64 > MAX_MANIFEST_BYTES {
         return Err(format!("`{origin}` is larger than a state manifest can be; not used"));
     }
-    #[derive(Deserialize)]
-    struct Format {
-        format: Option<serde_json::Value>,
-    }
-    let corrupt = |e: serde_json::Error| format!("`{origin}` is not a state manifest: {e}");
-    let format: Format = serde_json::from_slice(bytes).map_err(corrupt)?;
-    match format.format {
-        Some(serde_json::Value::Number(n)) if n.as_u64() == Some(u64::from(MANIFEST_FORMAT)) => {}
-        other => {
-            let shown = other.map_or_else(|| "none".to_owned(), |v| v.to_string());
-            return Err(format!(
-                "`{origin}` has the manifest format `{}`; this feedsmith reads format {MANIFEST_FORMAT}",
-                crate::text::shown(&shown, 40)
-            ));
-        }
-    }
-    serde_json::from_slice(bytes).map_err(corrupt)
+    crate::fs::read_versioned_json(bytes, MANIFEST_FORMAT, "state manifest")
+        .map_err(|reason| format!("`{origin}` cannot be used: {reason}"))
 }
 
 #[cfg(test)]
