@@ -220,7 +220,7 @@ fn a_published_file_that_does_not_match_its_manifest_is_refused() {
 fn hostile_manifests_are_refused_with_a_reason() {
     type Damage = Box<dyn Fn(&Path)>;
     let cases: Vec<(Damage, &str)> = vec![
-        (Box::new(|s: &Path| edit_manifest(s, |m| m["format"] = 2.into())), "manifest format `2`"),
+        (Box::new(|s: &Path| edit_manifest(s, |m| m["format"] = 2.into())), "unknown format `2`"),
         (
             Box::new(|s: &Path| fs::write(s.join("manifest.json"), b"[1").unwrap()),
             "not a state manifest",
