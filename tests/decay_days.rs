@@ -19,11 +19,11 @@ use std::collections::BTreeSet;
 
 use crate::util::{feedsmith, plain_values, repo};
 
-const DAY: i64 = 86_400;
+pub(crate) const DAY: i64 = 86_400;
 /// 2026-08-20T00:00:00Z, 2026-08-21, 2026-08-22.
-const D1: i64 = 1_787_184_000;
-const D2: i64 = D1 + DAY;
-const D3: i64 = D2 + DAY;
+pub(crate) const D1: i64 = 1_787_184_000;
+pub(crate) const D2: i64 = D1 + DAY;
+pub(crate) const D3: i64 = D2 + DAY;
 
 const RETAIN_MODEL: &str = r#"name = "NIDS with retention"
 type = "polynomial_extended"
@@ -36,12 +36,12 @@ attribute_types = ["ip-dst"]
 "false-positive:risk" = 0.1667
 "#;
 
-fn rfc3339(unix: i64) -> String {
+pub(crate) fn rfc3339(unix: i64) -> String {
     let time = time::OffsetDateTime::from_unix_timestamp(unix).unwrap();
     time.format(&time::format_description::well_known::Rfc3339).unwrap()
 }
 
-fn ip(last: u8) -> String {
+pub(crate) fn ip(last: u8) -> String {
     format!("198.51.100.{last}")
 }
 
@@ -67,13 +67,13 @@ fn event() -> serde_json::Value {
     }})
 }
 
-struct Days {
-    root: tempfile::TempDir,
+pub(crate) struct Days {
+    pub(crate) root: tempfile::TempDir,
     replay: tempfile::TempDir,
 }
 
 impl Days {
-    fn new() -> Days {
+    pub(crate) fn new() -> Days {
         let root = tempfile::tempdir().unwrap();
         let at = |p: &str| root.path().join(p);
         for dir in ["feeds.d", "decay.d", "tasks.d"] {
@@ -110,7 +110,7 @@ impl Days {
     }
 
     /// Writes the replay folder of day `day` (1, 2 or 3).
-    fn serve_day(&self, day: u8) {
+    pub(crate) fn serve_day(&self, day: u8) {
         let dir = self.replay.path().join(format!("day{day}"));
         std::fs::create_dir_all(dir.join("misp")).unwrap();
         let daily = if day == 1 { [ip(1), ip(2)] } else { [ip(1), ip(3)] };
@@ -136,12 +136,17 @@ impl Days {
     }
 
     /// Builds with the replay folder of `day` at `now`; returns the exit code.
-    fn build(&self, day: u8, now: i64) -> Option<i32> {
+    pub(crate) fn build(&self, day: u8, now: i64) -> Option<i32> {
+        self.build_with(day, now, &[])
+    }
+
+    /// [`Days::build`] with more arguments.
+    pub(crate) fn build_with(&self, day: u8, now: i64, more: &[&str]) -> Option<i32> {
         let replay = self.replay.path().join(format!("day{day}"));
-        let output = feedsmith(
-            self.root.path(),
-            &["build", "--replay", replay.to_str().unwrap(), "--now", &rfc3339(now)],
-        );
+        let now = rfc3339(now);
+        let mut args = vec!["build", "--replay", replay.to_str().unwrap(), "--now", &now];
+        args.extend_from_slice(more);
+        let output = feedsmith(self.root.path(), &args);
         assert!(
             output.status.code().is_some_and(|c| c == 0 || c == 3),
             "build failed: {}",
@@ -150,7 +155,18 @@ impl Days {
         output.status.code()
     }
 
-    fn values(&self, file: &str) -> BTreeSet<String> {
+    /// `lookup --json` of `value` over the replay folder of `day` at `now`.
+    pub(crate) fn lookup(&self, day: u8, now: i64, value: &str) -> serde_json::Value {
+        let replay = self.replay.path().join(format!("day{day}"));
+        let now = rfc3339(now);
+        let args = ["lookup", value, "--json", "--replay", replay.to_str().unwrap(), "--now", &now];
+        let output = feedsmith(self.root.path(), &args);
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            panic!("{e}: {}", String::from_utf8_lossy(&output.stderr));
+        })
+    }
+
+    pub(crate) fn values(&self, file: &str) -> BTreeSet<String> {
         plain_values(&self.root.path().join("site").join(file)).into_iter().collect()
     }
 }
@@ -183,9 +199,51 @@ fn three_nightly_builds_age_expire_and_remember() {
     // score 50 × (1 − √(2/120)) ≈ 43.5.
     assert_eq!(days.values("retain.txt"), ips(&[30, 31, 32]));
 
+    // What the ledger remembers, as `lookup` tells it at D3 over day 3's data.
+    // .3: first listed on day 2, still on day 3. Reference: the last build that saw it (D3),
+    // so B = 80 undecayed, expiring when 80 × (1 − √(t / 120 d)) < 30, t > 4 050 000 s.
+    let three = days.lookup(3, D3, &ip(3));
+    assert_eq!(seen_by(&three, "daily"), (rfc3339(D2), rfc3339(D3)));
+    let scoring = nids_scoring(&three, "daily");
+    assert_eq!(scoring["reference_from"], "ledger");
+    assert_eq!(scoring["reference_time"], rfc3339(D3));
+    assert_eq!(scoring["score"].as_f64(), Some(80.0));
+    assert_eq!(scoring["expires"], rfc3339(D3 + 4_050_001));
+    // .20: `flaky` failed on day 3; its last good data stands in, which day 3 did not see, so
+    // it was last seen on day 2 and decays from there: 80 × (1 − √(1/120)).
+    let twenty = days.lookup(3, D3, &ip(20));
+    assert_eq!(seen_by(&twenty, "flaky"), (rfc3339(D1), rfc3339(D2)));
+    let scoring = nids_scoring(&twenty, "flaky");
+    assert_eq!(scoring["reference_time"], rfc3339(D2));
+    let expected = 80.0 * (1.0 - (1.0_f64 / 120.0).sqrt());
+    assert!((scoring["score"].as_f64().unwrap() - expected).abs() < 1e-9, "{scoring}");
+    assert_eq!(scoring["expires"], rfc3339(D2 + 4_050_001));
+    // .2: listed on day 1 only, so no feed lists it now; the look-up says so (exit code 1).
+    let two = days.lookup(3, D3, &ip(2));
+    assert_eq!(two["listed"], false);
+
     // One second later the retention has run out: the score is forced to 0.
     assert_eq!(days.build(3, D1 + 2 * DAY + 1), Some(3));
     assert_eq!(days.values("retain.txt"), ips(&[30, 31]));
+}
+
+/// First and last seen of `feed`'s listing in a look-up's answer.
+fn seen_by(answer: &serde_json::Value, feed: &str) -> (String, String) {
+    let listing = answer["feeds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["feed"] == feed)
+        .unwrap_or_else(|| panic!("{feed} does not list it: {answer}"));
+    let time = |key: &str| listing[key].as_str().unwrap_or_default().to_owned();
+    (time("first_seen"), time("last_seen"))
+}
+
+/// How the `nids` task scored `feed`'s entry.
+fn nids_scoring<'a>(answer: &'a serde_json::Value, feed: &str) -> &'a serde_json::Value {
+    let task = answer["tasks"].as_array().unwrap().iter().find(|t| t["task"] == "nids").unwrap();
+    let scored = task["feeds"].as_array().unwrap().iter().find(|f| f["feed"] == feed).unwrap();
+    &scored["scoring"]
 }
 
 #[test]

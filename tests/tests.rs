@@ -31,6 +31,8 @@ mod report;
 mod site_models;
 // Last good data: failing, emptied and shrunk feeds across builds.
 mod stale;
+// The state folder: damaged, deleted, and restored on a fresh machine from the published site.
+mod state;
 // Shared helpers: copying a project, running the binary, reading outputs.
 mod util;
 // Warning lists through a whole build: removals per list in the outputs, report and site.

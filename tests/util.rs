@@ -85,3 +85,72 @@ pub(crate) fn feed<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_jso
         .find(|f| f["id"] == id)
         .unwrap_or_else(|| panic!("feed {id} not in the report"))
 }
+
+/// A static file server on 127.0.0.1: `GET /<path>` answers the file under its folder, or
+/// 404. It records each request's path.
+pub(crate) struct StaticServer {
+    port: u16,
+    paths: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl StaticServer {
+    /// Serves `dir` until the test process ends.
+    pub(crate) fn serve(dir: PathBuf) -> StaticServer {
+        use std::io::{BufRead as _, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let paths: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+        let log = std::sync::Arc::clone(&paths);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                let path = line.split(' ').nth(1).unwrap_or("/").to_owned();
+                // The rest of the head.
+                loop {
+                    let mut header = String::new();
+                    match reader.read_line(&mut header) {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) if header == "\r\n" => break,
+                        Ok(_) => {}
+                    }
+                }
+                log.lock().unwrap().push(path.clone());
+                let relative = path.trim_start_matches('/');
+                let file = (!relative.split('/').any(|p| p == ".."))
+                    .then(|| std::fs::read(dir.join(relative)).ok())
+                    .flatten();
+                let (status, body) = match file {
+                    Some(body) => ("200 OK", body),
+                    None => ("404 Not Found", b"not found".to_vec()),
+                };
+                let head = format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&body);
+            }
+        });
+        StaticServer { port, paths }
+    }
+
+    /// The URL of `path` (starting with `/`).
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// The paths requested so far.
+    pub(crate) fn paths(&self) -> Vec<String> {
+        self.paths.lock().unwrap().clone()
+    }
+}
+
+/// Copies a folder and everything in it.
+pub(crate) fn copy_tree(from: &Path, to: &Path) {
+    copy_dir(from, to);
+}
