@@ -108,20 +108,20 @@ fn no_history_is_lost_to_a_corrupt_ledger_a_deleted_state_or_a_fresh_machine() {
     assert_eq!(builds(&state.join("history.json")), [D1, D2, D3, D4]);
     let history: serde_json::Value =
         serde_json::from_slice(&std::fs::read(state.join("history.json")).unwrap()).unwrap();
-    let day4 = &history["builds"][3];
+    let fourth = &history["builds"][3];
     // Without its last good data, `flaky` is simply failing; `daily` lists .1 and .3.
-    assert_eq!(day4["feeds"]["flaky"]["status"], "error");
-    assert_eq!(day4["feeds"]["daily"]["indicators"], 2);
-    assert_eq!(day4["feeds"]["daily"]["by_type"]["ip-dst"], 2);
+    assert_eq!(fourth["feeds"]["flaky"]["status"], "error");
+    assert_eq!(fourth["feeds"]["daily"]["indicators"], 2);
+    assert_eq!(fourth["feeds"]["daily"]["by_type"]["ip-dst"], 2);
 
     // 3. A fresh machine: a new checkout with no state and no site, and the published site
     // on a web server.
-    let served = tempfile::tempdir().unwrap();
-    let server = StaticServer::serve(served.path().to_owned());
+    let webroot = tempfile::tempdir().unwrap();
+    let web = StaticServer::serve(webroot.path().to_owned());
     let fresh = Days::new();
     fresh.serve_day(3);
-    let site_url = server.url("/feeds/");
-    let served_site = served.path().join("feeds");
+    let site_url = web.url("/feeds/");
+    let served_site = webroot.path().join("feeds");
     std::fs::create_dir_all(&served_site).unwrap();
     copy_tree(&root.join("site"), &served_site);
     assert_eq!(fresh.build_with(3, D5, &["--state-from", &site_url]), Some(3));
@@ -132,7 +132,7 @@ fn no_history_is_lost_to_a_corrupt_ledger_a_deleted_state_or_a_fresh_machine() {
     assert_eq!(builds(&fresh_state.join("history.json")), [D1, D2, D3, D4, D5]);
     let note = note_about(&notes(fresh.root.path()), "no ledger at");
     assert!(note.contains(&format!("{site_url}state/ledger")), "{note}");
-    let requested = server.paths();
+    let requested = web.paths();
     for path in ["/feeds/state/manifest.json", "/feeds/state/ledger", "/feeds/state/history.json"] {
         assert!(requested.iter().any(|p| p == path), "{path} not requested: {requested:?}");
     }
@@ -153,11 +153,11 @@ fn no_history_is_lost_to_a_corrupt_ledger_a_deleted_state_or_a_fresh_machine() {
 
 #[test]
 fn a_state_url_with_nothing_published_is_a_note_not_a_failure() {
-    let served = tempfile::tempdir().unwrap();
-    let server = StaticServer::serve(served.path().to_owned());
+    let webroot = tempfile::tempdir().unwrap();
+    let web = StaticServer::serve(webroot.path().to_owned());
     let days = Days::new();
     days.serve_day(1);
-    let url = server.url("/nothing/");
+    let url = web.url("/nothing/");
     assert_eq!(days.build_with(1, D1, &["--state-from", &url]), Some(0));
     let notes = notes(days.root.path());
     let note = note_about(&notes, "no ledger at");

@@ -99,7 +99,7 @@ impl StaticServer {
         use std::io::{BufRead as _, Write as _};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let paths: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+        let paths: std::sync::Arc<std::sync::Mutex<Vec<String>>> = std::sync::Arc::default();
         let log = std::sync::Arc::clone(&paths);
         std::thread::spawn(move || {
             for stream in listener.incoming() {
