@@ -55,10 +55,8 @@ fn main() {
             _ => {
                 let seed = n as u64 * 4;
                 let words = [mix(seed), mix(seed + 1), mix(seed + 2), mix(seed + 3)];
-                let value = format!(
-                    "{:016x}{:016x}{:016x}{:016x}",
-                    words[0], words[1], words[2], words[3]
-                );
+                let value =
+                    format!("{:016x}{:016x}{:016x}{:016x}", words[0], words[1], words[2], words[3]);
                 Indicator::new(AttrType::Sha256, value)
             }
         };

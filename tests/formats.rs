@@ -3,6 +3,7 @@
 //! aggregated lists take the warning list's ranges out, and the zone serial rises.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::util::feedsmith;
@@ -53,7 +54,7 @@ fn project() -> tempfile::TempDir {
     );
     let mut task = String::from("name = \"All formats\"\n");
     for format in FORMATS {
-        task.push_str(&format!("[[outputs]]\nformat = \"{format}\"\npath = \"out/{format}\"\n"));
+        let _ = write!(task, "[[outputs]]\nformat = \"{format}\"\npath = \"out/{format}\"\n");
     }
     write("tasks.d/every.toml", &task);
     root
@@ -111,7 +112,11 @@ fn every_format_is_written_and_two_builds_give_the_same_bytes() {
     assert_eq!(data_lines(&text("cidr-ipv6")), ["2a0e:1c80::/32"]);
     assert_eq!(
         data_lines(&text("dnsmasq")),
-        ["local=/bad-domain.example.com/", "local=/cdn.bad-domain.example.com/", "local=/malware-host.net/"]
+        [
+            "local=/bad-domain.example.com/",
+            "local=/cdn.bad-domain.example.com/",
+            "local=/malware-host.net/"
+        ]
     );
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(root.path().join("a/report.json")).unwrap()).unwrap();

@@ -66,7 +66,10 @@ fn name_list(
 /// `hosts`: `0.0.0.0 <name>` per line. Hosts files know no wildcards, so each listed
 /// subdomain is its own line; names are RFC 952 host names (no `_`), and the loopback
 /// boilerplate some lists carry (`localhost.localdomain`) is left out.
-pub(crate) fn hosts(target: &Target<'_>, entries: &[Entry<'_>]) -> Result<OutputReport, ExportError> {
+pub(crate) fn hosts(
+    target: &Target<'_>,
+    entries: &[Entry<'_>],
+) -> Result<OutputReport, ExportError> {
     let mut skips = Skips::default();
     let mut kept = Vec::with_capacity(entries.len());
     for entry in entries {
@@ -319,7 +322,9 @@ mod tests {
 
     #[test]
     fn unbound_writes_quoted_anchored_local_zones_and_refuses_hostile_names() {
-        check_hostile(OutputFormat::Unbound, "#", |n| format!("local-zone: \"{n}.\" always_nxdomain"));
+        check_hostile(OutputFormat::Unbound, "#", |n| {
+            format!("local-zone: \"{n}.\" always_nxdomain")
+        });
     }
 
     #[test]
@@ -340,7 +345,8 @@ mod tests {
     #[test]
     fn hosts_files_refuse_underscores_and_loopback_boilerplate() {
         let dir = tempfile::tempdir().unwrap();
-        let indicators = domains(&["_srv.bad.example", "localhost.localdomain", "localhost", "ok.example"]);
+        let indicators =
+            domains(&["_srv.bad.example", "localhost.localdomain", "localhost", "ok.example"]);
         let entries: Vec<Entry<'_>> = indicators.iter().map(entry).collect();
         let allowed = AddressSet::default();
         let t = target_with(dir.path(), "hosts", OutputFormat::Hosts, &allowed, |_| {});
@@ -438,13 +444,15 @@ mod tests {
     #[test]
     fn rpz_ip_triggers_skip_allow_listed_networks_and_cut_the_rest() {
         let dir = tempfile::tempdir().unwrap();
-        let indicators = vec![
+        let indicators = [
             Indicator::new(AttrType::IpDst, "8.8.8.8"),
             Indicator::new(AttrType::IpDst, "10.0.0.0/24"),
         ];
         let entries: Vec<Entry<'_>> = indicators.iter().map(entry).collect();
-        let allowed =
-            AddressSet::from_nets(&[parse_net("8.8.8.0/24").unwrap(), parse_net("10.0.0.0/25").unwrap()]);
+        let allowed = AddressSet::from_nets(&[
+            parse_net("8.8.8.0/24").unwrap(),
+            parse_net("10.0.0.0/25").unwrap(),
+        ]);
         let t = target_with(dir.path(), "z", OutputFormat::Rpz, &allowed, |_| {});
         let report = rpz(&t, &entries).unwrap();
         let text = read(dir.path(), "z");

@@ -233,7 +233,8 @@ mod tests {
                 values.iter().map(|v| Indicator::new(AttrType::Domain, v.as_str())).collect();
             let entries: Vec<Entry<'_>> = indicators.iter().map(entry).collect();
             let allowed = AddressSet::default();
-            let t = target_with(dir.path(), "d", format, &allowed, |o| o.list = Some(ListType::Domain));
+            let t =
+                target_with(dir.path(), "d", format, &allowed, |o| o.list = Some(ListType::Domain));
             let report = super::super::write_blocklist(&t, &entries).unwrap();
             let text = read(dir.path(), "d");
             assert!(written_values(&text, "#").is_empty(), "{text}");

@@ -138,7 +138,8 @@ pub(crate) fn suricata(
     }
 
     let dir = target.dir.join(target.relative);
-    let files = [(CATEGORIES, &categories), (REPUTATION, &list), (DATASET, &dataset), (RULES, &rules)];
+    let files =
+        [(CATEGORIES, &categories), (REPUTATION, &list), (DATASET, &dataset), (RULES, &rules)];
     let mut all = Vec::new();
     for (name, text) in files {
         write_file(&dir.join(name), text.as_bytes())?;
@@ -211,13 +212,13 @@ fn zeek_field(value: &str) -> Result<&str, &'static str> {
 }
 
 /// The Zeek item of an entry, or why it has none.
-fn intel_item(entry: &Entry<'_>) -> Result<Vec<(ItemKey, IntelType)>, &'static str> {
+fn intel_item(entry: &Entry<'_>) -> Result<(ItemKey, IntelType), &'static str> {
     let value = &*entry.indicator.value;
-    let text = |kind: IntelType, value: &str| Ok(vec![(ItemKey::Text(kind, value.to_owned()), kind)]);
+    let text = |kind: IntelType, value: &str| Ok((ItemKey::Text(kind, value.to_owned()), kind));
     match entry.indicator.kind {
         AttrType::IpDst | AttrType::IpSrc | AttrType::IpDstPort | AttrType::IpSrcPort => {
             let net = entry_net(entry)?;
-            Ok(vec![(ItemKey::Net(net), IntelType::Subnet)])
+            Ok((ItemKey::Net(net), IntelType::Subnet))
         }
         AttrType::Domain | AttrType::Hostname => {
             check_name(value, NameRules::RESOLVER)?;
@@ -245,45 +246,49 @@ fn intel_item(entry: &Entry<'_>) -> Result<Vec<(ItemKey, IntelType)>, &'static s
 /// `zeek`: an Intel framework file, tab-separated under one `#fields` line:
 ///
 /// ```text
-/// #fields	indicator	indicator_type	meta.source	meta.desc
-/// 203.0.113.7	Intel::ADDR	feodo,threatfox	score=82.5 last_seen=2026-05-01
-/// bad.example	Intel::DOMAIN	urlhaus	last_seen=2026-05-01
+/// #fields<TAB>indicator<TAB>indicator_type<TAB>meta.source<TAB>meta.desc
+/// 203.0.113.7<TAB>Intel::ADDR<TAB>feodo,threatfox<TAB>score=82.5 last_seen=2026-05-01
+/// bad.example<TAB>Intel::DOMAIN<TAB>urlhaus<TAB>last_seen=2026-05-01
 /// ```
+///
+/// (`<TAB>` stands for one tab character.)
 ///
 /// `meta.source` joins the listing feeds with commas; `meta.desc` holds the score (when a
 /// model scores the type) and the day it was last seen. URLs are written without their
 /// scheme, as Zeek builds them from HTTP requests. Addresses are `Intel::ADDR`, networks
 /// `Intel::SUBNET`, both cut around allow-listed ranges.
-pub(crate) fn zeek(target: &Target<'_>, entries: &[Entry<'_>]) -> Result<OutputReport, ExportError> {
+pub(crate) fn zeek(
+    target: &Target<'_>,
+    entries: &[Entry<'_>],
+) -> Result<OutputReport, ExportError> {
     let mut skips = Skips::default();
     let mut items: BTreeMap<ItemKey, (IntelType, Meta<'_>)> = BTreeMap::new();
     for entry in entries {
-        let found = match intel_item(entry) {
+        let (key, kind) = match intel_item(entry) {
             Ok(found) => found,
             Err(reason) => {
                 skips.add(reason);
                 continue;
             }
         };
-        for (key, kind) in found {
-            let keys: Vec<(ItemKey, IntelType)> = match key {
-                ItemKey::Net(net) => {
-                    let kept = pieces(net, target.allowed);
-                    if kept.is_empty() {
-                        skips.add("allow_listed");
-                    }
-                    kept.into_iter()
-                        .map(|piece| {
-                            let host = piece.prefix_len() == piece.max_prefix_len();
-                            (ItemKey::Net(piece), if host { IntelType::Addr } else { IntelType::Subnet })
-                        })
-                        .collect()
+        let keys: Vec<(ItemKey, IntelType)> = match key {
+            ItemKey::Net(net) => {
+                let kept = pieces(net, target.allowed);
+                if kept.is_empty() {
+                    skips.add("allow_listed");
                 }
-                other => vec![(other, kind)],
-            };
-            for (key, kind) in keys {
-                items.entry(key).or_insert_with(|| (kind, Meta::default())).1.merge(entry);
+                kept.into_iter()
+                    .map(|piece| {
+                        let host = piece.prefix_len() == piece.max_prefix_len();
+                        let kind = if host { IntelType::Addr } else { IntelType::Subnet };
+                        (ItemKey::Net(piece), kind)
+                    })
+                    .collect()
             }
+            text @ ItemKey::Text(..) => vec![(text, kind)],
+        };
+        for (key, kind) in keys {
+            items.entry(key).or_insert_with(|| (kind, Meta::default())).1.merge(entry);
         }
     }
     let mut out = String::from("#fields\tindicator\tindicator_type\tmeta.source\tmeta.desc\n");
@@ -305,7 +310,7 @@ pub(crate) fn zeek(target: &Target<'_>, entries: &[Entry<'_>]) -> Result<OutputR
         let source = if feeds.is_empty() { "-".to_owned() } else { feeds.join(",") };
         let mut desc = String::new();
         if let Some(score) = meta.score {
-            let _ = write!(desc, "score={:.1} ", score);
+            let _ = write!(desc, "score={score:.1} ");
         }
         let _ = write!(desc, "last_seen={}", date(meta.last_seen));
         let _ = writeln!(out, "{indicator}\t{}\t{source}\t{desc}", kind.as_str());
@@ -334,7 +339,7 @@ mod tests {
     #[test]
     fn suricata_folder_holds_categories_reputation_dataset_and_rules() {
         let dir = tempfile::tempdir().unwrap();
-        let indicators = vec![
+        let indicators = [
             Indicator::new(AttrType::IpDst, "203.0.113.7"),
             Indicator::new(AttrType::IpSrc, "203.0.113.7"),
             Indicator::new(AttrType::IpDst, "2001:db8::/32"),
@@ -396,7 +401,7 @@ mod tests {
     #[test]
     fn zeek_intel_is_tab_separated_with_provenance() {
         let dir = tempfile::tempdir().unwrap();
-        let indicators = vec![
+        let indicators = [
             Indicator::new(AttrType::IpDst, "203.0.113.7"),
             Indicator::new(AttrType::IpDst, "198.51.100.0/24"),
             Indicator::new(AttrType::Domain, "bad.example"),

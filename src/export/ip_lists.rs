@@ -170,7 +170,10 @@ pub(crate) fn nftables(
 /// Both the temporary and the live set are created with `-exist` and the same parameters
 /// (`hashsize`, `maxelem` from the definition), so the stream works on the first load and
 /// after a failed one; the temporary set is flushed before it is filled.
-pub(crate) fn ipset(target: &Target<'_>, entries: &[Entry<'_>]) -> Result<OutputReport, ExportError> {
+pub(crate) fn ipset(
+    target: &Target<'_>,
+    entries: &[Entry<'_>],
+) -> Result<OutputReport, ExportError> {
     let mut skips = Skips::default();
     let set = aggregate(entries, target.allowed, &mut skips);
     let blocks = blocks_by_version(&set, &mut skips);
@@ -240,8 +243,10 @@ mod tests {
         let mut indicators = indicators;
         indicators.push(Indicator::new(AttrType::Domain, "bad.example"));
         let entries: Vec<Entry<'_>> = indicators.iter().map(entry).collect();
-        let allowed =
-            AddressSet::from_nets(&[parse_net("8.8.8.8").unwrap(), parse_net("1.1.1.0/24").unwrap()]);
+        let allowed = AddressSet::from_nets(&[
+            parse_net("8.8.8.8").unwrap(),
+            parse_net("1.1.1.0/24").unwrap(),
+        ]);
         let t = target_with(dir.path(), "v4.txt", OutputFormat::CidrIpv4, &allowed, |_| {});
         let report = cidr(&t, &entries, 4).unwrap();
         let text = read(dir.path(), "v4.txt");

@@ -108,7 +108,9 @@ pub fn write_output(
 ) -> Result<OutputReport, ExportError> {
     let name = &task.config.name;
     match output.format {
-        OutputFormat::Plain => return plain::write(dir, &output.path, &task.id, name, now, entries),
+        OutputFormat::Plain => {
+            return plain::write(dir, &output.path, &task.id, name, now, entries);
+        }
         OutputFormat::MispFeed => {
             let settings = misp_feed::EventSettings {
                 task_id: &task.id,
@@ -165,7 +167,10 @@ pub(crate) struct Target<'a> {
 }
 
 /// Writes a blocklist format (any but `plain` and `misp-feed`).
-fn write_blocklist(target: &Target<'_>, entries: &[Entry<'_>]) -> Result<OutputReport, ExportError> {
+fn write_blocklist(
+    target: &Target<'_>,
+    entries: &[Entry<'_>],
+) -> Result<OutputReport, ExportError> {
     match target.output.format {
         OutputFormat::CidrIpv4 => ip_lists::cidr(target, entries, 4),
         OutputFormat::CidrIpv6 => ip_lists::cidr(target, entries, 6),
@@ -182,9 +187,14 @@ fn write_blocklist(target: &Target<'_>, entries: &[Entry<'_>]) -> Result<OutputR
         OutputFormat::Zeek => ids::zeek(target, entries),
         OutputFormat::Csv => table::csv(target, entries),
         OutputFormat::Json => table::json(target, entries),
-        OutputFormat::Plain | OutputFormat::MispFeed => {
-            plain::write(target.dir, target.relative, target.task_id, target.task_name, target.now, entries)
-        }
+        OutputFormat::Plain | OutputFormat::MispFeed => plain::write(
+            target.dir,
+            target.relative,
+            target.task_id,
+            target.task_name,
+            target.now,
+            entries,
+        ),
     }
 }
 
@@ -230,7 +240,8 @@ pub(crate) fn report(
             "Skipped values this format cannot hold or cannot write safely"
         );
     }
-    let mut report = file_report(target.relative, target.output.format, entries as u64, skipped, hashed);
+    let mut report =
+        file_report(target.relative, target.output.format, entries as u64, skipped, hashed);
     report.bytes = bytes;
     report.skipped_reasons = skips.by_reason();
     report
@@ -470,11 +481,14 @@ pub(crate) mod tests {
         // one to one onto distinct values of the sample.
         let dir = tempfile::tempdir().unwrap();
         let reports = write_all(dir.path(), 0);
-        let by_format = |format: OutputFormat| {
-            reports.iter().find(|r| r.format == format).unwrap()
-        };
+        let by_format = |format: OutputFormat| reports.iter().find(|r| r.format == format).unwrap();
         let sample = sample().len() as u64;
-        for format in [OutputFormat::Hosts, OutputFormat::Dnsmasq, OutputFormat::Unbound, OutputFormat::Adblock] {
+        for format in [
+            OutputFormat::Hosts,
+            OutputFormat::Dnsmasq,
+            OutputFormat::Unbound,
+            OutputFormat::Adblock,
+        ] {
             let r = by_format(format);
             assert_eq!((r.entries, r.skipped), (2, sample - 2), "{format:?}");
             assert_eq!(r.skipped_reasons["unsupported_type"], 6, "{format:?}");

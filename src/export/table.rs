@@ -104,7 +104,10 @@ struct Record<'a> {
 ///   ]
 /// }
 /// ```
-pub(crate) fn json(target: &Target<'_>, entries: &[Entry<'_>]) -> Result<OutputReport, ExportError> {
+pub(crate) fn json(
+    target: &Target<'_>,
+    entries: &[Entry<'_>],
+) -> Result<OutputReport, ExportError> {
     let indicators: Vec<Record<'_>> = entries
         .iter()
         .map(|entry| Record {
