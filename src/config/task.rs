@@ -266,10 +266,4 @@ impl OutputFormat {
         OutputFormat::Json,
         OutputFormat::Adblock,
     ];
-
-    /// Whether the output is a folder of files rather than one file.
-    #[must_use]
-    pub const fn is_folder(self) -> bool {
-        matches!(self, OutputFormat::MispFeed | OutputFormat::Suricata)
-    }
 }
