@@ -98,6 +98,10 @@ pub struct OutputReport {
     pub entries: u64,
     /// Entries left out because they cannot be written safely in this syntax.
     pub skipped: u64,
+    /// `skipped` by reason (`unsupported_type`, `label_too_long`, `allow_listed`, ...), for
+    /// the formats that give one; absent when nothing was skipped.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub skipped_reasons: BTreeMap<String, u64>,
     /// Size in bytes (for a folder, the sum of its files).
     pub bytes: u64,
     /// SHA-256 of the file (for a folder, of its `manifest.json`), hex.

@@ -9,6 +9,8 @@ mod check;
 // The repository's own definitions built from the recorded responses, checked against values
 // computed directly from the fixture files.
 mod e2e;
+// Every blocklist format through a whole build: written, byte-stable, allow-list cut.
+mod formats;
 // Fetching from a local HTTP server: timeouts, retries, redirects, bodies, secrets, proxies.
 mod fetch;
 // Local feed files stay inside the repository, through symbolic links too.

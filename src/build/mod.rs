@@ -34,9 +34,9 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::config::{Feed, FeedFormat, OutputFormat, Project, Source};
+use crate::config::{Feed, FeedFormat, Project, Source};
 use crate::decay;
-use crate::export::{self, ExportError, misp_feed, plain, site};
+use crate::export::{self, ExportError, site};
 use crate::fetch::{Cache, FetchError, Fetcher, Mode, Replay};
 use crate::parse::{self, ParsedFeed};
 use crate::report::{
@@ -378,28 +378,14 @@ pub fn run(
         );
         let mut outputs = Vec::with_capacity(task.config.outputs.len());
         for output in &task.config.outputs {
-            let written = match output.format {
-                OutputFormat::Plain => plain::write(
-                    &staging,
-                    &output.path,
-                    &task.id,
-                    &task.config.name,
-                    options.now,
-                    &selection.entries,
-                )?,
-                OutputFormat::MispFeed => {
-                    let settings = misp_feed::EventSettings {
-                        task_id: &task.id,
-                        path: &output.path,
-                        info: output.event_info.as_deref().unwrap_or(&task.config.name),
-                        org_name: output.org_name.as_deref().unwrap_or(&settings.title),
-                        threat_level: output.threat_level.unwrap_or(4),
-                        tlp: output.tlp.as_deref().unwrap_or("tlp:clear"),
-                        now: options.now,
-                    };
-                    misp_feed::write(&staging, &output.path, &settings, &selection.entries)?
-                }
-            };
+            let written = export::write_output(
+                &staging,
+                project,
+                task,
+                output,
+                options.now,
+                &selection.entries,
+            )?;
             outputs.push(written);
         }
         for (index, scores) in &selection.scores {

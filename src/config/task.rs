@@ -101,9 +101,10 @@ const fn default_true() -> bool {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutputConfig {
-    /// The output format: `plain` or `misp-feed`. Required.
+    /// The output format (see [`OutputFormat`]). Required.
     pub format: OutputFormat,
-    /// Path inside the output folder: a file for `plain`, a folder for `misp-feed`. Required.
+    /// Path inside the output folder: a folder for `misp-feed` and `suricata`, a file for
+    /// every other format. Required.
     pub path: String,
     /// For `misp-feed`: the event's `info`. Default: the task's name.
     #[serde(default)]
@@ -117,6 +118,64 @@ pub struct OutputConfig {
     /// For `misp-feed`: the TLP tag put on the event. Default: `tlp:clear`.
     #[serde(default)]
     pub tlp: Option<String>,
+    /// For `rpz`: the zone's name (its origin, without the final dot), which every owner name
+    /// is relative to and which counts toward the 253-byte limit of each name. Default:
+    /// `<task id>.rpz`.
+    #[serde(default)]
+    pub zone: Option<String>,
+    /// For `nftables` and `ipset`: the base name of the sets, which get `_v4` and `_v6`
+    /// appended (and `_tmp` for the sets an `ipset` restore fills before swapping them in).
+    /// A letter, then letters, digits and `_`, at most 24 characters. Default: the task id
+    /// with every other character written as `_`.
+    #[serde(default)]
+    pub set_name: Option<String>,
+    /// For `nftables`: the `inet` table that holds the sets. Same characters as `set_name`.
+    /// Default: `feedsmith`.
+    #[serde(default)]
+    pub table: Option<String>,
+    /// For `ipset`: each set's `maxelem`, the most elements it takes; a restore that adds
+    /// more fails before the swap, leaving the live set as it was. Default: 65536.
+    #[serde(default)]
+    pub maxelem: Option<u32>,
+    /// For `ipset`: each set's initial `hashsize`. Default: 1024.
+    #[serde(default)]
+    pub hashsize: Option<u32>,
+    /// For `panos-edl` and `fortigate`: which indicators the list holds, since neither
+    /// product takes mixed lists: `ip`, `domain`, `url`, or (`fortigate` only) `hash`.
+    /// Default: `ip`.
+    #[serde(default)]
+    pub list: Option<ListType>,
+    /// For `suricata`: the SID of the first of its five rules; the others follow it. Give
+    /// each `suricata` output its own range. Default: 1000000 (the local-use range).
+    #[serde(default)]
+    pub sid: Option<u32>,
+}
+
+/// What a `panos-edl` or `fortigate` list holds.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ListType {
+    /// Addresses and networks, CIDR-aggregated.
+    Ip,
+    /// Domain and host names.
+    Domain,
+    /// URLs, without their `http://` or `https://` scheme.
+    Url,
+    /// File hashes (MD5, SHA-1, SHA-256); `fortigate` only.
+    Hash,
+}
+
+impl ListType {
+    /// The name used in definition files.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ListType::Ip => "ip",
+            ListType::Domain => "domain",
+            ListType::Url => "url",
+            ListType::Hash => "hash",
+        }
+    }
 }
 
 /// The syntax an output is written in.
@@ -127,6 +186,39 @@ pub enum OutputFormat {
     Plain,
     /// A MISP feed folder: `manifest.json`, one event file and `hashes.csv`.
     MispFeed,
+    /// IPv4 networks, adjacent and overlapping ones merged, allow-listed ranges taken out,
+    /// one CIDR per line after a `#` header.
+    CidrIpv4,
+    /// The same for IPv6.
+    CidrIpv6,
+    /// A hosts file: `0.0.0.0 <name>` per domain or host name.
+    Hosts,
+    /// dnsmasq configuration: `local=/<name>/` per name (the name and its subdomains).
+    Dnsmasq,
+    /// An Unbound include file: `local-zone: "<name>." always_nxdomain` per name.
+    Unbound,
+    /// A BIND response policy zone: SOA, NS, `CNAME .` for each name and its subdomains,
+    /// and `rpz-ip` triggers for addresses and networks.
+    Rpz,
+    /// An nftables script that defines, flushes and fills an IPv4 and an IPv6 interval set.
+    Nftables,
+    /// An `ipset restore` file that fills temporary `hash:net` sets and swaps them in.
+    Ipset,
+    /// A PAN-OS external dynamic list of one type (`list`).
+    PanosEdl,
+    /// A FortiGate external threat feed of one type (`list`).
+    Fortigate,
+    /// A Suricata folder: IP reputation categories and list, a domain dataset and the rules
+    /// that use them.
+    Suricata,
+    /// A Zeek intelligence framework file (tab-separated).
+    Zeek,
+    /// Comma-separated values with a header: value, type, score, last seen, feeds, IDS flag.
+    Csv,
+    /// A JSON document: the task, the build time and every indicator with its metadata.
+    Json,
+    /// Adblock-style DNS filter rules (`||<name>^`), for Pi-hole and AdGuard Home.
+    Adblock,
 }
 
 impl OutputFormat {
@@ -136,6 +228,42 @@ impl OutputFormat {
         match self {
             OutputFormat::Plain => "plain",
             OutputFormat::MispFeed => "misp-feed",
+            OutputFormat::CidrIpv4 => "cidr-ipv4",
+            OutputFormat::CidrIpv6 => "cidr-ipv6",
+            OutputFormat::Hosts => "hosts",
+            OutputFormat::Dnsmasq => "dnsmasq",
+            OutputFormat::Unbound => "unbound",
+            OutputFormat::Rpz => "rpz",
+            OutputFormat::Nftables => "nftables",
+            OutputFormat::Ipset => "ipset",
+            OutputFormat::PanosEdl => "panos-edl",
+            OutputFormat::Fortigate => "fortigate",
+            OutputFormat::Suricata => "suricata",
+            OutputFormat::Zeek => "zeek",
+            OutputFormat::Csv => "csv",
+            OutputFormat::Json => "json",
+            OutputFormat::Adblock => "adblock",
         }
     }
+
+    /// Every format, in the order the README lists them.
+    pub const ALL: &'static [OutputFormat] = &[
+        OutputFormat::Plain,
+        OutputFormat::MispFeed,
+        OutputFormat::CidrIpv4,
+        OutputFormat::CidrIpv6,
+        OutputFormat::Hosts,
+        OutputFormat::Dnsmasq,
+        OutputFormat::Unbound,
+        OutputFormat::Rpz,
+        OutputFormat::Nftables,
+        OutputFormat::Ipset,
+        OutputFormat::PanosEdl,
+        OutputFormat::Fortigate,
+        OutputFormat::Suricata,
+        OutputFormat::Zeek,
+        OutputFormat::Csv,
+        OutputFormat::Json,
+        OutputFormat::Adblock,
+    ];
 }

@@ -1059,25 +1059,7 @@ fn resolve_task(
             Err(why) => report.error(source, &format!("{key}.path"), why),
             Ok(()) => outputs.claim(&item.id, source, &format!("{key}.path"), &output.path, report),
         }
-        if output.format != OutputFormat::MispFeed {
-            for (name, set) in [
-                ("event_info", output.event_info.is_some()),
-                ("org_name", output.org_name.is_some()),
-                ("threat_level", output.threat_level.is_some()),
-                ("tlp", output.tlp.is_some()),
-            ] {
-                if set {
-                    report.error(
-                        source,
-                        &format!("{key}.{name}"),
-                        format!(
-                            "only used with `format = \"misp-feed\"`, and this output is `{}`",
-                            output.format.as_str()
-                        ),
-                    );
-                }
-            }
-        }
+        check_output_keys(source, &key, &item.id, output, report);
         if let Some(level) = output.threat_level
             && !(1..=4).contains(&level)
         {
@@ -1106,6 +1088,139 @@ fn resolve_task(
         model: model.unwrap_or(ModelChoice::Auto),
         warninglists,
     })
+}
+
+/// The formats each format-specific output key is used with.
+const OUTPUT_KEYS: &[(&str, &[OutputFormat])] = &[
+    ("event_info", &[OutputFormat::MispFeed]),
+    ("org_name", &[OutputFormat::MispFeed]),
+    ("threat_level", &[OutputFormat::MispFeed]),
+    ("tlp", &[OutputFormat::MispFeed]),
+    ("zone", &[OutputFormat::Rpz]),
+    ("set_name", &[OutputFormat::Nftables, OutputFormat::Ipset]),
+    ("table", &[OutputFormat::Nftables]),
+    ("maxelem", &[OutputFormat::Ipset]),
+    ("hashsize", &[OutputFormat::Ipset]),
+    ("list", &[OutputFormat::PanosEdl, OutputFormat::Fortigate]),
+    ("sid", &[OutputFormat::Suricata]),
+];
+
+/// The longest set base name an `nftables` or `ipset` output takes: ipset names hold 31
+/// bytes, of which `_v4_tmp` takes 7.
+const MAX_SET_NAME: usize = 24;
+
+/// Checks the format-specific keys of one output: each is used only with its formats and
+/// holds a value the format can write.
+fn check_output_keys(
+    source: &SourceFile,
+    key: &str,
+    task_id: &str,
+    output: &super::OutputConfig,
+    report: &mut Report,
+) {
+    let set = |name: &str| match name {
+        "event_info" => output.event_info.is_some(),
+        "org_name" => output.org_name.is_some(),
+        "threat_level" => output.threat_level.is_some(),
+        "tlp" => output.tlp.is_some(),
+        "zone" => output.zone.is_some(),
+        "set_name" => output.set_name.is_some(),
+        "table" => output.table.is_some(),
+        "maxelem" => output.maxelem.is_some(),
+        "hashsize" => output.hashsize.is_some(),
+        "list" => output.list.is_some(),
+        "sid" => output.sid.is_some(),
+        _ => false,
+    };
+    for (name, formats) in OUTPUT_KEYS {
+        if set(name) && !formats.contains(&output.format) {
+            let names: Vec<String> =
+                formats.iter().map(|f| format!("`format = \"{}\"`", f.as_str())).collect();
+            report.error(
+                source,
+                &format!("{key}.{name}"),
+                format!(
+                    "only used with {}, and this output is `{}`",
+                    names.join(" or "),
+                    output.format.as_str()
+                ),
+            );
+        }
+    }
+    if output.format == OutputFormat::Rpz {
+        let zone = output.zone.clone().unwrap_or_else(|| format!("{task_id}.rpz"));
+        if let Err(why) = check_zone(&zone) {
+            let why = if output.zone.is_some() {
+                why
+            } else {
+                format!("{why} (the default zone, from the task id); set `zone`")
+            };
+            report.error(source, &format!("{key}.zone"), why);
+        }
+    }
+    for (name, value, max) in [
+        ("set_name", output.set_name.as_deref(), MAX_SET_NAME),
+        ("table", output.table.as_deref(), 64),
+    ] {
+        let Some(value) = value else { continue };
+        let valid = value.starts_with(|c: char| c.is_ascii_alphabetic())
+            && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && value.len() <= max;
+        if !valid {
+            report.error(
+                source,
+                &format!("{key}.{name}"),
+                format!(
+                    "`{}` must be a letter, then letters, digits and `_`, at most {max} characters",
+                    shown(value)
+                ),
+            );
+        }
+    }
+    if output.list == Some(super::ListType::Hash) && output.format != OutputFormat::Fortigate {
+        report.error(
+            source,
+            &format!("{key}.list"),
+            "`hash` lists are FortiGate's only; PAN-OS lists are `ip`, `domain` or `url`",
+        );
+    }
+    for (name, value) in [("maxelem", output.maxelem), ("hashsize", output.hashsize)] {
+        if value == Some(0) {
+            report.error(source, &format!("{key}.{name}"), "must be at least 1");
+        }
+    }
+    if let Some(sid) = output.sid
+        && (sid == 0 || sid > u32::MAX - 4)
+    {
+        report.error(
+            source,
+            &format!("{key}.sid"),
+            format!("must leave room for five rules from 1 to {}, not {sid}", u32::MAX - 4),
+        );
+    }
+}
+
+/// Why `zone` cannot be a response policy zone's name: labels of 1 to 63 letters, digits,
+/// `_` and inner `-`, at most 253 bytes in all.
+fn check_zone(zone: &str) -> Result<(), String> {
+    let shown_zone = shown(zone);
+    if zone.is_empty() || zone.len() > 253 {
+        return Err(format!("`{shown_zone}` must be 1 to 253 bytes long"));
+    }
+    for label in zone.split('.') {
+        if label.is_empty() || label.len() > 63 {
+            return Err(format!("`{shown_zone}` has a label that is empty or over 63 bytes"));
+        }
+        if !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            || label.starts_with('-')
+            || label.ends_with('-')
+        {
+            return Err(format!(
+                "`{shown_zone}` may hold only letters, digits, `_`, inner `-` and dots"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// An output path stays inside the output folder: relative, `/`-separated, no `.` or `..`

@@ -5,8 +5,19 @@
 //! [`OutputReport`] with the entry count, size and SHA-256 of what it wrote. Output bytes are
 //! deterministic: the same inputs and `--now` give the same files.
 //!
+//! [`write_output`] writes one output of a task in the format its definition names. Every
+//! blocklist writer takes only the indicator types its syntax can hold, checks each value
+//! against that syntax (`syntax`), and counts what it leaves out by reason in the report.
+//!
 //! # Architecture
 //! - `plain`: one value per line under a `#` header.
+//! - `ip_lists`: CIDR-aggregated IPv4 and IPv6 lists, nftables sets and `ipset` restore
+//!   files, with allow-listed ranges taken out.
+//! - `dns`: hosts, dnsmasq, Unbound, BIND response policy zones and adblock rules.
+//! - `firewall`: PAN-OS external dynamic lists and FortiGate threat feeds.
+//! - `ids`: Suricata IP reputation, dataset and rules; Zeek intelligence files.
+//! - `table`: CSV and JSON with each indicator's score, last sighting and feeds.
+//! - `syntax`: the value checks the writers share (DNS names, tokens, URLs).
 //! - `misp_feed`: `manifest.json`, one event file and `hashes.csv`, as MISP pulls them.
 //! - `site`: the HTML pages, rendered with minijinja from built-in or user templates.
 //! - `chart`: line and bar charts as inline SVG, for the site's pages.
@@ -14,17 +25,27 @@
 //! [`BuildReport`]: crate::report::BuildReport
 
 pub mod chart;
+mod dns;
+mod firewall;
+mod ids;
+mod ip_lists;
 pub mod misp_feed;
 pub mod plain;
 pub mod site;
+mod syntax;
+mod table;
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::indicator::Indicator;
+use crate::config::{OutputConfig, OutputFormat, Project, Task};
+use crate::filter::ListKind;
+use crate::indicator::{AddressSet, AttrType, Indicator};
 use crate::report::OutputReport;
+use syntax::Skips;
 
 /// One indicator selected by a task, with what the outputs may say about it.
 #[derive(Clone, Debug)]
@@ -55,6 +76,14 @@ pub enum ExportError {
         #[source]
         source: std::io::Error,
     },
+    /// An output's settings cannot be written safely (checked by `check` before a build).
+    #[error("cannot write {path}: {message}")]
+    Invalid {
+        /// The output's path.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A template failed to render.
     #[error("template `{name}` failed: {message}")]
     Template {
@@ -63,6 +92,159 @@ pub enum ExportError {
         /// The engine's message, with line.
         message: String,
     },
+}
+
+/// Writes one output of `task` from its sorted `entries` into the staging folder `dir`.
+///
+/// The allow-listed ranges that the aggregated IP formats take out are those of the task's
+/// `cidr` warning lists that apply to `ip-dst` or `ip-src`.
+pub fn write_output(
+    dir: &Path,
+    project: &Project,
+    task: &Task,
+    output: &OutputConfig,
+    now: i64,
+    entries: &[Entry<'_>],
+) -> Result<OutputReport, ExportError> {
+    let name = &task.config.name;
+    match output.format {
+        OutputFormat::Plain => {
+            return plain::write(dir, &output.path, &task.id, name, now, entries);
+        }
+        OutputFormat::MispFeed => {
+            let settings = misp_feed::EventSettings {
+                task_id: &task.id,
+                path: &output.path,
+                info: output.event_info.as_deref().unwrap_or(name),
+                org_name: output.org_name.as_deref().unwrap_or(&project.settings.title),
+                threat_level: output.threat_level.unwrap_or(4),
+                tlp: output.tlp.as_deref().unwrap_or("tlp:clear"),
+                now,
+            };
+            return misp_feed::write(dir, &output.path, &settings, entries);
+        }
+        _ => {}
+    }
+    let mut allowed = AddressSet::default();
+    for &index in &task.warninglists {
+        let list = &project.warninglists[index].list;
+        if list.kind() == ListKind::Cidr
+            && (list.applies_to(AttrType::IpDst) || list.applies_to(AttrType::IpSrc))
+            && let Some(ranges) = list.ranges()
+        {
+            allowed.extend(ranges);
+        }
+    }
+    let target = Target {
+        dir,
+        relative: &output.path,
+        task_id: &task.id,
+        task_name: name,
+        now,
+        output,
+        allowed: &allowed,
+    };
+    write_blocklist(&target, entries)
+}
+
+/// What a blocklist writer needs besides the entries.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Target<'a> {
+    /// The staging folder.
+    pub(crate) dir: &'a Path,
+    /// The output's path inside it.
+    pub(crate) relative: &'a str,
+    /// The task id.
+    pub(crate) task_id: &'a str,
+    /// The task's display name.
+    pub(crate) task_name: &'a str,
+    /// Build time, Unix seconds.
+    pub(crate) now: i64,
+    /// The output's definition.
+    pub(crate) output: &'a OutputConfig,
+    /// Allow-listed ranges, taken out of the networks the IP formats write.
+    pub(crate) allowed: &'a AddressSet,
+}
+
+/// Writes a blocklist format (any but `plain` and `misp-feed`).
+fn write_blocklist(
+    target: &Target<'_>,
+    entries: &[Entry<'_>],
+) -> Result<OutputReport, ExportError> {
+    match target.output.format {
+        OutputFormat::CidrIpv4 => ip_lists::cidr(target, entries, 4),
+        OutputFormat::CidrIpv6 => ip_lists::cidr(target, entries, 6),
+        OutputFormat::Nftables => ip_lists::nftables(target, entries),
+        OutputFormat::Ipset => ip_lists::ipset(target, entries),
+        OutputFormat::Hosts => dns::hosts(target, entries),
+        OutputFormat::Dnsmasq => dns::dnsmasq(target, entries),
+        OutputFormat::Unbound => dns::unbound(target, entries),
+        OutputFormat::Rpz => dns::rpz(target, entries),
+        OutputFormat::Adblock => dns::adblock(target, entries),
+        OutputFormat::PanosEdl => firewall::panos_edl(target, entries),
+        OutputFormat::Fortigate => firewall::fortigate(target, entries),
+        OutputFormat::Suricata => ids::suricata(target, entries),
+        OutputFormat::Zeek => ids::zeek(target, entries),
+        OutputFormat::Csv => table::csv(target, entries),
+        OutputFormat::Json => table::json(target, entries),
+        OutputFormat::Plain | OutputFormat::MispFeed => plain::write(
+            target.dir,
+            target.relative,
+            target.task_id,
+            target.task_name,
+            target.now,
+            entries,
+        ),
+    }
+}
+
+/// The metadata header as comment lines starting with `prefix`: name, task, build time and
+/// the number of entries written.
+pub(crate) fn header(target: &Target<'_>, prefix: &str, entries: usize) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{prefix} {}", syntax::comment_text(target.task_name));
+    let _ = writeln!(out, "{prefix} task: {}", syntax::comment_text(target.task_id));
+    let _ = writeln!(out, "{prefix} format: {}", target.output.format.as_str());
+    let _ = writeln!(out, "{prefix} built: {}", rfc3339(target.now));
+    let _ = writeln!(out, "{prefix} entries: {entries}");
+    out
+}
+
+/// Writes a one-file output and reports it, logging what was skipped.
+pub(crate) fn finish(
+    target: &Target<'_>,
+    text: &str,
+    entries: usize,
+    skips: &Skips,
+) -> Result<OutputReport, ExportError> {
+    write_file(&target.dir.join(target.relative), text.as_bytes())?;
+    Ok(report(target, text.as_bytes(), text.len() as u64, entries, skips))
+}
+
+/// The report of an output whose hashed file is `hashed` and whose files take `bytes`.
+pub(crate) fn report(
+    target: &Target<'_>,
+    hashed: &[u8],
+    bytes: u64,
+    entries: usize,
+    skips: &Skips,
+) -> OutputReport {
+    let skipped = skips.total();
+    if skipped > 0 {
+        tracing::warn!(
+            task = target.task_id,
+            output = target.relative,
+            format = target.output.format.as_str(),
+            skipped,
+            reasons = ?skips.by_reason(),
+            "Skipped values this format cannot hold or cannot write safely"
+        );
+    }
+    let mut report =
+        file_report(target.relative, target.output.format, entries as u64, skipped, hashed);
+    report.bytes = bytes;
+    report.skipped_reasons = skips.by_reason();
+    report
 }
 
 /// Writes `bytes` to `path`, creating parent folders.
@@ -77,7 +259,7 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
 /// The report of a file that was just written.
 pub(crate) fn file_report(
     relative: &str,
-    format: crate::config::OutputFormat,
+    format: OutputFormat,
     entries: u64,
     skipped: u64,
     bytes: &[u8],
@@ -87,6 +269,7 @@ pub(crate) fn file_report(
         format,
         entries,
         skipped,
+        skipped_reasons: std::collections::BTreeMap::new(),
         bytes: bytes.len() as u64,
         sha256: hex::encode(Sha256::digest(bytes)),
     }
@@ -109,4 +292,211 @@ pub fn date(unix: i64) -> String {
         .ok()
         .and_then(|t| t.format(&format).ok())
         .unwrap_or_else(|| unix.to_string())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    //! Helpers the format tests share, and the tests every format must pass.
+
+    use std::borrow::Cow;
+    use std::path::Path;
+
+    use super::*;
+
+    /// An entry for `indicator`: IDS flag set, unscored, seen at 0, no feeds.
+    pub(crate) fn entry(indicator: &Indicator) -> Entry<'_> {
+        Entry {
+            indicator: Cow::Borrowed(indicator),
+            to_ids: true,
+            score: None,
+            reference_time: 0,
+            feeds: vec![],
+        }
+    }
+
+    /// A target named `t` / `Test list` at time 0, its output of `format` at `relative`
+    /// changed by `change`. The definition is leaked: tests are short-lived.
+    pub(crate) fn target_with<'a>(
+        dir: &'a Path,
+        relative: &'a str,
+        format: OutputFormat,
+        allowed: &'a AddressSet,
+        change: impl FnOnce(&mut OutputConfig),
+    ) -> Target<'a> {
+        let text = format!("format = \"{}\"\npath = \"{relative}\"\n", format.as_str());
+        let mut output: OutputConfig = toml::from_str(&text).unwrap();
+        change(&mut output);
+        let output: &'static OutputConfig = Box::leak(Box::new(output));
+        Target { dir, relative, task_id: "t", task_name: "Test list", now: 0, output, allowed }
+    }
+
+    /// The text of `dir/relative`.
+    pub(crate) fn read(dir: &Path, relative: &str) -> String {
+        std::fs::read_to_string(dir.join(relative)).unwrap()
+    }
+
+    /// The lines of `text` that are not comments starting with `comment`.
+    pub(crate) fn written_values<'t>(text: &'t str, comment: &str) -> Vec<&'t str> {
+        text.lines().filter(|l| !l.starts_with(comment)).collect()
+    }
+
+    /// Names no DNS format may write: line breaks, `;`, quotes, spaces, `$ORIGIN`,
+    /// `<script>`, a 64-byte label, a name over 253 bytes, wildcards, empty labels and other
+    /// formats' syntax.
+    pub(crate) fn hostile_names() -> Vec<String> {
+        let label = "a".repeat(63);
+        vec![
+            "bad.example\nevil.example".to_owned(),
+            "bad.example\r".to_owned(),
+            "bad.example;".to_owned(),
+            "bad.example; comment".to_owned(),
+            "\"bad.example\"".to_owned(),
+            "bad'.example".to_owned(),
+            "bad example.com".to_owned(),
+            "bad.example\tx".to_owned(),
+            "$ORIGIN evil.example".to_owned(),
+            "$origin.example".to_owned(),
+            "<script>alert(1)</script>.example".to_owned(),
+            format!("{}.example", "a".repeat(64)),
+            format!("{label}.{label}.{label}.{label}"),
+            "*.bad.example".to_owned(),
+            "bad..example".to_owned(),
+            "bad.example.".to_owned(),
+            "local=/x.example/".to_owned(),
+            "||x.example^".to_owned(),
+            "bad\u{0}.example".to_owned(),
+            "b\u{fc}se.example".to_owned(),
+            "com".to_owned(),
+            "-bad.example".to_owned(),
+            "10.0.0.1".to_owned(),
+        ]
+    }
+
+    /// Every blocklist format, with a domain list for the firewall formats.
+    fn blocklist_formats() -> Vec<OutputFormat> {
+        OutputFormat::ALL
+            .iter()
+            .copied()
+            .filter(|f| !matches!(f, OutputFormat::Plain | OutputFormat::MispFeed))
+            .collect()
+    }
+
+    fn sample() -> Vec<Indicator> {
+        use crate::indicator::AttrType as T;
+        vec![
+            Indicator::new(T::IpDst, "203.0.113.0/25"),
+            Indicator::new(T::IpSrc, "203.0.113.128/25"),
+            Indicator::new(T::IpDst, "198.51.100.7"),
+            Indicator::new(T::IpDst, "2001:db8::/48"),
+            Indicator::new(T::Domain, "bad.example"),
+            Indicator::new(T::Hostname, "cdn.bad.example"),
+            Indicator::new(T::Domain, "bad.example\n$ORIGIN evil."),
+            Indicator::new(T::Url, "http://bad.example/gate"),
+            Indicator::new(T::Sha256, "ab".repeat(32)),
+        ]
+    }
+
+    /// Writes every format of the sample into `dir` at `now`.
+    fn write_all(dir: &Path, now: i64) -> Vec<OutputReport> {
+        let indicators = sample();
+        let entries: Vec<Entry<'_>> = indicators.iter().map(entry).collect();
+        let allowed = AddressSet::default();
+        blocklist_formats()
+            .into_iter()
+            .map(|format| {
+                let relative = Box::leak(format.as_str().to_owned().into_boxed_str());
+                let mut t = target_with(dir, relative, format, &allowed, |_| {});
+                t.now = now;
+                write_blocklist(&t, &entries).unwrap()
+            })
+            .collect()
+    }
+
+    /// The files under `dir`, by relative path.
+    fn files(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+        let mut out = std::collections::BTreeMap::new();
+        let mut stack = vec![dir.to_owned()];
+        while let Some(folder) = stack.pop() {
+            for item in std::fs::read_dir(&folder).unwrap() {
+                let path = item.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    let name = path.strip_prefix(dir).unwrap().display().to_string();
+                    out.insert(name, std::fs::read(&path).unwrap());
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_format_gives_the_same_bytes_for_the_same_inputs_and_time() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let first = write_all(a.path(), 1_767_225_600);
+        let second = write_all(b.path(), 1_767_225_600);
+        assert_eq!(files(a.path()), files(b.path()));
+        let hashes = |r: &[OutputReport]| r.iter().map(|r| r.sha256.clone()).collect::<Vec<_>>();
+        assert_eq!(hashes(&first), hashes(&second));
+    }
+
+    #[test]
+    fn every_format_writes_lf_terminated_ascii_without_a_bom() {
+        let dir = tempfile::tempdir().unwrap();
+        write_all(dir.path(), 0);
+        for (name, bytes) in files(dir.path()) {
+            if bytes.is_empty() {
+                // The Suricata dataset of a task without names.
+                continue;
+            }
+            assert!(bytes.is_ascii(), "{name}");
+            assert!(!bytes.contains(&b'\r'), "{name}");
+            assert_eq!(bytes.last(), Some(&b'\n'), "{name}");
+            let text = String::from_utf8(bytes).unwrap();
+            // JSON keeps every value, escaped inside a string; the others refuse it.
+            if name != "json" {
+                assert!(!text.contains("$ORIGIN evil"), "{name}");
+            }
+            assert!(!text.lines().any(str::is_empty), "{name} has an empty line");
+        }
+    }
+
+    #[test]
+    fn the_rpz_serial_rises_with_the_build_time() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        write_all(a.path(), 1_767_225_600);
+        write_all(b.path(), 1_767_225_600 + 86_400);
+        let soa = |dir: &Path| {
+            let text = read(dir, "rpz");
+            let line = text.lines().find(|l| l.contains(" SOA ")).unwrap().to_owned();
+            line.split(' ').nth(5).unwrap().parse::<u32>().unwrap()
+        };
+        assert!(soa(b.path()) > soa(a.path()));
+    }
+
+    #[test]
+    fn every_format_counts_each_entry_written_or_skipped() {
+        // Each entry is written, merged into another written line, or counted as skipped:
+        // a writer never drops one silently. Counted here for the formats whose lines map
+        // one to one onto distinct values of the sample.
+        let dir = tempfile::tempdir().unwrap();
+        let reports = write_all(dir.path(), 0);
+        let by_format = |format: OutputFormat| reports.iter().find(|r| r.format == format).unwrap();
+        let sample = sample().len() as u64;
+        for format in [
+            OutputFormat::Hosts,
+            OutputFormat::Dnsmasq,
+            OutputFormat::Unbound,
+            OutputFormat::Adblock,
+        ] {
+            let r = by_format(format);
+            assert_eq!((r.entries, r.skipped), (2, sample - 2), "{format:?}");
+            assert_eq!(r.skipped_reasons["unsupported_type"], 6, "{format:?}");
+            assert_eq!(r.skipped_reasons["invalid_character"], 1, "{format:?}");
+        }
+        // Two /25 halves merge into 203.0.113.0/24.
+        let r = by_format(OutputFormat::CidrIpv4);
+        assert_eq!((r.entries, r.skipped), (2, 6));
+        assert_eq!(by_format(OutputFormat::Json).entries, sample);
+    }
 }

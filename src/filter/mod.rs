@@ -382,6 +382,17 @@ impl WarningList {
         self.entries == 0
     }
 
+    /// The ranges of a `cidr` list; `None` for a list of another type. The aggregated IP
+    /// blocklists take them out of the networks they write, so that a listed network that
+    /// merely holds an allow-listed address (which the list does not match) is cut around it.
+    #[must_use]
+    pub fn ranges(&self) -> Option<&AddressSet> {
+        match &self.matcher {
+            Matcher::Cidr(ranges) => Some(ranges),
+            _ => None,
+        }
+    }
+
     /// Whether the list is consulted for indicators of this type.
     #[must_use]
     pub fn applies_to(&self, kind: AttrType) -> bool {

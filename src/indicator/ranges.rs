@@ -58,6 +58,12 @@ impl AddressSet {
         }
     }
 
+    /// Adds every address of `other` to the set.
+    pub fn extend(&mut self, other: &AddressSet) {
+        self.v4 = merge(self.v4.iter().chain(&other.v4).copied().collect());
+        self.v6 = merge(self.v6.iter().chain(&other.v6).copied().collect());
+    }
+
     /// Takes every address of `other` out of the set.
     pub fn subtract(&mut self, other: &AddressSet) {
         self.v4 = difference(&self.v4, &other.v4);
@@ -311,6 +317,13 @@ mod tests {
         );
         // 2^23 − 2^16 addresses are left of the upper half.
         assert_eq!(r.v4_addresses(), (1 << 23) - (1 << 16));
+    }
+
+    #[test]
+    fn extending_joins_touching_ranges_of_both_sets() {
+        let mut r = set(&["10.0.0.0/25", "2001:db8::/33"]);
+        r.extend(&set(&["10.0.0.128/25", "2001:db8:8000::/33", "8.8.8.8"]));
+        assert_eq!(cidrs(&r), ["8.8.8.8/32", "10.0.0.0/24", "2001:db8::/32"]);
     }
 
     #[test]

@@ -464,6 +464,43 @@ fn checks_task_selection_and_outputs() {
 }
 
 #[test]
+fn checks_format_specific_output_keys() {
+    let dir = repo(&[
+        ("feeds.d/a.toml", FEED_A),
+        (
+            "tasks.d/t.toml",
+            "name = \"t\"\n\
+             [[outputs]]\nformat = \"hosts\"\npath = \"a\"\nzone = \"x.rpz\"\n\
+             [[outputs]]\nformat = \"rpz\"\npath = \"b\"\nzone = \"bad zone\"\n\
+             [[outputs]]\nformat = \"nftables\"\npath = \"c\"\nset_name = \"9x\"\nmaxelem = 5\n\
+             [[outputs]]\nformat = \"panos-edl\"\npath = \"d\"\nlist = \"hash\"\n\
+             [[outputs]]\nformat = \"suricata\"\npath = \"e\"\nsid = 0\n\
+             [[outputs]]\nformat = \"fortigate\"\npath = \"f\"\nlist = \"hash\"\n",
+        ),
+        ("tasks.d/bad-.toml", "name = \"u\"\n[[outputs]]\nformat = \"rpz\"\npath = \"g\"\n"),
+    ]);
+    assert_eq!(
+        diagnostics_of(dir.path()),
+        [
+            "tasks.d/bad-.toml:2:1: `outputs[0].zone`: `bad-.rpz` may hold only letters, digits, \
+             `_`, inner `-` and dots (the default zone, from the task id); set `zone`",
+            "tasks.d/t.toml:5:1: `outputs[0].zone`: only used with `format = \"rpz\"`, and this \
+             output is `hosts`",
+            "tasks.d/t.toml:9:1: `outputs[1].zone`: `bad zone` may hold only letters, digits, \
+             `_`, inner `-` and dots",
+            "tasks.d/t.toml:13:1: `outputs[2].set_name`: `9x` must be a letter, then letters, \
+             digits and `_`, at most 24 characters",
+            "tasks.d/t.toml:14:1: `outputs[2].maxelem`: only used with `format = \"ipset\"`, and \
+             this output is `nftables`",
+            "tasks.d/t.toml:18:1: `outputs[3].list`: `hash` lists are FortiGate's only; PAN-OS \
+             lists are `ip`, `domain` or `url`",
+            "tasks.d/t.toml:22:1: `outputs[4].sid`: must leave room for five rules from 1 to \
+             4294967291, not 0",
+        ]
+    );
+}
+
+#[test]
 fn reports_an_output_path_used_by_two_tasks() {
     let task = "name = \"t\"\n[[outputs]]\nformat = \"plain\"\npath = \"all.txt\"\n";
     let dir = repo(&[("tasks.d/a.toml", task), ("tasks.d/b.toml", task)]);

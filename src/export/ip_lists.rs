@@ -1,0 +1,391 @@
+//! Aggregated IP formats: CIDR lists (`cidr-ipv4`, `cidr-ipv6`), nftables sets and `ipset`
+//! restore files.
+//!
+//! Each takes the task's `ip-dst` and `ip-src` values, merges adjacent and overlapping
+//! networks, takes out the allow-listed ranges (the task's `cidr` warning lists) and writes
+//! the least CIDR blocks that cover exactly what is left, in address order. A listed network
+//! that holds an allow-listed address is therefore cut around it rather than written whole;
+//! a value that lies wholly inside an allow-listed range is counted as `allow_listed`.
+//!
+//! ```text
+//! # cidr-ipv4                      # nftables                                 # ipset
+//! 198.51.100.0/24                  table inet feedsmith {                     create t_v4_tmp hash:net family inet hashsize 1024 maxelem 65536 -exist
+//! 203.0.113.7                        set t_v4 { type ipv4_addr; flags interval; }   flush t_v4_tmp
+//!                                  }                                          add t_v4_tmp 198.51.100.0/24
+//!                                  flush set inet feedsmith t_v4              ...
+//!                                  add element inet feedsmith t_v4 { ... }    swap t_v4_tmp t_v4
+//! ```
+
+use std::fmt::Write as _;
+
+use ipnet::IpNet;
+
+use super::syntax::{Skips, entry_net, identifier, net_text};
+use super::{Entry, ExportError, Target, finish, header};
+use crate::indicator::AddressSet;
+use crate::report::OutputReport;
+
+/// Elements per nftables `add element` statement: large enough to load fast, small enough
+/// that no statement grows without bound (OUTPUT-FORMATS.md §6).
+const NFT_CHUNK: usize = 1024;
+
+/// The default `ipset` `maxelem` (ipset's own default).
+const DEFAULT_MAXELEM: u32 = 65_536;
+
+/// The default `ipset` `hashsize` (ipset's own default).
+const DEFAULT_HASHSIZE: u32 = 1024;
+
+/// The longest set base name: ipset names hold 31 bytes, and `_v4_tmp` takes 7.
+pub(crate) const MAX_SET_NAME: usize = 24;
+
+/// The task's addresses and networks as one set, allow-listed ranges taken out. Values that
+/// are no address, and values wholly inside an allow-listed range, are counted in `skips`.
+pub(crate) fn aggregate<'e, 'a: 'e>(
+    entries: impl IntoIterator<Item = &'e Entry<'a>>,
+    allowed: &AddressSet,
+    skips: &mut Skips,
+) -> AddressSet {
+    let mut nets = Vec::new();
+    for entry in entries {
+        match entry_net(entry) {
+            Ok(net) if !allowed.is_empty() && allowed.contains(&net) => skips.add("allow_listed"),
+            Ok(net) => nets.push(net),
+            Err(reason) => skips.add(reason),
+        }
+    }
+    let mut set = AddressSet::from_nets(&nets);
+    set.subtract(allowed);
+    set
+}
+
+/// The networks of `net` left once `allowed` is taken out (none when it is covered, itself
+/// when it does not overlap).
+pub(crate) fn pieces(net: IpNet, allowed: &AddressSet) -> Vec<IpNet> {
+    let mut set = AddressSet::from_nets(&[net]);
+    if !allowed.is_empty() {
+        set.subtract(allowed);
+    }
+    set.cidrs().collect()
+}
+
+/// Whether `net` is of IP version 4 or 6.
+fn version(net: &IpNet) -> u8 {
+    match net {
+        IpNet::V4(_) => 4,
+        IpNet::V6(_) => 6,
+    }
+}
+
+/// `cidr-ipv4` and `cidr-ipv6`: one aggregated block per line after a `#` header. Values of
+/// the other IP version are counted as `other_ip_version`.
+pub(crate) fn cidr(
+    target: &Target<'_>,
+    entries: &[Entry<'_>],
+    ip_version: u8,
+) -> Result<OutputReport, ExportError> {
+    let mut skips = Skips::default();
+    let mut own = Vec::with_capacity(entries.len());
+    for entry in entries {
+        match entry_net(entry) {
+            Ok(net) if version(&net) != ip_version => skips.add("other_ip_version"),
+            _ => own.push(entry),
+        }
+    }
+    let set = aggregate(own, target.allowed, &mut skips);
+    let blocks: Vec<String> = set.cidrs().map(|net| net_text(&net)).collect();
+    let mut out = header(target, "#", blocks.len());
+    for block in &blocks {
+        out.push_str(block);
+        out.push('\n');
+    }
+    finish(target, &out, blocks.len(), &skips)
+}
+
+/// The base name of an output's sets: `set_name`, or the task id made an identifier.
+fn set_base(target: &Target<'_>) -> String {
+    target.output.set_name.clone().unwrap_or_else(|| identifier(target.task_id, MAX_SET_NAME))
+}
+
+/// The blocks of `set`, split by version, with `/0` blocks left out and counted: neither
+/// `hash:net` nor a sane firewall takes a whole address space.
+fn blocks_by_version(set: &AddressSet, skips: &mut Skips) -> [Vec<IpNet>; 2] {
+    let mut v4 = Vec::new();
+    let mut v6 = Vec::new();
+    for net in set.cidrs() {
+        if net.prefix_len() == 0 {
+            skips.add("whole_address_space");
+            continue;
+        }
+        match net {
+            IpNet::V4(_) => v4.push(net),
+            IpNet::V6(_) => v6.push(net),
+        }
+    }
+    [v4, v6]
+}
+
+/// `nftables`: a script for `nft -f` that declares the table and its two interval sets,
+/// flushes them and adds the blocks, all in one transaction.
+///
+/// Declaring the table and sets (`table inet t { set s { ... } }`) creates them on the first
+/// load and leaves them as they are afterwards, so the script needs no setup; the sets are
+/// then this file's to fill, and rules refer to them as `@<set_name>_v4` and `_v6`.
+pub(crate) fn nftables(
+    target: &Target<'_>,
+    entries: &[Entry<'_>],
+) -> Result<OutputReport, ExportError> {
+    let mut skips = Skips::default();
+    let set = aggregate(entries, target.allowed, &mut skips);
+    let blocks = blocks_by_version(&set, &mut skips);
+    let written = blocks[0].len() + blocks[1].len();
+    let table = target.output.table.as_deref().unwrap_or("feedsmith");
+    let base = set_base(target);
+    let mut out = header(target, "#", written);
+    let _ = writeln!(out, "table inet {table} {{");
+    for (suffix, kind) in [("v4", "ipv4_addr"), ("v6", "ipv6_addr")] {
+        let _ = writeln!(out, "\tset {base}_{suffix} {{");
+        let _ = writeln!(out, "\t\ttype {kind}");
+        let _ = writeln!(out, "\t\tflags interval");
+        let _ = writeln!(out, "\t}}");
+    }
+    out.push_str("}\n");
+    for (suffix, nets) in ["v4", "v6"].iter().zip(&blocks) {
+        let _ = writeln!(out, "flush set inet {table} {base}_{suffix}");
+        for chunk in nets.chunks(NFT_CHUNK) {
+            let _ = writeln!(out, "add element inet {table} {base}_{suffix} {{");
+            for (index, net) in chunk.iter().enumerate() {
+                let comma = if index + 1 < chunk.len() { "," } else { "" };
+                let _ = writeln!(out, "\t{}{comma}", net_text(net));
+            }
+            out.push_str("}\n");
+        }
+    }
+    finish(target, &out, written, &skips)
+}
+
+/// `ipset`: a stream for `ipset restore` that fills a temporary `hash:net` set per IP
+/// version, swaps it with the live set and destroys it, so that the live set changes in one
+/// step. No comments: a restore stream takes none.
+///
+/// Both the temporary and the live set are created with `-exist` and the same parameters
+/// (`hashsize`, `maxelem` from the definition), so the stream works on the first load and
+/// after a failed one; the temporary set is flushed before it is filled.
+pub(crate) fn ipset(
+    target: &Target<'_>,
+    entries: &[Entry<'_>],
+) -> Result<OutputReport, ExportError> {
+    let mut skips = Skips::default();
+    let set = aggregate(entries, target.allowed, &mut skips);
+    let blocks = blocks_by_version(&set, &mut skips);
+    let written = blocks[0].len() + blocks[1].len();
+    let base = set_base(target);
+    let hashsize = target.output.hashsize.unwrap_or(DEFAULT_HASHSIZE);
+    let maxelem = target.output.maxelem.unwrap_or(DEFAULT_MAXELEM);
+    let mut out = String::new();
+    for ((suffix, family), nets) in [("v4", "inet"), ("v6", "inet6")].iter().zip(&blocks) {
+        let live = format!("{base}_{suffix}");
+        let temporary = format!("{live}_tmp");
+        let create = |name: &str| {
+            format!(
+                "create {name} hash:net family {family} hashsize {hashsize} maxelem {maxelem} -exist\n"
+            )
+        };
+        out.push_str(&create(&temporary));
+        let _ = writeln!(out, "flush {temporary}");
+        for net in nets {
+            let _ = writeln!(out, "add {temporary} {}", net_text(net));
+        }
+        out.push_str(&create(&live));
+        let _ = writeln!(out, "swap {temporary} {live}");
+        let _ = writeln!(out, "destroy {temporary}");
+    }
+    if written > maxelem as usize {
+        tracing::warn!(
+            task = target.task_id,
+            output = target.relative,
+            written,
+            maxelem,
+            "The ipset restore holds more elements than `maxelem`; it will fail before the swap"
+        );
+    }
+    finish(target, &out, written, &skips)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{entry, read, target_with, written_values};
+    use super::*;
+    use crate::config::OutputFormat;
+    use crate::indicator::{AttrType, Indicator, parse_net};
+
+    fn ips(values: &[&str]) -> Vec<Indicator> {
+        values.iter().map(|v| Indicator::new(AttrType::IpDst, *v)).collect()
+    }
+
+    #[test]
+    fn cidr_lists_merge_touching_and_nested_networks() {
+        let dir = tempfile::tempdir().unwrap();
+        let indicators = ips(&["198.51.100.0/25", "198.51.100.128/25", "198.51.100.7", "8.8.4.4"]);
+        let entries: Vec<Entry<'_>> = indicators.iter().map(entry).collect();
+        let allowed = AddressSet::default();
+        let t = target_with(dir.path(), "v4.txt", OutputFormat::CidrIpv4, &allowed, |_| {});
+        let report = cidr(&t, &entries, 4).unwrap();
+        let text = read(dir.path(), "v4.txt");
+        assert_eq!(written_values(&text, "#"), ["8.8.4.4", "198.51.100.0/24"]);
+        assert_eq!(report.entries, 2);
+        assert_eq!(report.skipped, 0);
+    }
+
+    #[test]
+    fn allow_listed_ranges_are_cut_out_and_covered_values_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let indicators = ips(&["8.8.8.0/24", "1.1.1.1", "2001:db8::/32"]);
+        let mut indicators = indicators;
+        indicators.push(Indicator::new(AttrType::Domain, "bad.example"));
+        let entries: Vec<Entry<'_>> = indicators.iter().map(entry).collect();
+        let allowed = AddressSet::from_nets(&[
+            parse_net("8.8.8.8").unwrap(),
+            parse_net("1.1.1.0/24").unwrap(),
+        ]);
+        let t = target_with(dir.path(), "v4.txt", OutputFormat::CidrIpv4, &allowed, |_| {});
+        let report = cidr(&t, &entries, 4).unwrap();
+        let text = read(dir.path(), "v4.txt");
+        // 8.8.8.0/24 without 8.8.8.8: .0/29, .9/32, .10/31, .12/30, .16/28, .32/27, .64/26,
+        // .128/25 (8 + 1 + 2 + 4 + 16 + 32 + 64 + 128 = 255 addresses).
+        assert_eq!(
+            written_values(&text, "#"),
+            [
+                "8.8.8.0/29",
+                "8.8.8.9",
+                "8.8.8.10/31",
+                "8.8.8.12/30",
+                "8.8.8.16/28",
+                "8.8.8.32/27",
+                "8.8.8.64/26",
+                "8.8.8.128/25"
+            ]
+        );
+        assert_eq!(report.skipped, 3);
+        assert_eq!(report.skipped_reasons["allow_listed"], 1);
+        assert_eq!(report.skipped_reasons["other_ip_version"], 1);
+        assert_eq!(report.skipped_reasons["unsupported_type"], 1);
+    }
+
+    #[test]
+    fn hostile_address_values_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let indicators = ips(&[
+            "192.0.2.1\n10.0.0.0/8",
+            "192.0.2.1;",
+            " 192.0.2.1",
+            "\"192.0.2.1\"",
+            "<script>",
+            "$ORIGIN",
+            "192.0.2.1|80",
+            "2001:db8::1",
+        ]);
+        let mut indicators = indicators;
+        indicators.push(Indicator::new(AttrType::IpDstPort, "192.0.2.9|443"));
+        let entries: Vec<Entry<'_>> = indicators.iter().map(entry).collect();
+        let allowed = AddressSet::default();
+        let t = target_with(dir.path(), "v6.txt", OutputFormat::CidrIpv6, &allowed, |_| {});
+        let report = cidr(&t, &entries, 6).unwrap();
+        let text = read(dir.path(), "v6.txt");
+        assert_eq!(written_values(&text, "#"), ["2001:db8::1"]);
+        assert_eq!(report.skipped_reasons["not_an_address"], 7);
+        assert_eq!(report.skipped_reasons["composite_value"], 1);
+    }
+
+    #[test]
+    fn nftables_script_declares_flushes_and_fills_both_sets() {
+        let dir = tempfile::tempdir().unwrap();
+        let indicators = ips(&["192.0.2.0/25", "192.0.2.128/25", "198.51.100.9", "2001:db8::/48"]);
+        let entries: Vec<Entry<'_>> = indicators.iter().map(entry).collect();
+        let allowed = AddressSet::default();
+        let t = target_with(dir.path(), "set.nft", OutputFormat::Nftables, &allowed, |o| {
+            o.set_name = Some("cti".to_owned());
+        });
+        let report = nftables(&t, &entries).unwrap();
+        let text = read(dir.path(), "set.nft");
+        let body: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(
+            body,
+            [
+                "table inet feedsmith {",
+                "\tset cti_v4 {",
+                "\t\ttype ipv4_addr",
+                "\t\tflags interval",
+                "\t}",
+                "\tset cti_v6 {",
+                "\t\ttype ipv6_addr",
+                "\t\tflags interval",
+                "\t}",
+                "}",
+                "flush set inet feedsmith cti_v4",
+                "add element inet feedsmith cti_v4 {",
+                "\t192.0.2.0/24,",
+                "\t198.51.100.9",
+                "}",
+                "flush set inet feedsmith cti_v6",
+                "add element inet feedsmith cti_v6 {",
+                "\t2001:db8::/48",
+                "}",
+            ]
+        );
+        assert_eq!(report.entries, 3);
+    }
+
+    #[test]
+    fn an_empty_nftables_set_is_flushed_without_an_empty_element_list() {
+        let dir = tempfile::tempdir().unwrap();
+        let indicators = ips(&["192.0.2.1"]);
+        let entries: Vec<Entry<'_>> = indicators.iter().map(entry).collect();
+        let allowed = AddressSet::default();
+        let t = target_with(dir.path(), "set.nft", OutputFormat::Nftables, &allowed, |_| {});
+        nftables(&t, &entries).unwrap();
+        let text = read(dir.path(), "set.nft");
+        assert!(text.ends_with("flush set inet feedsmith t_v6\n"), "{text}");
+        assert!(!text.contains("{ }") && !text.contains("{\n}"));
+    }
+
+    #[test]
+    fn ipset_restore_fills_a_temporary_set_and_swaps_it_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let indicators = ips(&["203.0.113.0/24", "2001:db8::1", "0.0.0.0/0"]);
+        let entries: Vec<Entry<'_>> = indicators.iter().map(entry).collect();
+        let allowed = AddressSet::default();
+        let t = target_with(dir.path(), "sets.ipset", OutputFormat::Ipset, &allowed, |o| {
+            o.maxelem = Some(1000);
+        });
+        let report = ipset(&t, &entries).unwrap();
+        let text = read(dir.path(), "sets.ipset");
+        // 0.0.0.0/0 swallows the /24; the /0 block itself is refused.
+        assert_eq!(
+            text.lines().collect::<Vec<_>>(),
+            [
+                "create t_v4_tmp hash:net family inet hashsize 1024 maxelem 1000 -exist",
+                "flush t_v4_tmp",
+                "create t_v4 hash:net family inet hashsize 1024 maxelem 1000 -exist",
+                "swap t_v4_tmp t_v4",
+                "destroy t_v4_tmp",
+                "create t_v6_tmp hash:net family inet6 hashsize 1024 maxelem 1000 -exist",
+                "flush t_v6_tmp",
+                "add t_v6_tmp 2001:db8::1",
+                "create t_v6 hash:net family inet6 hashsize 1024 maxelem 1000 -exist",
+                "swap t_v6_tmp t_v6",
+                "destroy t_v6_tmp",
+            ]
+        );
+        assert_eq!(report.skipped_reasons["whole_address_space"], 1);
+        assert_eq!(report.entries, 1);
+    }
+
+    #[test]
+    fn a_network_without_its_allowed_part_is_left_in_pieces() {
+        let allowed = AddressSet::from_nets(&[parse_net("10.0.0.0/25").unwrap()]);
+        let got: Vec<String> =
+            pieces(parse_net("10.0.0.0/24").unwrap(), &allowed).iter().map(net_text).collect();
+        assert_eq!(got, ["10.0.0.128/25"]);
+        assert!(pieces(parse_net("10.0.0.1").unwrap(), &allowed).is_empty());
+    }
+}
