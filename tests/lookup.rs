@@ -519,28 +519,7 @@ fn without_cached_data_every_feed_is_unread_and_the_value_not_listed() {
 /// A one-feed project reading `list.txt` as free text, with MISP's default models; the task
 /// `all` keeps special-purpose ranges, the task `public` leaves them out (the default).
 fn local_project(list: &str) -> tempfile::TempDir {
-    let root = tempfile::tempdir().unwrap();
-    for folder in ["feeds.d", "tasks.d", "decay.d"] {
-        std::fs::create_dir_all(root.path().join(folder)).unwrap();
-    }
-    for model in ["nids.toml", "phishing.toml", "vishing.toml"] {
-        std::fs::copy(repo().join("decay.d").join(model), root.path().join("decay.d").join(model))
-            .unwrap();
-    }
-    std::fs::write(root.path().join("list.txt"), list).unwrap();
-    std::fs::write(
-        root.path().join("feeds.d/list.toml"),
-        "name = \"list\"\nprovider = \"test\"\npath = \"list.txt\"\nformat = \"freetext\"\n",
-    )
-    .unwrap();
-    for (id, select) in [("all", "exclude_reserved = false\n"), ("public", "")] {
-        std::fs::write(
-            root.path().join(format!("tasks.d/{id}.toml")),
-            format!("name = \"{id}\"\n[select]\n{select}[[outputs]]\nformat = \"plain\"\npath = \"{id}.txt\"\n"),
-        )
-        .unwrap();
-    }
-    root
+    crate::util::one_list_project(list, &[("all", "exclude_reserved = false"), ("public", "")])
 }
 
 #[test]

@@ -1,30 +1,11 @@
 //! Task selection: every distinct indicator a task leaves out is counted under a reason.
 
-use crate::util::{feedsmith, repo};
+use crate::util::feedsmith;
 
 /// A one-feed project reading `list.txt` as free text, with MISP's default models, and one
 /// task whose `[select]` table is `select`.
 fn project(list: &str, select: &str) -> tempfile::TempDir {
-    let root = tempfile::tempdir().unwrap();
-    for folder in ["feeds.d", "tasks.d", "decay.d"] {
-        std::fs::create_dir_all(root.path().join(folder)).unwrap();
-    }
-    for model in ["nids.toml", "phishing.toml", "vishing.toml"] {
-        std::fs::copy(repo().join("decay.d").join(model), root.path().join("decay.d").join(model))
-            .unwrap();
-    }
-    std::fs::write(root.path().join("list.txt"), list).unwrap();
-    std::fs::write(
-        root.path().join("feeds.d/list.toml"),
-        "name = \"list\"\nprovider = \"test\"\npath = \"list.txt\"\nformat = \"freetext\"\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.path().join("tasks.d/all.toml"),
-        format!("name = \"all\"\n[select]\n{select}\n[[outputs]]\nformat = \"plain\"\npath = \"all.txt\"\n"),
-    )
-    .unwrap();
-    root
+    crate::util::one_list_project(list, &[("all", select)])
 }
 
 fn task_report(root: &std::path::Path) -> serde_json::Value {

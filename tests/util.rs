@@ -154,3 +154,34 @@ impl StaticServer {
 pub(crate) fn copy_tree(from: &Path, to: &Path) {
     copy_dir(from, to);
 }
+
+/// A project with one free-text feed `list` reading `list.txt` (holding `list`), MISP's
+/// default decay models, and one plain-output task per `(id, select)` pair, `select` being
+/// the lines of its `[select]` table; the task writes `<id>.txt`.
+pub(crate) fn one_list_project(list: &str, tasks: &[(&str, &str)]) -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    for folder in ["feeds.d", "tasks.d", "decay.d"] {
+        std::fs::create_dir_all(root.path().join(folder)).unwrap();
+    }
+    for model in ["nids.toml", "phishing.toml", "vishing.toml"] {
+        std::fs::copy(repo().join("decay.d").join(model), root.path().join("decay.d").join(model))
+            .unwrap();
+    }
+    std::fs::write(root.path().join("list.txt"), list).unwrap();
+    std::fs::write(
+        root.path().join("feeds.d/list.toml"),
+        "name = \"list\"\nprovider = \"test\"\npath = \"list.txt\"\nformat = \"freetext\"\n",
+    )
+    .unwrap();
+    for (id, select) in tasks {
+        std::fs::write(
+            root.path().join(format!("tasks.d/{id}.toml")),
+            format!(
+                "name = \"{id}\"\n[select]\n{select}\n[[outputs]]\nformat = \"plain\"\n\
+                 path = \"{id}.txt\"\n"
+            ),
+        )
+        .unwrap();
+    }
+    root
+}

@@ -353,13 +353,7 @@ impl BarChart {
             }
         }
         y_axis(&mut svg, &self.y, sy);
-        let _ = write!(
-            svg,
-            r#"<line class="axis" x1="{}" y1="{b}" x2="{}" y2="{b}"/>"#,
-            num(PLOT_LEFT),
-            num(PLOT_RIGHT),
-            b = num(PLOT_BOTTOM),
-        );
+        baseline(&mut svg);
         for (i, bar) in self.bars.iter().enumerate() {
             let (left, width) = self.bar_span(i);
             let value = if bar.value.is_finite() { bar.value.max(0.0) } else { 0.0 };
@@ -436,8 +430,8 @@ fn y_axis(svg: &mut String, axis: &Axis, sy: Scale) {
     );
 }
 
-/// The x axis: its line, tick marks and labels, and its label under them.
-fn x_axis(svg: &mut String, axis: &Axis, sx: Scale, label: bool) {
+/// The line along the bottom of the plot.
+fn baseline(svg: &mut String) {
     let _ = write!(
         svg,
         r#"<line class="axis" x1="{}" y1="{b}" x2="{}" y2="{b}"/>"#,
@@ -445,6 +439,11 @@ fn x_axis(svg: &mut String, axis: &Axis, sx: Scale, label: bool) {
         num(PLOT_RIGHT),
         b = num(PLOT_BOTTOM),
     );
+}
+
+/// The x axis: its line, tick marks and labels, and its label under them.
+fn x_axis(svg: &mut String, axis: &Axis, sx: Scale, label: bool) {
+    baseline(svg);
     for tick in &axis.ticks {
         let x = num(sx.at(tick.value));
         let _ = write!(

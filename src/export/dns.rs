@@ -277,7 +277,9 @@ fn v6_words(address: Ipv6Addr) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{entry, hostile_names, read, target_with, written_values};
+    use super::super::tests::{
+        entry, hostile_names, read, target_with, write_hostile_names, written_values,
+    };
     use super::*;
     use crate::config::OutputFormat;
     use crate::indicator::{AddressSet, AttrType, Indicator, parse_net};
@@ -427,16 +429,10 @@ mod tests {
     #[test]
     fn rpz_refuses_hostile_names() {
         let dir = tempfile::tempdir().unwrap();
-        let values = hostile_names();
-        let indicators: Vec<Indicator> =
-            values.iter().map(|v| Indicator::new(AttrType::Domain, v.as_str())).collect();
-        let entries: Vec<Entry<'_>> = indicators.iter().map(entry).collect();
-        let allowed = AddressSet::default();
-        let t = target_with(dir.path(), "z", OutputFormat::Rpz, &allowed, |_| {});
-        let report = rpz(&t, &entries).unwrap();
+        let report = write_hostile_names(dir.path(), "z", OutputFormat::Rpz, |_| {});
         let text = read(dir.path(), "z");
         assert_eq!(written_values(&text, ";").len(), 3, "{text}");
-        assert_eq!(report.skipped, values.len() as u64);
+        assert_eq!(report.skipped, hostile_names().len() as u64);
         // Only the header's comment lines and the three fixed records.
         assert!(!text.contains("$ORIGIN"));
     }

@@ -141,7 +141,9 @@ pub(crate) fn fortigate(
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{entry, hostile_names, read, target_with, written_values};
+    use super::super::tests::{
+        entry, hostile_names, read, target_with, write_hostile_names, written_values,
+    };
     use super::*;
     use crate::config::OutputFormat;
     use crate::indicator::{AddressSet, Indicator, parse_net};
@@ -228,17 +230,11 @@ mod tests {
     fn firewall_domain_lists_refuse_hostile_names() {
         for format in [OutputFormat::PanosEdl, OutputFormat::Fortigate] {
             let dir = tempfile::tempdir().unwrap();
-            let values = hostile_names();
-            let indicators: Vec<Indicator> =
-                values.iter().map(|v| Indicator::new(AttrType::Domain, v.as_str())).collect();
-            let entries: Vec<Entry<'_>> = indicators.iter().map(entry).collect();
-            let allowed = AddressSet::default();
-            let t =
-                target_with(dir.path(), "d", format, &allowed, |o| o.list = Some(ListType::Domain));
-            let report = super::super::write_blocklist(&t, &entries).unwrap();
+            let report =
+                write_hostile_names(dir.path(), "d", format, |o| o.list = Some(ListType::Domain));
             let text = read(dir.path(), "d");
             assert!(written_values(&text, "#").is_empty(), "{text}");
-            assert_eq!(report.skipped, values.len() as u64);
+            assert_eq!(report.skipped, hostile_names().len() as u64);
         }
     }
 }

@@ -320,7 +320,9 @@ pub(crate) fn zeek(
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{entry, hostile_names, read, target_with, written_values};
+    use super::super::tests::{
+        entry, hostile_names, read, target_with, write_hostile_names, written_values,
+    };
     use super::*;
     use crate::config::OutputFormat;
     use crate::indicator::{AddressSet, Indicator, parse_net};
@@ -387,15 +389,9 @@ mod tests {
     #[test]
     fn suricata_dataset_refuses_hostile_names() {
         let dir = tempfile::tempdir().unwrap();
-        let values = hostile_names();
-        let indicators: Vec<Indicator> =
-            values.iter().map(|v| Indicator::new(AttrType::Domain, v.as_str())).collect();
-        let entries: Vec<Entry<'_>> = indicators.iter().map(entry).collect();
-        let allowed = AddressSet::default();
-        let t = target_with(dir.path(), "s", OutputFormat::Suricata, &allowed, |_| {});
-        let report = suricata(&t, &entries).unwrap();
+        let report = write_hostile_names(dir.path(), "s", OutputFormat::Suricata, |_| {});
         assert_eq!(std::fs::read_to_string(dir.path().join("s/domains.lst")).unwrap(), "");
-        assert_eq!(report.skipped, values.len() as u64);
+        assert_eq!(report.skipped, hostile_names().len() as u64);
     }
 
     #[test]
@@ -442,14 +438,8 @@ mod tests {
     #[test]
     fn zeek_refuses_hostile_names() {
         let dir = tempfile::tempdir().unwrap();
-        let values = hostile_names();
-        let indicators: Vec<Indicator> =
-            values.iter().map(|v| Indicator::new(AttrType::Domain, v.as_str())).collect();
-        let entries: Vec<Entry<'_>> = indicators.iter().map(entry).collect();
-        let allowed = AddressSet::default();
-        let t = target_with(dir.path(), "z", OutputFormat::Zeek, &allowed, |_| {});
-        let report = zeek(&t, &entries).unwrap();
+        let report = write_hostile_names(dir.path(), "z", OutputFormat::Zeek, |_| {});
         assert_eq!(read(dir.path(), "z").lines().count(), 1);
-        assert_eq!(report.skipped, values.len() as u64);
+        assert_eq!(report.skipped, hostile_names().len() as u64);
     }
 }

@@ -340,6 +340,22 @@ pub(crate) mod tests {
         text.lines().filter(|l| !l.starts_with(comment)).collect()
     }
 
+    /// Writes every one of [`hostile_names`] as a `domain` with `format` to `dir/relative`.
+    pub(crate) fn write_hostile_names(
+        dir: &Path,
+        relative: &str,
+        format: OutputFormat,
+        change: impl FnOnce(&mut OutputConfig),
+    ) -> OutputReport {
+        let values = hostile_names();
+        let indicators: Vec<Indicator> =
+            values.iter().map(|v| Indicator::new(AttrType::Domain, v.as_str())).collect();
+        let entries: Vec<Entry<'_>> = indicators.iter().map(entry).collect();
+        let allowed = AddressSet::default();
+        let target = target_with(dir, relative, format, &allowed, change);
+        super::write_blocklist(&target, &entries).unwrap()
+    }
+
     /// Names no DNS format may write: line breaks, `;`, quotes, spaces, `$ORIGIN`,
     /// `<script>`, a 64-byte label, a name over 253 bytes, wildcards, empty labels and other
     /// formats' syntax.
