@@ -636,17 +636,10 @@ fn invalid_definitions_and_usage_errors_exit_2() {
 #[test]
 fn a_csv_time_is_the_reference_and_one_after_the_build_counts_as_the_build() {
     let root = local_project("");
-    std::fs::write(
-        root.path().join("list.csv"),
+    crate::util::make_list_a_csv(
+        root.path(),
         "value,seen\n198.51.100.1,2026-08-20T00:00:00Z\n198.51.100.2,2030-01-01T00:00:00Z\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.path().join("feeds.d/list.toml"),
-        "name = \"list\"\nprovider = \"test\"\npath = \"list.csv\"\nformat = \"csv\"\n\
-         [csv]\nheader = true\nvalue_columns = [\"value\"]\nlast_seen_column = \"seen\"\n",
-    )
-    .unwrap();
+    );
     let output = feedsmith(root.path(), &["build", "--now", T1]);
     assert_eq!(output.status.code(), Some(0), "{output:?}");
 

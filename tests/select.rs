@@ -44,17 +44,10 @@ fn types_no_model_covers_are_kept_and_counted_by_default() {
 #[test]
 fn a_csv_feed_time_after_the_build_counts_as_now_and_one_before_1970_is_no_time() {
     let root = project("", "exclude_reserved = false");
-    std::fs::write(
-        root.path().join("list.csv"),
+    crate::util::make_list_a_csv(
+        root.path(),
         "value,seen\n198.51.100.1,2030-01-01\n198.51.100.2,-377705116800\n198.51.100.3,1969-12-31\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.path().join("feeds.d/list.toml"),
-        "name = \"list\"\nprovider = \"test\"\npath = \"list.csv\"\nformat = \"csv\"\n\
-         [csv]\nheader = true\nvalue_columns = [\"value\"]\nlast_seen_column = \"seen\"\n",
-    )
-    .unwrap();
+    );
     let task = task_report(root.path());
     assert_eq!(task["selected"], 3, "{task}");
     assert_eq!(task["expired"], 0);

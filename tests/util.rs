@@ -185,3 +185,15 @@ pub(crate) fn one_list_project(list: &str, tasks: &[(&str, &str)]) -> tempfile::
     }
     root
 }
+
+/// Turns the `list` feed of [`one_list_project`] into a CSV feed reading `list.csv`
+/// (holding `csv`: a `value` column and a `seen` column of last-seen times).
+pub(crate) fn make_list_a_csv(root: &Path, csv: &str) {
+    std::fs::write(root.join("list.csv"), csv).unwrap();
+    std::fs::write(
+        root.join("feeds.d/list.toml"),
+        "name = \"list\"\nprovider = \"test\"\npath = \"list.csv\"\nformat = \"csv\"\n\
+         [csv]\nheader = true\nvalue_columns = [\"value\"]\nlast_seen_column = \"seen\"\n",
+    )
+    .unwrap();
+}

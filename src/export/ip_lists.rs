@@ -108,6 +108,19 @@ fn set_base(target: &Target<'_>) -> String {
 
 /// The blocks of `set`, split by version, with `/0` blocks left out and counted: neither
 /// `hash:net` nor a sane firewall takes a whole address space.
+/// The entries' addresses merged into blocks, allow-listed ranges cut out, IPv4 then IPv6,
+/// and how many blocks there are.
+fn merged_blocks(
+    entries: &[Entry<'_>],
+    allowed: &AddressSet,
+    skips: &mut Skips,
+) -> ([Vec<IpNet>; 2], usize) {
+    let set = aggregate(entries, allowed, skips);
+    let blocks = blocks_by_version(&set, skips);
+    let written = blocks[0].len() + blocks[1].len();
+    (blocks, written)
+}
+
 fn blocks_by_version(set: &AddressSet, skips: &mut Skips) -> [Vec<IpNet>; 2] {
     let mut v4 = Vec::new();
     let mut v6 = Vec::new();
@@ -135,9 +148,7 @@ pub(crate) fn nftables(
     entries: &[Entry<'_>],
 ) -> Result<OutputReport, ExportError> {
     let mut skips = Skips::default();
-    let set = aggregate(entries, target.allowed, &mut skips);
-    let blocks = blocks_by_version(&set, &mut skips);
-    let written = blocks[0].len() + blocks[1].len();
+    let (blocks, written) = merged_blocks(entries, target.allowed, &mut skips);
     let table = target.output.table.as_deref().unwrap_or("feedsmith");
     let base = set_base(target);
     let mut out = header(target, "#", written);
@@ -175,9 +186,7 @@ pub(crate) fn ipset(
     entries: &[Entry<'_>],
 ) -> Result<OutputReport, ExportError> {
     let mut skips = Skips::default();
-    let set = aggregate(entries, target.allowed, &mut skips);
-    let blocks = blocks_by_version(&set, &mut skips);
-    let written = blocks[0].len() + blocks[1].len();
+    let (blocks, written) = merged_blocks(entries, target.allowed, &mut skips);
     let base = set_base(target);
     let hashsize = target.output.hashsize.unwrap_or(DEFAULT_HASHSIZE);
     let maxelem = target.output.maxelem.unwrap_or(DEFAULT_MAXELEM);
