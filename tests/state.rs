@@ -167,3 +167,23 @@ fn a_state_url_with_nothing_published_is_a_note_not_a_failure() {
     assert!(days.values("nids.txt").contains(&ip(1)));
     assert!(days.root.path().join("site/state/manifest.json").is_file());
 }
+
+#[test]
+fn a_state_from_a_later_build_does_not_expire_what_is_listed_now() {
+    // A state written by a build at D3 (a runner's clock ahead, or a stray `--now`), then a
+    // build at D1: the ledger's last sighting (D3) lies after the build and counts as D1.
+    let days = Days::new();
+    for day in [1, 3] {
+        days.serve_day(day);
+    }
+    assert_eq!(days.build(3, D3), Some(3));
+    assert_eq!(days.build(1, D1), Some(0));
+    assert!(days.values("nids.txt").contains(&ip(1)), "{:?}", days.values("nids.txt"));
+    let answer = days.lookup(1, D1, &ip(1));
+    let task = answer["tasks"].as_array().unwrap().iter().find(|t| t["task"] == "nids").unwrap();
+    let scoring = &task["feeds"][0]["scoring"];
+    assert_eq!(scoring["reference_from"], "ledger", "{scoring}");
+    assert_eq!(scoring["reference_capped"], true, "{scoring}");
+    assert_eq!(scoring["reference_time"], crate::decay_days::rfc3339(D1));
+    assert_eq!(scoring["score"].as_f64(), Some(80.0));
+}
