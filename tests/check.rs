@@ -62,3 +62,56 @@ fn a_usage_error_exits_1_not_2() {
     let output = feedsmith(&repo(), &["frobnicate"]);
     assert_eq!(output.status.code(), Some(1));
 }
+
+#[test]
+fn scores_that_empty_or_freeze_a_list_are_located_warnings() {
+    let root = crate::util::one_list_project("198.51.100.1\n", &[("all", "")]);
+    let model = |name: &str, body: &str| {
+        std::fs::write(
+            root.path().join(format!("decay.d/{name}.toml")),
+            format!("name = \"{name}\"\nlifetime_days = 10\ndecay_speed = 1\n{body}attribute_types = [\"ip-dst\"]\n"),
+        )
+        .unwrap();
+    };
+    model("a-no-default", "threshold = 30\n");
+    model("b-no-threshold", "default_base_score = 80\n");
+    model("c-too-high", "threshold = 200\ndefault_base_score = 80\n");
+    let output = feedsmith(root.path(), &["check"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    // A key left out is located at the start of the file.
+    assert!(
+        stderr.contains("decay.d/a-no-default.toml:1:1: `default_base_score`: not set, so 0"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("decay.d/b-no-threshold.toml:1:1: `threshold`: not set, so 0"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("decay.d/c-too-high.toml:4:1: `threshold`: 200 is above 100"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn model_choices_with_surprises_are_located_warnings() {
+    let root = crate::util::one_list_project(
+        "198.51.100.1\n",
+        &[
+            ("auto", ""),
+            ("named", "model = \"nids\"\ntypes = [\"ip-dst\", \"md5\"]\nkeep_unscored = false"),
+        ],
+    );
+    let output = feedsmith(root.path(), &["check"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    // MISP's default NIDS and phishing models both cover addresses, names and URLs.
+    let auto = stderr.lines().find(|l| l.contains("tasks.d/auto.toml:2:2: `select.model`"));
+    let auto = auto.unwrap_or_else(|| panic!("{stderr}"));
+    assert!(auto.contains("with `nids`, the first by id") && auto.contains("`ip-dst`"), "{auto}");
+    assert!(auto.contains("(`nids`, `phishing`)"), "{auto}");
+    let named = stderr.lines().find(|l| l.contains("tasks.d/named.toml:")).unwrap();
+    assert!(named.contains("model `nids` does not list `md5`"), "{named}");
+    assert!(!named.contains("`ip-dst`"), "{named}");
+}

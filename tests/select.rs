@@ -39,6 +39,20 @@ fn types_no_model_covers_are_kept_and_counted_by_default() {
     assert_eq!(task["unscored_dropped"], 0);
 }
 
+#[test]
+fn a_named_model_scores_only_the_types_it_lists() {
+    // NIDS lists ip-dst but no hash type: as in MISP, the hashes are not decayed with it.
+    let list = "198.51.100.1\nd41d8cd98f00b204e9800998ecf8427e\n44d88612fea8a8f36de82e1278abb02f\n";
+    let root = project(list, "exclude_reserved = false\nmodel = \"nids\"");
+    let task = task_report(root.path());
+    assert_eq!(task["selected"], 3);
+    assert_eq!(task["unscored"], 2);
+    let root = project(list, "exclude_reserved = false\nmodel = \"nids\"\nkeep_unscored = false");
+    let task = task_report(root.path());
+    assert_eq!(task["selected"], 1);
+    assert_eq!(task["unscored_dropped"], 2);
+}
+
 // Found by hostile-input testing: a CSV row dated after the build made its indicator expire
 // (MISP's rule for future times), and a row dated before 1970 reached the MISP feed.
 #[test]

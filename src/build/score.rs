@@ -138,7 +138,8 @@ impl<'f> FeedBases<'f> {
 /// `None`: no model covers the type, and the indicator has no score.
 pub(crate) fn model_for(project: &Project, task: &Task, kind: AttrType) -> Option<usize> {
     match task.model {
-        ModelChoice::Model(i) => Some(i),
+        // As in MISP, a model covers the types it lists and no others.
+        ModelChoice::Model(i) => project.models[i].types.contains(&kind).then_some(i),
         ModelChoice::Auto => project.models.iter().position(|m| m.types.contains(&kind)),
     }
 }

@@ -62,6 +62,11 @@ impl KeyMap {
         map
     }
 
+    /// Whether the key `path` is written in the file.
+    pub(crate) fn contains(&self, path: &str) -> bool {
+        self.entries.contains_key(path)
+    }
+
     /// Where `path` is written. A key that is not in the file (a default, a missing required
     /// key) is located at its nearest written parent, and at the start of the file when none is.
     pub(crate) fn position(&self, path: &str) -> Position {

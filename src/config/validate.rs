@@ -136,14 +136,90 @@ pub(crate) fn resolve(
     if !report.is_empty() {
         return None;
     }
-    Some(Project {
+    let project = Project {
         root: root.to_path_buf(),
         settings: settings?,
         feeds: resolved_feeds.into_iter().collect::<Option<_>>()?,
         models: resolved_models.into_iter().collect::<Option<_>>()?,
         tasks: resolved_tasks.into_iter().collect::<Option<_>>()?,
         warninglists: lists.items.clone(),
-    })
+    };
+    for (task, item) in project.tasks.iter().zip(&tasks.items) {
+        warn_about_model_choice(&project, task, &item.source);
+    }
+    Some(project)
+}
+
+/// Warns where a task's model choice does what its author may not expect: under `auto`,
+/// types that several models cover (the first by id wins, so a new model file can take them
+/// over); with a named model and `keep_unscored = false`, task types the model does not
+/// list, which it does not score and the task therefore leaves out.
+fn warn_about_model_choice(project: &Project, task: &Task, source: &SourceFile) {
+    let types: Vec<AttrType> = if task.types.is_empty() {
+        let mut all: Vec<AttrType> =
+            project.models.iter().flat_map(|m| m.types.iter().copied()).collect();
+        all.sort_by_key(|t| t.as_str());
+        all.dedup();
+        all
+    } else {
+        task.types.clone()
+    };
+    match task.model {
+        ModelChoice::Auto => {
+            // Per type, the models covering it, when more than one does.
+            let mut shared: Vec<(&str, Vec<&str>)> = Vec::new();
+            for kind in &types {
+                let covering: Vec<&str> = project
+                    .models
+                    .iter()
+                    .filter(|m| m.types.contains(kind))
+                    .map(|m| m.id.as_str())
+                    .collect();
+                if covering.len() > 1 {
+                    shared.push((kind.as_str(), covering));
+                }
+            }
+            if let Some((_, covering)) = shared.first() {
+                let named: Vec<String> = shared.iter().map(|(t, _)| format!("`{t}`")).collect();
+                let models: Vec<String> = covering.iter().map(|m| format!("`{m}`")).collect();
+                warn_at(
+                    source,
+                    "select.model",
+                    &format!(
+                        "`auto` scores {} with `{}`, the first by id of the models covering \
+                         them ({}), so a model file added with an earlier id would take them \
+                         over; name a model to choose",
+                        named.join(", "),
+                        covering[0],
+                        models.join(", ")
+                    ),
+                );
+            }
+        }
+        ModelChoice::Model(index) => {
+            let model = &project.models[index];
+            let outside: Vec<&str> = task
+                .types
+                .iter()
+                .filter(|t| !model.types.contains(t))
+                .map(|t| t.as_str())
+                .collect();
+            // Kept unscored (the default), they are what the task asks; dropped, say so.
+            if !outside.is_empty() && !task.config.select.keep_unscored {
+                warn_at(
+                    source,
+                    "select.model",
+                    &format!(
+                        "model `{}` does not list {} in its `attribute_types`: as in MISP, it \
+                         does not score them, and with `keep_unscored = false` they are all \
+                         left out",
+                        model.id,
+                        outside.iter().map(|o| format!("`{o}`")).collect::<Vec<_>>().join(", ")
+                    ),
+                );
+            }
+        }
+    }
 }
 
 fn resolve_settings(
@@ -788,6 +864,8 @@ fn resolve_model(item: &Item<DecayConfig>, report: &mut Report) -> Option<DecayM
     {
         report.error(source, "uuid", format!("`{}` is not a UUID", shown(uuid)));
     }
+    // Checked as MISP keeps them: a value that rounds to 0 is 0.
+    let config = &round_like_misp(&item.id, source, config);
     // MISP divides by both: a zero would make every score infinite or undefined.
     check_score(source, "lifetime_days", config.lifetime_days, false, report);
     check_score(source, "decay_speed", config.decay_speed, false, report);
@@ -826,7 +904,8 @@ fn resolve_model(item: &Item<DecayConfig>, report: &mut Report) -> Option<DecayM
     if config.attribute_types.is_empty() {
         report.error(source, "attribute_types", "a model needs at least one attribute type");
     }
-    let config = round_like_misp(&item.id, source, config);
+    warn_about_scores(source, config);
+    let config = config.clone();
     let mut types = Vec::new();
     for name in &config.attribute_types {
         match AttrType::from_name(name) {
@@ -840,17 +919,62 @@ fn resolve_model(item: &Item<DecayConfig>, report: &mut Report) -> Option<DecayM
                 shown(name)
             ),
             // Anything else is a typo or a type feedsmith cannot read: said where it is.
-            None => {
-                let (line, column) = source.keys.position("attribute_types");
-                tracing::warn!(
-                    "{}:{line}:{column}: `attribute_types`: `{}` is not an attribute type feedsmith knows; the model ignores it",
-                    source.file.display(),
+            None => warn_at(
+                source,
+                "attribute_types",
+                &format!(
+                    "`{}` is not an attribute type feedsmith knows; the model ignores it",
                     shown(name)
-                );
-            }
+                ),
+            ),
         }
     }
     (report.diagnostics.len() == before).then(|| DecayModel { id: item.id.clone(), config, types })
+}
+
+/// A located warning: the definitions are valid, but probably not what was meant.
+fn warn_at(source: &SourceFile, key: &str, message: &str) {
+    let (line, column) = source.keys.position(key);
+    tracing::warn!("{}:{line}:{column}: `{key}`: {message}", source.file.display());
+}
+
+/// Warns about scores that are valid but empty or freeze a list: MISP's defaults of 0 for a
+/// threshold or a default base score left out, and a threshold no score reaches.
+fn warn_about_scores(source: &SourceFile, config: &DecayConfig) {
+    if config.kind == DecayKind::Sightings {
+        return;
+    }
+    let threshold = config.threshold;
+    if !source.keys.contains("threshold") {
+        warn_at(
+            source,
+            "threshold",
+            "not set, so 0, as in MISP: no indicator under this model ever expires",
+        );
+    }
+    if !source.keys.contains("default_base_score") && threshold > 0.0 {
+        warn_at(
+            source,
+            "default_base_score",
+            &format!(
+                "not set, so 0, as in MISP: an indicator that no tag and no feed `base_score` \
+                 scores is expired at once (below the threshold {threshold}); MISP's own models \
+                 set 80"
+            ),
+        );
+    }
+    // Tags give at most 100; a default or feed base score may give more.
+    let highest = config.default_base_score.max(100.0);
+    if threshold > highest {
+        warn_at(
+            source,
+            "threshold",
+            &format!(
+                "{threshold} is above {highest}, the highest base score the tags and the \
+                 default give: every indicator is expired unless a feed's `base_score` is higher"
+            ),
+        );
+    }
 }
 
 /// The model as MISP stores it: every number rounded to 4 decimal places (MISP rounds each
@@ -862,11 +986,11 @@ fn round_like_misp(id: &str, source: &SourceFile, config: &DecayConfig) -> Decay
     let round = |key: &str, value: &mut f64| {
         let kept = round_4(*value);
         if kept.to_bits() != value.to_bits() && value.is_finite() {
-            let (line, column) = source.keys.position(key);
-            tracing::warn!(
-                model = %id,
-                "{}:{line}:{column}: `{key}`: MISP keeps 4 decimal places; {value} is used as {kept}",
-                source.file.display()
+            tracing::debug!(model = %id, "Rounded `{key}`");
+            warn_at(
+                source,
+                key,
+                &format!("MISP keeps 4 decimal places; {value} is used as {kept}"),
             );
             *value = kept;
         }

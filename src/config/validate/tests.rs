@@ -852,6 +852,26 @@ fn model_numbers_are_rounded_to_four_decimals_as_misp_stores_them() {
 }
 
 #[test]
+fn a_lifetime_or_speed_that_rounds_to_zero_is_zero() {
+    // MISP keeps 4 decimals: 0.00004 is stored as 0, which the formula divides by.
+    let dir = repo(&[(
+        "decay.d/a.toml",
+        "name = \"A\"\nlifetime_days = 0.00004\ndecay_speed = 0.00004\nthreshold = 30\n\
+         default_base_score = 80\nattribute_types = [\"ip-dst\"]\n",
+    )]);
+    let errors = diagnostics_of(dir.path());
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors[0].contains("`lifetime_days`: must be a number greater than 0, not 0"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[1].contains("`decay_speed`: must be a number greater than 0, not 0"),
+        "{errors:?}"
+    );
+}
+
+#[test]
 #[expect(clippy::float_cmp, reason = "rounding gives the nearest double to the decimal exactly")]
 fn round_4_follows_php() {
     assert_eq!(round_4(1.00005), 1.0001);
