@@ -187,3 +187,17 @@ fn a_state_from_a_later_build_does_not_expire_what_is_listed_now() {
     assert_eq!(scoring["reference_time"], crate::decay_days::rfc3339(D1));
     assert_eq!(scoring["score"].as_f64(), Some(80.0));
 }
+
+#[test]
+fn an_offline_build_after_a_replay_sees_the_data_as_of_the_replay() {
+    // The replay answered at D1: its cached bodies are as of D1, whatever the clock says, so
+    // an offline build at D2 records D1 as the last time `daily` listed .1.
+    let days = Days::new();
+    days.serve_day(1);
+    assert_eq!(days.build(1, D1), Some(0));
+    let now = crate::decay_days::rfc3339(D2);
+    let output = crate::util::feedsmith(days.root.path(), &["build", "--offline", "--now", &now]);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let ledger = days.root.path().join(".feedsmith/state/ledger");
+    assert_eq!(times(&ledger, "daily", 1), Some((D1, D1)));
+}

@@ -224,6 +224,8 @@ fn read_feeds(
         Writes::Allowed => Cache::new(settings.cache_dir.clone()),
         Writes::Never => Cache::read_only(settings.cache_dir.clone()),
     };
+    // A replayed response is as of the build's `--now`, for the builds that read it later.
+    let cache = if matches!(mode, Mode::Replay(_)) { cache.stamped_at(now) } else { cache };
     let fetcher = Fetcher::new(mode, cache, settings)?;
 
     // Fetch.

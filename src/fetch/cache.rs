@@ -50,20 +50,34 @@ pub struct Cache {
     dir: PathBuf,
     /// Stores and touches do nothing.
     read_only: bool,
+    /// The time entries are stamped with, instead of the clock's: a replayed build's `--now`.
+    stamp: Option<i64>,
 }
 
 impl Cache {
     /// A cache rooted at `dir` (created on first write).
     #[must_use]
     pub fn new(dir: PathBuf) -> Cache {
-        Cache { dir, read_only: false }
+        Cache { dir, read_only: false, stamp: None }
+    }
+
+    /// The same cache, stamping what it stores with `at` rather than the clock: a replayed
+    /// build answers at its `--now`, so a later `--offline` build sees its bodies as fetched
+    /// then.
+    #[must_use]
+    pub fn stamped_at(self, at: i64) -> Cache {
+        Cache { stamp: Some(at), ..self }
+    }
+
+    fn now(&self) -> i64 {
+        self.stamp.unwrap_or_else(|| time::OffsetDateTime::now_utc().unix_timestamp())
     }
 
     /// A cache rooted at `dir` that is read and never written: [`Cache::store`] and
     /// [`Cache::touch`] succeed without touching the disk.
     #[must_use]
     pub fn read_only(dir: PathBuf) -> Cache {
-        Cache { dir, read_only: true }
+        Cache { dir, read_only: true, stamp: None }
     }
 
     fn paths(&self, feed: &str, url: &str) -> (PathBuf, PathBuf) {
@@ -118,7 +132,7 @@ impl Cache {
             content_type: content_type.map(str::to_owned),
             bytes: bytes.len() as u64,
             sha256: hex::encode(Sha256::digest(bytes)),
-            fetched_at: time::OffsetDateTime::now_utc().unix_timestamp(),
+            fetched_at: self.now(),
         };
         let meta_json = serde_json::to_vec_pretty(&meta).unwrap_or_default();
         write_atomic(&body_path, bytes)
@@ -133,7 +147,7 @@ impl Cache {
             return Ok(());
         }
         let (_, meta_path) = self.paths(feed, url);
-        meta.fetched_at = time::OffsetDateTime::now_utc().unix_timestamp();
+        meta.fetched_at = self.now();
         let meta_json = serde_json::to_vec_pretty(&meta).unwrap_or_default();
         write_atomic(&meta_path, &meta_json)
             .map_err(|source| FetchError::Io { path: meta_path, source })
@@ -159,6 +173,19 @@ mod tests {
         let (body_path, _) = cache.paths("f", "https://a.example/x");
         std::fs::write(body_path, b"tampered").unwrap();
         assert!(cache.load("f", "https://a.example/x").unwrap().is_none());
+    }
+
+    #[test]
+    fn a_stamped_cache_dates_what_it_stores_and_touches_at_its_stamp() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = "https://a.example/x";
+        let cache = Cache::new(dir.path().to_owned()).stamped_at(1_787_184_000);
+        cache.store("f", url, b"1\n", None, None, None).unwrap();
+        let meta = cache.load("f", url).unwrap().unwrap().meta;
+        assert_eq!(meta.fetched_at, 1_787_184_000);
+        let later = Cache::new(dir.path().to_owned()).stamped_at(1_787_270_400);
+        later.touch("f", url, meta).unwrap();
+        assert_eq!(later.load("f", url).unwrap().unwrap().meta.fetched_at, 1_787_270_400);
     }
 
     #[test]
