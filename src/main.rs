@@ -278,7 +278,24 @@ fn lookup_command(project: &config::Project, args: &LookupArgs) -> anyhow::Resul
     } else {
         printer::out(lookup_text::render(&found).trim_end());
     }
-    Ok(if found.listed { ExitStatus::Success } else { ExitStatus::NotListed })
+    if found.listed {
+        return Ok(ExitStatus::Success);
+    }
+    let enabled = project.enabled_feeds().count();
+    if !found.unread.is_empty() && found.unread.len() == enabled {
+        // Not a "not listed": nothing was read that could have listed it.
+        tracing::error!(
+            "None of the {enabled} enabled feeds could be read (nothing cached yet? run a build, or give --replay): the look-up cannot tell whether the value is listed"
+        );
+        return Ok(ExitStatus::LookupFailed);
+    }
+    if !found.unread.is_empty() {
+        tracing::warn!(
+            unread = found.unread.len(),
+            "Some enabled feeds could not be read and may list the value"
+        );
+    }
+    Ok(ExitStatus::NotListed)
 }
 
 fn build_command(

@@ -497,10 +497,12 @@ fn a_lookup_writes_nothing_and_reads_the_cache_by_default() {
 }
 
 #[test]
-fn without_cached_data_every_feed_is_unread_and_the_value_not_listed() {
+fn without_cached_data_every_feed_is_unread_and_the_look_up_cannot_tell() {
     let root = copy_root_definitions();
     let output = run(root.path(), &["--json", "198.51.100.7"]);
-    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    // 2, not 1: no feed could have listed it (README, "Exit codes").
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("could be read"), "{output:?}");
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let unread = items(&json, "unread");
     // A feed is enabled unless its definition says `enabled = false` (README).
