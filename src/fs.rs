@@ -74,7 +74,12 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 }
 
 /// Makes the current file (if any) the `.prev` file, without ever leaving `path` missing.
+///
+/// With no current file there is nothing to keep, and an older `.prev` stays as it is.
 fn keep_previous(path: &Path) -> io::Result<()> {
+    if fs::symlink_metadata(path).is_err() {
+        return Ok(());
+    }
     let prev = previous_path(path);
     match fs::remove_file(&prev) {
         Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(error),

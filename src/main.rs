@@ -312,7 +312,11 @@ fn build_command(
         (None, true) => FetchMode::Offline,
         (None, false) => FetchMode::Online,
     };
-    let state_from = args.state_from.as_deref().map(build::StateSource::parse);
+    let state_from = match args.state_from.as_deref().map(build::StateSource::parse) {
+        Some(Err(why)) => anyhow::bail!(why),
+        Some(Ok(source)) => Some(source),
+        None => None,
+    };
     let options = BuildOptions { now, fetch, output_dir: args.out.clone(), state_from };
     let show_progress =
         !global.no_progress && global.verbose == 0 && std::io::stderr().is_terminal();

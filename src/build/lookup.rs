@@ -34,7 +34,7 @@ use serde::Serialize;
 
 use super::score::{BaseFrom, FeedBases, ReferenceFrom, Scored, Scorer, model_for};
 use super::select::{Keeps, Taken, keeps, take};
-use super::{BuildError, FeedResult, FeedsRead, FetchMode, Silent, StateSource, Writes};
+use super::{BuildError, FeedResult, FeedsRead, FetchMode, Silent, Writes};
 use crate::config::{ModelChoice, Project, Task};
 use crate::decay;
 use crate::export::rfc3339;
@@ -331,7 +331,7 @@ pub fn lookup(
     // Read only: damage is recovered in memory, from the previous copies and the output
     // folder's published state.
     let settings = &project.settings;
-    let state = super::state::load(settings, &[StateSource::Path(settings.output_dir.clone())]);
+    let state = super::state::load(settings, None, &settings.output_dir);
     let (mut ledger, state_notes) = (state.ledger, state.notes);
     let FeedsRead { results, .. } =
         super::read_feeds(project, &fetch, now, &Silent, Writes::Never, state.health)?;

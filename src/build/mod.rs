@@ -301,10 +301,8 @@ pub fn run(
     let output_dir = options.output_dir.clone().unwrap_or_else(|| settings.output_dir.clone());
     // The state: damage is recovered from the previous copies, then from the published
     // state (`--state-from`, then the last build's output folder).
-    let sources: Vec<StateSource> =
-        options.state_from.iter().cloned().chain([StateSource::Path(output_dir.clone())]).collect();
-    let state::State { mut ledger, mut history, health, mut notes } =
-        state::load(settings, &sources);
+    let state::State { mut ledger, mut history, health, mut notes, damaged } =
+        state::load(settings, options.state_from.as_ref(), &output_dir);
     let FeedsRead { results, health } =
         read_feeds(project, &options.fetch, options.now, reporter, Writes::Allowed, health)?;
 
@@ -463,7 +461,7 @@ pub fn run(
     let encoded = state::Encoded::new(&ledger, &history, &health);
     encoded.publish(&staging, options.now)?;
     swap_in(&staging, &output_dir)?;
-    encoded.save(&settings.state_dir);
+    encoded.save(&settings.state_dir, &damaged);
     Ok(BuildOutcome { report, output_dir })
 }
 

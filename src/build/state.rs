@@ -60,15 +60,29 @@ pub enum StateSource {
 }
 
 impl StateSource {
-    /// Reads `--state-from`: an `http://` or `https://` URL, otherwise a path.
-    #[must_use]
-    pub fn parse(text: &str) -> StateSource {
+    /// Reads `--state-from`: an `http://` or `https://` URL, otherwise a path. Refuses an
+    /// empty value and a URL of another scheme (`file://`, `ftp://`: give the folder itself).
+    pub fn parse(text: &str) -> Result<StateSource, String> {
         let lower = text.to_ascii_lowercase();
-        if lower.starts_with("http://") || lower.starts_with("https://") {
-            StateSource::Url(text.to_owned())
-        } else {
-            StateSource::Path(PathBuf::from(text))
+        if text.trim().is_empty() {
+            return Err("`--state-from` is empty: give the site's URL or a folder".to_owned());
         }
+        if lower.starts_with("http://") || lower.starts_with("https://") {
+            return reqwest::Url::parse(text).map(|_| StateSource::Url(text.to_owned())).map_err(
+                |e| format!("`--state-from {}` is not a URL: {e}", crate::text::shown(text, 80)),
+            );
+        }
+        if let Some((scheme, _)) = text.split_once("://")
+            && !scheme.is_empty()
+            && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c))
+        {
+            return Err(format!(
+                "`--state-from` reads http(s) URLs and folders, not `{}://`; give a folder \
+                 as a path",
+                crate::text::shown(scheme, 20)
+            ));
+        }
+        Ok(StateSource::Path(PathBuf::from(text)))
     }
 }
 
@@ -114,6 +128,8 @@ pub(super) struct State {
     pub(super) health: Health,
     /// What loading said: damage found, and where recovered files came from.
     pub(super) notes: Vec<String>,
+    /// The state files that were there but could not be used.
+    pub(super) damaged: Vec<&'static str>,
 }
 
 /// The bytes of the state after a build, to save and to publish.
@@ -160,9 +176,18 @@ impl Encoded {
 
     /// Replaces each file in the state folder, keeping the replaced one as `<name>.prev`; a
     /// file that cannot be written is logged, and the next build recovers it.
-    pub(super) fn save(&self, state_dir: &Path) {
+    ///
+    /// A file of `damaged` is moved aside to `<name>.damaged` first (for a look at what
+    /// happened), so that the good `<name>.prev` it was recovered from stays.
+    pub(super) fn save(&self, state_dir: &Path, damaged: &[&str]) {
         for (name, bytes) in &self.files {
             let path = state_dir.join(name);
+            if damaged.contains(name) {
+                let aside = state_dir.join(format!("{name}.damaged"));
+                if let Err(e) = std::fs::rename(&path, &aside) {
+                    tracing::warn!(path = %path.display(), error = %e, "Could not move a damaged state file aside");
+                }
+            }
             if let Err(e) = crate::fs::replace_keeping_previous(&path, bytes) {
                 tracing::warn!(path = %path.display(), error = %e, "Could not save the state");
             }
@@ -189,31 +214,42 @@ pub(super) fn save_health(state_dir: &Path, health: &Health) {
 }
 
 /// Loads the state of `settings.state_dir`, recovering each file that is missing or damaged
-/// from its previous copy or from `sources`, in order (see the module's documentation).
+/// from its previous copy, the state published at `given` (`--state-from`) and the one in
+/// the output folder `output` (see the module's documentation).
 #[must_use]
-pub(super) fn load(settings: &Settings, sources: &[StateSource]) -> State {
-    let mut published = Published::new(settings, sources);
+pub(super) fn load(settings: &Settings, given: Option<&StateSource>, output: &Path) -> State {
+    let mut sources: Vec<StateSource> = given.into_iter().cloned().collect();
+    sources.push(StateSource::Path(output.to_owned()));
+    let mut published = Published::new(settings, &sources, usize::from(given.is_some()));
     let dir = &settings.state_dir;
     let ledger = recover(dir, &LEDGER_FILE, &mut published);
     let history = recover(dir, &HISTORY_FILE, &mut published);
     let health = recover(dir, &HEALTH_FILE, &mut published);
     let mut notes = Vec::new();
     if ledger.first_build() && history.first_build() && health.first_build() {
-        notes.push(format!(
-            "no state in `{}` yet (a first build){}; starting afresh",
+        let note = format!(
+            "no state in `{}` (a first build, or a state folder that was removed){}; \
+             starting afresh",
             dir.display(),
             published.tried()
-        ));
+        );
+        tracing::info!("{note}");
+        notes.push(note);
     } else {
         notes.extend(ledger.note);
         notes.extend(history.note);
         notes.extend(health.note);
     }
+    let damaged = [(LEDGER, ledger.damaged), (HISTORY, history.damaged), (HEALTH, health.damaged)]
+        .into_iter()
+        .filter_map(|(name, damaged)| damaged.then_some(name))
+        .collect();
     State {
         ledger: ledger.value.unwrap_or_default(),
         history: history.value.unwrap_or_default(),
         health: health.value.unwrap_or_default(),
         notes,
+        damaged,
     }
 }
 
@@ -310,6 +346,8 @@ struct Recovered<T> {
     note: Option<String>,
     /// Nothing anywhere, not even a damaged file: the state of a first build.
     nowhere: bool,
+    /// The state folder's file is there but cannot be used.
+    damaged: bool,
 }
 
 impl<T> Recovered<T> {
@@ -347,9 +385,12 @@ fn read_local<T>(path: &Path, kind: &Kind<T>) -> Result<T, Problem> {
 fn recover<T>(dir: &Path, kind: &Kind<T>, published: &mut Published<'_>) -> Recovered<T> {
     let path = dir.join(kind.file);
     let problem = match read_local(&path, kind) {
-        Ok(value) => return Recovered { value: Some(value), note: None, nowhere: false },
+        Ok(value) => {
+            return Recovered { value: Some(value), note: None, nowhere: false, damaged: false };
+        }
         Err(problem) => problem,
     };
+    let damaged = !problem.missing;
     let mut copies: Vec<(T, String)> = Vec::new();
     let mut failures = Vec::new();
     let prev = crate::fs::previous_path(&path);
@@ -394,7 +435,7 @@ fn recover<T>(dir: &Path, kind: &Kind<T>, published: &mut Published<'_>) -> Reco
         if !nowhere {
             tracing::warn!("{note}");
         }
-        return Recovered { value: None, note: Some(note), nowhere };
+        return Recovered { value: None, note: Some(note), nowhere, damaged };
     };
     let mut from = vec![first];
     for (other, origin) in copies {
@@ -403,13 +444,15 @@ fn recover<T>(dir: &Path, kind: &Kind<T>, published: &mut Published<'_>) -> Reco
     }
     let _ = write!(note, "; recovered from {}", from.join(", combined with "));
     tracing::warn!("{note}");
-    Recovered { value: Some(value), note: Some(note), nowhere: false }
+    Recovered { value: Some(value), note: Some(note), nowhere: false, damaged }
 }
 
 /// The published states to recover from, each read at most once.
 struct Published<'a> {
     settings: &'a Settings,
     sources: Vec<StateSource>,
+    /// How many of the first sources were given by hand (`--state-from`).
+    given: usize,
     /// Per source: its manifest and where its files are, or why it cannot be used; `None`
     /// until first needed.
     manifests: Vec<Option<Result<Option<Located>, String>>>,
@@ -429,10 +472,11 @@ struct Net {
 }
 
 impl<'a> Published<'a> {
-    fn new(settings: &'a Settings, sources: &[StateSource]) -> Published<'a> {
+    fn new(settings: &'a Settings, sources: &[StateSource], given: usize) -> Published<'a> {
         Published {
             settings,
             sources: sources.to_vec(),
+            given,
             manifests: sources.iter().map(|_| None).collect(),
             net: None,
         }
@@ -511,22 +555,23 @@ impl<'a> Published<'a> {
                 }
             }
         };
-        let mut last_missing = None;
+        let mut missing = Vec::new();
         for base in candidates {
             match self.read(&base, MANIFEST, MAX_MANIFEST_BYTES) {
                 Ok((bytes, origin)) => {
                     let manifest = parse_manifest(&bytes, &origin)?;
                     return Ok(Some(Located { manifest, base }));
                 }
-                Err(why) if is_missing(&why) => last_missing = Some(why),
+                Err(why) if is_missing(&why) => missing.push(why),
                 Err(why) => return Err(why),
             }
         }
-        // A URL given by hand that answers nothing is worth a note; an output folder that
-        // holds no state yet is not.
-        match (&source, last_missing) {
-            (StateSource::Url(_), Some(why)) => Err(why),
-            _ => Ok(None),
+        // A place given by hand (`--state-from`) that holds nothing is worth a note; the
+        // output folder, which holds no state before its first build, is not.
+        if at < self.given {
+            Err(format!("no published state: {}", missing.join(", and ")))
+        } else {
+            Ok(None)
         }
     }
 

@@ -69,7 +69,7 @@ fn publish(site: &Path, ledger: &Ledger, history: &History, now: i64) {
 fn nothing_anywhere_is_a_first_build_with_one_note() {
     let dir = tempfile::tempdir().unwrap();
     let settings = settings(dir.path());
-    let state = load(&settings, &[StateSource::Path(settings.output_dir.clone())]);
+    let state = load(&settings, None, &settings.output_dir);
     assert!(state.ledger.is_empty() && state.history.builds.is_empty());
     assert!(state.health.feeds.is_empty());
     assert_eq!(state.notes.len(), 1, "{:?}", state.notes);
@@ -81,8 +81,8 @@ fn saved_state_loads_without_notes() {
     let dir = tempfile::tempdir().unwrap();
     let settings = settings(dir.path());
     let ledger = ledger_of(&[("192.0.2.1", 10, 20)]);
-    Encoded::new(&ledger, &history_of(&[10, 20]), &health_of(20)).save(&settings.state_dir);
-    let state = load(&settings, &[]);
+    Encoded::new(&ledger, &history_of(&[10, 20]), &health_of(20)).save(&settings.state_dir, &[]);
+    let state = load(&settings, None, &settings.output_dir);
     assert!(state.notes.is_empty(), "{:?}", state.notes);
     assert_eq!(seen(&state.ledger, "192.0.2.1"), Some((10, 20)));
     assert_eq!(times(&state.history), [10, 20]);
@@ -95,12 +95,12 @@ fn a_corrupt_file_is_recovered_from_its_previous_copy() {
     let settings = settings(dir.path());
     let health = health_of(10);
     Encoded::new(&ledger_of(&[("192.0.2.1", 10, 10)]), &history_of(&[10]), &health)
-        .save(&settings.state_dir);
+        .save(&settings.state_dir, &[]);
     Encoded::new(&ledger_of(&[("192.0.2.1", 10, 20)]), &history_of(&[10, 20]), &health)
-        .save(&settings.state_dir);
+        .save(&settings.state_dir, &[]);
     fs::write(settings.state_dir.join("ledger"), b"garbage").unwrap();
     fs::write(settings.state_dir.join("history.json"), b"{").unwrap();
-    let state = load(&settings, &[]);
+    let state = load(&settings, None, &settings.output_dir);
     // The previous copies are one build old: what the damaged files added is gone, and no
     // more than that.
     assert_eq!(seen(&state.ledger, "192.0.2.1"), Some((10, 10)));
@@ -117,11 +117,11 @@ fn copies_are_combined_so_that_none_loses_what_another_knew() {
     // The previous copy knows .1 from 10 to 20; the published one (a later build) knows .1
     // until 30 and .2, but not .3, which only the previous copy has.
     let prev = ledger_of(&[("192.0.2.1", 10, 20), ("192.0.2.3", 5, 5)]);
-    Encoded::new(&prev, &history_of(&[10, 20]), &health_of(20)).save(&settings.state_dir);
+    Encoded::new(&prev, &history_of(&[10, 20]), &health_of(20)).save(&settings.state_dir, &[]);
     fs::rename(settings.state_dir.join("ledger"), settings.state_dir.join("ledger.prev")).unwrap();
     let published = ledger_of(&[("192.0.2.1", 10, 30), ("192.0.2.2", 30, 30)]);
     publish(&settings.output_dir, &published, &history_of(&[20, 30]), 30);
-    let state = load(&settings, &[StateSource::Path(settings.output_dir.clone())]);
+    let state = load(&settings, None, &settings.output_dir);
     assert_eq!(seen(&state.ledger, "192.0.2.1"), Some((10, 30)));
     assert_eq!(seen(&state.ledger, "192.0.2.2"), Some((30, 30)));
     assert_eq!(seen(&state.ledger, "192.0.2.3"), Some((5, 5)));
@@ -142,7 +142,7 @@ fn a_published_state_restores_a_deleted_folder() {
     publish(&site, &ledger_of(&[("192.0.2.1", 10, 30)]), &history_of(&[10, 20, 30]), 30);
     // Given as the site's folder, its `state/` folder or its manifest.
     for source in [site.clone(), site.join("state"), site.join("state/manifest.json")] {
-        let state = load(&settings, &[StateSource::Path(source.clone())]);
+        let state = load(&settings, Some(&StateSource::Path(source.clone())), &settings.output_dir);
         assert_eq!(seen(&state.ledger, "192.0.2.1"), Some((10, 30)), "{}", source.display());
         assert_eq!(times(&state.history), [10, 20, 30]);
         assert_eq!(state.health.feeds["feed"].last_success, Some(30));
@@ -177,7 +177,7 @@ fn load_damaged(damage: impl Fn(&Path)) -> State {
     let site = dir.path().join("downloaded");
     publish(&site, &ledger_of(&[("192.0.2.1", 10, 30)]), &history_of(&[30]), 30);
     damage(&site.join("state"));
-    load(&settings, &[StateSource::Path(site)])
+    load(&settings, Some(&StateSource::Path(site)), &settings.output_dir)
 }
 
 fn edit_manifest(state: &Path, edit: impl Fn(&mut serde_json::Value)) {
@@ -255,11 +255,61 @@ fn hostile_manifests_are_refused_with_a_reason() {
 
 #[test]
 fn state_sources_are_urls_or_paths() {
+    let parse = |text: &str| StateSource::parse(text);
     assert_eq!(
-        StateSource::parse("https://x.github.io/feeds/"),
-        StateSource::Url("https://x.github.io/feeds/".to_owned())
+        parse("https://x.github.io/feeds/"),
+        Ok(StateSource::Url("https://x.github.io/feeds/".to_owned()))
     );
-    assert_eq!(StateSource::parse("HTTP://x/"), StateSource::Url("HTTP://x/".to_owned()));
-    assert_eq!(StateSource::parse("site"), StateSource::Path("site".into()));
-    assert_eq!(StateSource::parse("file:///x"), StateSource::Path("file:///x".into()));
+    assert_eq!(parse("HTTP://x/"), Ok(StateSource::Url("HTTP://x/".to_owned())));
+    assert_eq!(parse("site"), Ok(StateSource::Path("site".into())));
+    assert_eq!(parse("../a b/site"), Ok(StateSource::Path("../a b/site".into())));
+    for (text, reason) in [
+        ("", "is empty"),
+        ("  ", "is empty"),
+        ("file:///x", "not `file://`"),
+        ("ftp://x/", "not `ftp://`"),
+        ("https://", "is not a URL"),
+        ("http://[::1/", "is not a URL"),
+    ] {
+        let why = parse(text).unwrap_err();
+        assert!(why.contains(reason), "{text}: {why}");
+    }
+}
+
+#[test]
+fn a_damaged_file_is_moved_aside_so_that_its_good_previous_copy_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings(dir.path());
+    let health = health_of(10);
+    Encoded::new(&ledger_of(&[("192.0.2.1", 10, 10)]), &history_of(&[10]), &health)
+        .save(&settings.state_dir, &[]);
+    Encoded::new(&ledger_of(&[("192.0.2.1", 10, 20)]), &history_of(&[10, 20]), &health)
+        .save(&settings.state_dir, &[]);
+    fs::write(settings.state_dir.join("history.json"), b"{").unwrap();
+    let state = load(&settings, None, &settings.output_dir);
+    assert_eq!(state.damaged, ["history.json"]);
+    let next = history_of(&[10, 30]);
+    Encoded::new(&state.ledger, &next, &state.health).save(&settings.state_dir, &state.damaged);
+    // The recovered-from copy is still the previous one; the damaged file is kept aside.
+    let prev: History = History::load(&settings.state_dir.join("history.json.prev")).unwrap();
+    assert_eq!(times(&prev), [10]);
+    assert_eq!(fs::read(settings.state_dir.join("history.json.damaged")).unwrap(), b"{");
+    assert_eq!(times(&History::load(&settings.state_dir.join("history.json")).unwrap()), [10, 30]);
+    // The undamaged ledger rotated as usual.
+    let prev_ledger = Ledger::load(&settings.state_dir.join("ledger.prev")).unwrap();
+    assert_eq!(seen(&prev_ledger, "192.0.2.1"), Some((10, 20)));
+}
+
+#[test]
+fn a_given_place_without_state_is_named_in_the_notes() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings(dir.path());
+    let empty = dir.path().join("empty");
+    fs::create_dir_all(&empty).unwrap();
+    let state = load(&settings, Some(&StateSource::Path(empty.clone())), &settings.output_dir);
+    assert_eq!(state.notes.len(), 3, "{:?}", state.notes);
+    let note = &state.notes[0];
+    assert!(note.contains("no published state: nothing at"), "{note}");
+    assert!(note.contains(&format!("{}", empty.join("state/manifest.json").display())), "{note}");
+    assert!(note.contains(&format!("{}", empty.join("manifest.json").display())), "{note}");
 }
