@@ -270,7 +270,18 @@ fn lookup_command(project: &config::Project, args: &LookupArgs) -> anyhow::Resul
     let found = match build::lookup(project, value, &options) {
         Ok(found) => found,
         // A refused value is the whole message; anything else is the look-up's failure.
-        Err(error @ build::LookupError::BadValue { .. }) => return Err(error.into()),
+        Err(error @ build::LookupError::BadValue { .. }) => {
+            // A script reading `--json` gets an answer to read, with the same message.
+            if args.json {
+                let answer = serde_json::json!({
+                    "version": 1,
+                    "query": feedsmith::text::shown(value, 120),
+                    "error": error.to_string(),
+                });
+                printer::out(&serde_json::to_string_pretty(&answer)?);
+            }
+            return Err(error.into());
+        }
         Err(error) => return Err(anyhow::Error::new(error).context("the look-up failed")),
     };
     if args.json {

@@ -605,6 +605,14 @@ fn hostile_values_are_refused_with_a_clean_error() {
         assert!(!stderr.contains("panicked"), "{stderr}");
         assert!(!stderr.contains('\u{1b}') && !stderr.contains('\r'), "{stderr:?}");
         assert!(stderr.len() < 1_000, "{} bytes of error", stderr.len());
+        // Under `--json` a script gets the same refusal as JSON.
+        let output = run(root.path(), &["--json", "--", value]);
+        assert_eq!(output.status.code(), Some(2), "{value:?}");
+        let answer: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let error = answer["error"].as_str().unwrap();
+        assert!(error.contains("is not a value feedsmith can look up"), "{error}");
+        assert!(!output.stdout.contains(&0x1b), "{value:?}");
+        assert!(answer["query"].as_str().unwrap().chars().count() <= 121, "{answer}");
     }
     // Bytes that are not UTF-8.
     let output = assert_cmd::Command::cargo_bin("feedsmith")
