@@ -69,7 +69,7 @@ pub(crate) struct Reference {
     /// Where it came from.
     pub(crate) from: ReferenceFrom,
     /// The record's own time lay after the build time and counts as the build time (CSV and
-    /// JSON feeds, whose times are the provider's clock).
+    /// JSON feeds, whose times are the provider's clock), or so did the ledger's last build.
     pub(crate) capped: bool,
 }
 
@@ -158,7 +158,8 @@ pub(crate) fn minimum(project: &Project, task: &Task, kind: AttrType) -> Option<
 ///
 /// A MISP feed's time in the future decays to 0, as in MISP, whose own instances write those
 /// times. A CSV or JSON feed's time is the provider's clock: one minutes or years ahead of the
-/// build says the feed lists the value now, so it counts as the build time.
+/// build says the feed lists the value now, so it counts as the build time. So does a
+/// ledger's last build after the build time.
 pub(crate) fn reference_time(record: &Record, feed: &Feed, ledger: &Ledger, now: i64) -> Reference {
     let sighting = record.sightings.as_ref().and_then(|s| s.last_seen);
     if let Some(own) =
@@ -175,8 +176,12 @@ pub(crate) fn reference_time(record: &Record, feed: &Feed, ledger: &Ledger, now:
         return Reference { time: if capped { now } else { own }, from, capped };
     }
     match ledger.get(&feed.id, &record.indicator) {
+        // A ledger that saw the value after the build time (a build replayed at an earlier
+        // `--now`, a clock set back) says the feed lists it now, not that it decayed.
         Some(seen) => {
-            Reference { time: seen.last_seen, from: ReferenceFrom::Ledger, capped: false }
+            let capped = seen.last_seen > now;
+            let time = if capped { now } else { seen.last_seen };
+            Reference { time, from: ReferenceFrom::Ledger, capped }
         }
         None => Reference { time: now, from: ReferenceFrom::Build, capped: false },
     }
