@@ -827,6 +827,21 @@ fn resolve_model(item: &Item<DecayConfig>, report: &mut Report) -> Option<DecayM
         report.error(source, "attribute_types", "a model needs at least one attribute type");
     }
     let config = round_like_misp(&item.id, source, config);
+    // A positive value below 0.00005 is stored by MISP as 0, which it then divides by.
+    for (key, before, after) in [
+        ("lifetime_days", item.config.lifetime_days, config.lifetime_days),
+        ("decay_speed", item.config.decay_speed, config.decay_speed),
+    ] {
+        if before > 0.0 && after <= 0.0 {
+            report.error(
+                source,
+                key,
+                format!(
+                    "must be at least 0.0001: MISP keeps 4 decimal places, and {before:e} becomes 0"
+                ),
+            );
+        }
+    }
     let mut types = Vec::new();
     for name in &config.attribute_types {
         match AttrType::from_name(name) {
