@@ -164,11 +164,11 @@ fn a_local_file_reports_no_http_status() {
 #[test]
 fn the_published_report_names_no_folder_of_the_build_machine() {
     let root = text_project();
-    // A first build has no ledger yet, which the report notes.
+    // A first build has no state yet, which the report notes, naming the state folder.
     let output = feedsmith(root.path(), &["build", "--now", "2026-08-23T00:00:00Z"]);
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     let machine = root.path().canonicalize().unwrap().display().to_string();
     let report = std::fs::read_to_string(root.path().join("site/report.json")).unwrap();
-    assert!(report.contains("no ledger at"), "the note this test is about: {report}");
+    assert!(report.contains("a first build"), "the note this test is about: {report}");
     assert_eq!(find_in_files(&root.path().join("site"), &machine), None);
 }
