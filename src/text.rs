@@ -1,12 +1,15 @@
 //! Text from feeds and definitions as messages show it.
 
 /// `text` for a message or a log line: control characters escaped, so that it stays on one
-/// line and a terminal never runs it, and cut after `max_chars` characters with `…`.
+/// line and a terminal never runs it, invisible ones too (format characters such as a
+/// right-to-left override or a zero-width space, and the line and paragraph separators), so
+/// that it reads as what it holds, and cut after `max_chars` characters with `…`.
 /// Everything else, the backslashes of a regular expression included, is kept as written.
 ///
 /// ```
 /// use feedsmith::text::shown;
 /// assert_eq!(shown("a\nb", 80), "a\\nb");
+/// assert_eq!(shown("a\u{202e}b", 80), "a\\u{202e}b");
 /// assert_eq!(shown("abcdef", 3), "abc…");
 /// ```
 #[must_use]
@@ -19,11 +22,30 @@ pub fn shown(text: &str, max_chars: usize) -> String {
         }
         if c.is_control() {
             out.extend(c.escape_default());
+        } else if is_invisible(c) {
+            out.extend(c.escape_unicode());
         } else {
             out.push(c);
         }
     }
     out
+}
+
+/// Whether `c` is a character that shows nothing, or moves what follows, without being a
+/// control character: what the standard library's debug escaping calls non-printable
+/// (format characters, separators other than the space, unassigned code points), and the
+/// Hangul fillers, letters that are drawn blank. A combining mark is printable: it is asked
+/// about after a letter, as it stands in a word.
+pub(crate) fn is_invisible(c: char) -> bool {
+    if c.is_ascii() {
+        return false;
+    }
+    let mut pair = [0_u8; 5];
+    pair[0] = b'a';
+    let written = c.encode_utf8(&mut pair[1..]).len();
+    let escaped = std::str::from_utf8(&pair[..=written])
+        .is_ok_and(|pair| pair.escape_debug().nth(2).is_some());
+    escaped || matches!(c, '\u{115f}' | '\u{1160}' | '\u{3164}' | '\u{ffa0}')
 }
 
 /// No limit for [`shown`]: the whole text.
@@ -68,4 +90,24 @@ pub fn regex_reason(err: &regex::Error) -> String {
     text.lines()
         .find_map(|line| line.trim().strip_prefix("error: "))
         .map_or_else(|| text.split_whitespace().collect::<Vec<_>>().join(" "), str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Found by hostile-input testing: a feed's tag holding a right-to-left override reached
+    // the terminal as written in `lookup`'s answer, and turned the rest of the line around;
+    // a line separator broke it in two.
+    #[test]
+    fn invisible_characters_are_escaped_and_visible_ones_kept() {
+        assert_eq!(shown("tag\u{202e}lave", WHOLE), "tag\\u{202e}lave");
+        assert_eq!(shown("a\u{2028}b\u{200b}c", WHOLE), "a\\u{2028}b\\u{200b}c");
+        assert_eq!(shown("bad\u{3164}.example", WHOLE), "bad\\u{3164}.example");
+        // Letters with combining marks, and other scripts, show as they are.
+        for word in ["b\u{301}ad", "उदाहरण", "ไทย", "bücher", "☃", "\"quoted\" 'x' \\d+"]
+        {
+            assert_eq!(shown(word, WHOLE), word);
+        }
+    }
 }

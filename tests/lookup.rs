@@ -683,3 +683,28 @@ fn a_csv_time_is_the_reference_and_one_after_the_build_counts_as_the_build() {
         "{text}"
     );
 }
+
+// Found by hostile-input testing: a build at an earlier `--now` than the last one (a past
+// day replayed, a clock set back) took the ledger's last build, after its own time, as the
+// reference, and every value of a feed without timestamps scored 0 and left the outputs.
+#[test]
+fn a_ledger_time_after_the_build_counts_as_the_build() {
+    let root = local_project("198.51.100.1\n");
+    let output = feedsmith(root.path(), &["build", "--now", T2]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let output = feedsmith(root.path(), &["build", "--now", T1]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert_eq!(plain_values(&root.path().join("site/all.txt")), ["198.51.100.1"]);
+    let output = run(root.path(), &["--json", "--now", T1, "198.51.100.1"]);
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let listing = &items(&json, "feeds")[0];
+    assert_eq!(listing["last_seen"], T2);
+    let all = verdict(&json, "all", "198.51.100.1");
+    assert_eq!(all["verdict"], "selected");
+    let scoring = &items(all, "feeds")[0]["scoring"];
+    assert_eq!(scoring["reference_from"], "ledger");
+    assert_eq!(scoring["reference_time"], T1);
+    assert_eq!(scoring["reference_capped"], true);
+    // NIDS's default base score at its reference time.
+    close(&scoring["score"], 80.0);
+}

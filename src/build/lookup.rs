@@ -257,7 +257,8 @@ pub struct Scoring {
     /// record's own), `ledger` (the last build that saw it in the feed) or `build` (nothing
     /// known: the build time).
     pub reference_from: &'static str,
-    /// The record's own time lay after the build time and counts as the build time.
+    /// The reference time (the record's own, or the ledger's last build) lay after the build
+    /// time and counts as the build time.
     pub reference_capped: bool,
     /// The record's last change, RFC 3339: its `timestamp`, else the first build that saw it
     /// in the feed. A `polynomial_extended` model counts retention tags from it.
@@ -417,10 +418,9 @@ fn bad_value(value: &str, reason: RejectReason) -> LookupError {
     // holds.
     let mut shown = String::new();
     for c in value.chars().take(SHOWN_VALUE_CHARS) {
-        let invisible = !matches!(c, '"' | '\'' | '\\') && c.escape_debug().nth(1).is_some();
         if c.is_control() {
             shown.extend(c.escape_default());
-        } else if invisible {
+        } else if crate::text::is_invisible(c) {
             shown.extend(c.escape_unicode());
         } else {
             shown.push(c);
@@ -847,5 +847,7 @@ mod tests {
         let text = bad_value("\u{202e}moc.elpmaxe", RejectReason::HiddenCharacter).to_string();
         assert!(text.contains("`\\u{202e}moc.elpmaxe`"), "{text}");
         assert!(!text.contains('\u{202e}'));
+        let text = bad_value("bad\u{3164}.example", RejectReason::HiddenCharacter).to_string();
+        assert!(text.contains("`bad\\u{3164}.example`"), "{text}");
     }
 }

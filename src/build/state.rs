@@ -46,9 +46,12 @@ const HEALTH: &str = "feeds.json";
 
 /// The largest manifest read: it lists three files.
 const MAX_MANIFEST_BYTES: u64 = 1024 * 1024;
-/// The largest published file accepted, whatever a manifest says: a ledger of ten million
-/// entries takes a few hundred megabytes.
-const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024 * 1024;
+/// The largest published file accepted unless `[fetch] max_body_bytes` is larger, whatever a
+/// manifest says: the file is held in memory whole, and a ledger of ten million entries
+/// takes about 200 MB.
+const MAX_FILE_BYTES: u64 = 1024 * 1024 * 1024;
+/// The most characters of a manifest's `built` time that a note quotes.
+const SHOWN_BUILT_CHARS: usize = 40;
 
 /// Where a previous build's published state can be read.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -198,7 +201,7 @@ impl Encoded {
 /// The bytes of `feeds.json`.
 pub(super) fn health_bytes(health: &Health) -> Vec<u8> {
     let mut health = health.clone();
-    health.version = 1;
+    health.version = HEALTH_FORMAT;
     let mut bytes = serde_json::to_vec_pretty(&health).unwrap_or_default();
     bytes.push(b'\n');
     bytes
@@ -323,8 +326,7 @@ const HEALTH_FILE: Kind<Health> = Kind {
     file: HEALTH,
     what: "feed health",
     parse: |bytes, origin| {
-        serde_json::from_slice::<Health>(bytes)
-            .map_err(|e| format!("the feed health `{origin}` is corrupt: {e}"))
+        parse_health(bytes).map_err(|e| format!("the feed health `{origin}` is corrupt: {e}"))
     },
     // Per feed, the copy that knows of the later build.
     combine: |health, other| {
@@ -339,6 +341,37 @@ const HEALTH_FILE: Kind<Health> = Kind {
         }
     },
 };
+
+/// The layout version of `feeds.json`, written as its `version` key.
+const HEALTH_FORMAT: u32 = 1;
+
+/// Reads `feeds.json`, refusing a later layout and times that no build can have written (a
+/// last success in the year 292 billion would let a feed's last good data stand in for ever).
+fn parse_health(bytes: &[u8]) -> Result<Health, String> {
+    let health: Health = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    if health.version > HEALTH_FORMAT {
+        return Err(format!(
+            "unknown version `{}` (this feedsmith reads version {HEALTH_FORMAT})",
+            health.version
+        ));
+    }
+    for (feed, entry) in &health.feeds {
+        for (key, time) in
+            [("last_success", entry.last_success), ("failing_since", entry.failing_since)]
+        {
+            if let Some(time) = time
+                && time::OffsetDateTime::from_unix_timestamp(time).is_err()
+            {
+                return Err(format!(
+                    "feed `{}`: `{key}` {time} is not a time (Unix seconds of the years -9999 to \
+                     9999)",
+                    crate::text::shown(feed, SHOWN_BUILT_CHARS)
+                ));
+            }
+        }
+    }
+    Ok(health)
+}
 
 /// What recovering one file gave.
 struct Recovered<T> {
@@ -364,7 +397,11 @@ struct Problem {
 
 /// Reads and parses a local state file.
 fn read_local<T>(path: &Path, kind: &Kind<T>) -> Result<T, Problem> {
-    match std::fs::read(path) {
+    let read = open_regular(path).and_then(|mut file| {
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map(|_| bytes)
+    });
+    match read {
         Ok(bytes) => (kind.parse)(&bytes, &path.display().to_string())
             .map_err(|text| Problem { missing: false, text }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Problem {
@@ -506,12 +543,16 @@ impl<'a> Published<'a> {
         let Some(entry) = located.manifest.files.get(name).cloned() else {
             return Err(format!("the state published at {} lists no `{name}`", located.base));
         };
-        let built = located.manifest.built.clone();
+        // The manifest's own text, shown as every message shows text from elsewhere.
+        let built = crate::text::shown(&located.manifest.built, SHOWN_BUILT_CHARS);
         let base = located.base.clone();
-        if entry.bytes > MAX_FILE_BYTES {
+        // A manifest is no reason to hold more in memory than the state may take.
+        let limit = MAX_FILE_BYTES.max(self.settings.max_body_bytes);
+        if entry.bytes > limit {
             return Err(format!(
-                "the `{name}` published at {base} is said to be {} bytes, more than the {} accepted",
-                entry.bytes, MAX_FILE_BYTES
+                "the `{name}` published at {base} is said to be {} bytes, more than the {limit} \
+                 accepted (1 GiB, or `[fetch] max_body_bytes` if larger)",
+                entry.bytes
             ));
         }
         let (bytes, origin) = self.read(&base, name, entry.bytes)?;
@@ -587,7 +628,7 @@ impl<'a> Published<'a> {
             StateSource::Path(dir) => {
                 let path = dir.join(name);
                 let origin = path.display().to_string();
-                let file = std::fs::File::open(&path).map_err(|e| {
+                let file = open_regular(&path).map_err(|e| {
                     if e.kind() == std::io::ErrorKind::NotFound {
                         format!("{MISSING} `{origin}`")
                     } else {
@@ -610,6 +651,11 @@ impl<'a> Published<'a> {
                     Err(crate::fetch::FetchError::Status { status: 404 | 410, .. }) => {
                         Err(format!("{MISSING} {url}"))
                     }
+                    // The limit is the manifest's size (or a manifest's largest), not a
+                    // setting: said so, rather than as a feed body over `max_body_bytes`.
+                    Err(crate::fetch::FetchError::TooLarge { .. }) => {
+                        Err(format!("{url} is longer than the {max} bytes expected; not used"))
+                    }
                     Err(e) => Err(format!("cannot get the published state: {e}")),
                 }
             }
@@ -631,6 +677,18 @@ impl<'a> Published<'a> {
         });
         net.as_ref().map_err(Clone::clone)
     }
+}
+
+/// Opens `path` for reading when it is a regular file (after symbolic links). Anything else
+/// is refused before it is opened: a named pipe would block the build until someone writes
+/// to it, a device such as `/dev/zero` never ends.
+fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+    let kind = std::fs::metadata(path)?.file_type();
+    if !kind.is_file() {
+        let what = if kind.is_dir() { "a folder" } else { "not a regular file" };
+        return Err(std::io::Error::other(format!("it is {what}")));
+    }
+    std::fs::File::open(path)
 }
 
 /// How a message about a file that is not there starts.

@@ -866,9 +866,25 @@ fn resolve_model(item: &Item<DecayConfig>, report: &mut Report) -> Option<DecayM
     }
     // Checked as MISP keeps them: a value that rounds to 0 is 0.
     let config = &round_like_misp(&item.id, source, config);
-    // MISP divides by both: a zero would make every score infinite or undefined.
-    check_score(source, "lifetime_days", config.lifetime_days, false, report);
-    check_score(source, "decay_speed", config.decay_speed, false, report);
+    // MISP divides by both: a zero would make every score infinite or undefined. A positive
+    // value below 0.00005 is stored by MISP as 0.
+    for (key, written, kept) in [
+        ("lifetime_days", item.config.lifetime_days, config.lifetime_days),
+        ("decay_speed", item.config.decay_speed, config.decay_speed),
+    ] {
+        if written > 0.0 && kept <= 0.0 {
+            report.error(
+                source,
+                key,
+                format!(
+                    "must be at least 0.0001: MISP keeps 4 decimal places, and {written:e} \
+                     becomes 0"
+                ),
+            );
+        } else {
+            check_score(source, key, kept, false, report);
+        }
+    }
     check_score(source, "threshold", config.threshold, true, report);
     check_score(source, "default_base_score", config.default_base_score, true, report);
     for (tag, &weight) in &config.base_score_config {

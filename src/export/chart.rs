@@ -522,9 +522,10 @@ fn escape(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            // Characters XML 1.0 forbids (control characters but tab, LF and CR) would make
-            // the page's SVG unreadable; they go.
+            // Characters XML 1.0 forbids (control characters but tab, LF and CR, and the
+            // non-characters U+FFFE and U+FFFF) would make the page's SVG unreadable; they go.
             c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            '\u{fffe}' | '\u{ffff}' => {}
             c => out.push(c),
         }
     }
@@ -660,6 +661,18 @@ mod tests {
             let title = doc.root_element().first_element_child().unwrap();
             assert_eq!(title.text(), Some(hostile));
         }
+    }
+
+    // Found by hostile-input testing: a model named with U+FFFE or U+FFFF (TOML allows both)
+    // made its page's SVG invalid XML.
+    #[test]
+    fn characters_xml_forbids_are_dropped() {
+        let mut chart = nids_chart();
+        chart.title = "a\u{fffe}b\u{ffff}c\u{1}d".to_owned();
+        let svg = chart.to_svg();
+        let doc = roxmltree::Document::parse(&svg).expect("still XML");
+        let title = doc.root_element().first_element_child().unwrap();
+        assert_eq!(title.text(), Some("abcd"));
     }
 
     #[test]

@@ -65,9 +65,13 @@ fn precheck(raw: &str) -> Result<(), RejectReason> {
     Ok(())
 }
 
-/// Invisible characters: Unicode format characters and the line and paragraph separators.
+/// Invisible characters: Unicode format characters, the line and paragraph separators, and
+/// every other default-ignorable code point (the Hangul fillers, variation selectors, the
+/// combining grapheme joiner), which IDNA drops or maps away: `bad<U+3164>.example` would
+/// otherwise become `bad.example`.
 static HIDDEN: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-    regex::Regex::new(r"[\p{Cf}\p{Zl}\p{Zp}]").expect("the hidden-character pattern is valid")
+    regex::Regex::new(r"[\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]")
+        .expect("the hidden-character pattern is valid")
 });
 
 /// MISP free-text type detection of one candidate string (already trimmed by the caller),

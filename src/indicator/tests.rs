@@ -727,4 +727,26 @@ mod generated {
             Err(RejectReason::HiddenCharacter)
         );
     }
+
+    // Found by hostile-input testing: the Hangul fillers are letters, not format characters,
+    // yet drawn blank, and IDNA maps them away, so `bad<U+3164>.example` was read as
+    // `bad.example`. Every default-ignorable code point is refused as invisible.
+    #[test]
+    fn rejects_values_with_default_ignorable_characters() {
+        let opts = Options::default();
+        for filler in ['\u{115f}', '\u{1160}', '\u{3164}', '\u{ffa0}', '\u{34f}', '\u{fe0f}'] {
+            for raw in [format!("bad{filler}.example"), format!("http://bad{filler}.example/x")] {
+                assert_eq!(classify(&raw, &opts), Err(RejectReason::HiddenCharacter), "{raw:?}");
+            }
+            let raw = format!("bad{filler}.example");
+            assert_eq!(
+                normalize(AttrType::Domain, &raw, &opts),
+                Err(RejectReason::HiddenCharacter),
+                "{raw:?}"
+            );
+        }
+        // Letters and combining marks that show are not hidden.
+        let c = classify("उदाहरण.भारत", &opts).unwrap();
+        assert_eq!(c.indicator.kind, AttrType::Domain);
+    }
 }

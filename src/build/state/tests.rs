@@ -313,3 +313,103 @@ fn a_given_place_without_state_is_named_in_the_notes() {
     assert!(note.contains(&format!("{}", empty.join("state/manifest.json").display())), "{note}");
     assert!(note.contains(&format!("{}", empty.join("manifest.json").display())), "{note}");
 }
+
+// Found by hostile-input testing: the `built` time of a published manifest reached the notes
+// (and so `report.json` and the site's index page) as written, terminal escapes included.
+#[test]
+fn a_manifest_s_build_time_is_quoted_escaped() {
+    let state = load_damaged(|state| {
+        edit_manifest(state, |m| m["built"] = "\u{1b}]0;owned\u{7}\u{202e}x".into());
+    });
+    assert_eq!(seen(&state.ledger, "192.0.2.1"), Some((10, 30)));
+    let note = state.notes.iter().find(|n| n.contains("ledger")).unwrap();
+    assert!(note.contains("the build of \\u{1b}]0;owned\\u{7}\\u{202e}x at"), "{note}");
+    assert!(!note.contains(['\u{1b}', '\u{7}', '\u{202e}']), "{note}");
+}
+
+// Found by hostile-input testing: a manifest may say a file is up to 8 GiB, and the file was
+// then read whole into memory; a server streaming that much took 1.4 GB in 3 seconds. A
+// published file is now held to 1 GiB, or `max_body_bytes` if larger.
+#[test]
+fn a_published_file_said_to_be_larger_than_the_limit_is_not_read() {
+    let gib = 1_u64 << 30;
+    for (max_body_bytes, said, refused) in
+        [(1024, gib + 1, true), (1024, gib, false), (2 * gib, 2 * gib, false)]
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = settings(dir.path());
+        settings.max_body_bytes = max_body_bytes;
+        let site = dir.path().join("downloaded");
+        publish(&site, &ledger_of(&[("192.0.2.1", 10, 30)]), &history_of(&[30]), 30);
+        edit_manifest(&site.join("state"), |m| m["files"]["ledger"]["bytes"] = said.into());
+        let state = load(&settings, Some(&StateSource::Path(site)), &settings.output_dir);
+        assert!(state.ledger.is_empty());
+        let note = state.notes.iter().find(|n| n.starts_with("no ledger")).unwrap();
+        let limit = gib.max(max_body_bytes);
+        let over = format!("is said to be {said} bytes, more than the {limit} accepted");
+        // Under the limit the file is read, and its size found wrong.
+        assert_eq!(note.contains(&over), refused, "{note}");
+        assert_eq!(note.contains("not the"), !refused, "{note}");
+        // The smaller files still come.
+        assert_eq!(times(&state.history), [30]);
+    }
+}
+
+// Found by hostile-input testing: a named pipe where a manifest or a state file should be
+// blocked the build for ever.
+#[cfg(unix)]
+#[test]
+fn a_named_pipe_in_a_state_folder_is_refused_without_waiting() {
+    let make_fifo = |path: &Path| {
+        let status = std::process::Command::new("mkfifo").arg(path).status().unwrap();
+        assert!(status.success());
+    };
+    let state = load_damaged(|state| {
+        fs::remove_file(state.join("manifest.json")).unwrap();
+        make_fifo(&state.join("manifest.json"));
+    });
+    assert!(state.ledger.is_empty());
+    let note = state.notes.iter().find(|n| n.starts_with("no ledger")).unwrap();
+    assert!(note.contains("it is not a regular file"), "{note}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings(dir.path());
+    fs::create_dir_all(&settings.state_dir).unwrap();
+    make_fifo(&settings.state_dir.join("history.json"));
+    let state = load(&settings, None, &settings.output_dir);
+    let note = state.notes.iter().find(|n| n.contains("history")).unwrap();
+    assert!(note.contains("it is not a regular file"), "{note}");
+}
+
+// Found by hostile-input testing: a `feeds.json` whose last success lies in the year
+// 292 billion loaded, and let the feed's last good data stand in for ever; one of a later
+// version was read as if it were this one.
+#[test]
+fn feed_health_with_impossible_times_or_a_later_version_is_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings(dir.path());
+    fs::create_dir_all(&settings.state_dir).unwrap();
+    let path = settings.state_dir.join("feeds.json");
+    let cases = [
+        (
+            r#"{"version":1,"feeds":{"f":{"last_success":9223372036854775807,"last_indicators":1,"failing_since":null,"last_error":null}}}"#,
+            "feed `f`: `last_success` 9223372036854775807 is not a time",
+        ),
+        (
+            r#"{"version":1,"feeds":{"f":{"last_success":1,"last_indicators":1,"failing_since":-9223372036854775808,"last_error":null}}}"#,
+            "feed `f`: `failing_since` -9223372036854775808 is not a time",
+        ),
+        (r#"{"version":2,"feeds":{}}"#, "unknown version `2`"),
+    ];
+    for (text, reason) in cases {
+        fs::write(&path, text).unwrap();
+        let state = load(&settings, None, &settings.output_dir);
+        assert!(state.health.feeds.is_empty(), "{reason}");
+        let note = state.notes.iter().find(|n| n.contains("feed health")).unwrap();
+        assert!(note.contains(reason), "{reason}: {note}");
+    }
+    // The last second of the year 9999 is a time.
+    fs::write(&path, health_bytes(&health_of(253_402_300_799))).unwrap();
+    let state = load(&settings, None, &settings.output_dir);
+    assert_eq!(state.health.feeds["feed"].last_success, Some(253_402_300_799), "{:?}", state.notes);
+}

@@ -852,26 +852,6 @@ fn model_numbers_are_rounded_to_four_decimals_as_misp_stores_them() {
 }
 
 #[test]
-fn a_lifetime_or_speed_that_rounds_to_zero_is_zero() {
-    // MISP keeps 4 decimals: 0.00004 is stored as 0, which the formula divides by.
-    let dir = repo(&[(
-        "decay.d/a.toml",
-        "name = \"A\"\nlifetime_days = 0.00004\ndecay_speed = 0.00004\nthreshold = 30\n\
-         default_base_score = 80\nattribute_types = [\"ip-dst\"]\n",
-    )]);
-    let errors = diagnostics_of(dir.path());
-    assert_eq!(errors.len(), 2, "{errors:?}");
-    assert!(
-        errors[0].contains("`lifetime_days`: must be a number greater than 0, not 0"),
-        "{errors:?}"
-    );
-    assert!(
-        errors[1].contains("`decay_speed`: must be a number greater than 0, not 0"),
-        "{errors:?}"
-    );
-}
-
-#[test]
 #[expect(clippy::float_cmp, reason = "rounding gives the nearest double to the decimal exactly")]
 fn round_4_follows_php() {
     assert_eq!(round_4(1.00005), 1.0001);
@@ -880,4 +860,31 @@ fn round_4_follows_php() {
     assert_eq!(round_4(120.0), 120.0);
     assert_eq!(round_4(0.123_449), 0.1234);
     assert_eq!(round_4(1e20), 1e20);
+}
+
+// Found by hostile-input testing: `lifetime_days = 0.00001` passed the check for a positive
+// lifetime, then MISP's rounding made it 0, a lifetime MISP divides by and the site drew as
+// "0 days".
+#[test]
+fn a_lifetime_or_decay_speed_that_rounds_to_zero_is_an_error() {
+    let dir = repo(&[(
+        "decay.d/a.toml",
+        "name = \"A\"\nlifetime_days = 0.00001\ndecay_speed = 0.00004\n\
+         attribute_types = [\"ip-dst\"]\n",
+    )]);
+    assert_eq!(
+        diagnostics_of(dir.path()),
+        [
+            "decay.d/a.toml:2:1: `lifetime_days`: must be at least 0.0001: MISP keeps 4 decimal \
+             places, and 1e-5 becomes 0",
+            "decay.d/a.toml:3:1: `decay_speed`: must be at least 0.0001: MISP keeps 4 decimal \
+             places, and 4e-5 becomes 0",
+        ]
+    );
+    // 0.00005 rounds half away from zero, to 0.0001: valid.
+    let dir = repo(&[(
+        "decay.d/a.toml",
+        "name = \"A\"\nlifetime_days = 0.00005\nattribute_types = [\"ip-dst\"]\ndecay_speed = 1\n",
+    )]);
+    assert!(diagnostics_of(dir.path()).is_empty());
 }
