@@ -14,8 +14,12 @@ use serde_json::Value;
 use crate::util::{feedsmith, pymisp_check};
 
 /// 2026-08-23T00:00:00Z and the following days.
-const DAYS: [&str; 4] =
-    ["2026-08-23T00:00:00Z", "2026-08-24T00:00:00Z", "2026-08-25T00:00:00Z", "2026-08-26T00:00:00Z"];
+const DAYS: [&str; 4] = [
+    "2026-08-23T00:00:00Z",
+    "2026-08-24T00:00:00Z",
+    "2026-08-25T00:00:00Z",
+    "2026-08-26T00:00:00Z",
+];
 const D0: i64 = 1_787_443_200;
 const DAY: i64 = 86_400;
 
@@ -40,7 +44,9 @@ fn project() -> tempfile::TempDir {
         write(
             r,
             &format!("feeds.d/{id}.toml"),
-            &format!("name = \"{id}\"\nprovider = \"test\"\npath = \"{id}.txt\"\nformat = \"freetext\"\n"),
+            &format!(
+                "name = \"{id}\"\nprovider = \"test\"\npath = \"{id}.txt\"\nformat = \"freetext\"\n"
+            ),
         );
         write(
             r,
@@ -82,7 +88,10 @@ fn files(root: &Path, feed: &str) -> BTreeMap<String, Vec<u8>> {
         .unwrap()
         .map(|item| {
             let path = item.unwrap().path();
-            (path.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&path).unwrap())
+            (
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&path).unwrap(),
+            )
         })
         .collect()
 }
@@ -108,8 +117,12 @@ fn attributes(root: &Path, feed: &str) -> BTreeMap<String, (String, String, i64,
         let event: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
         for a in event["Event"]["Attribute"].as_array().unwrap() {
             let timestamp: i64 = a["timestamp"].as_str().unwrap().parse().unwrap();
-            let attribute =
-                (uuid.clone(), a["uuid"].as_str().unwrap().to_owned(), timestamp, a["deleted"] == true);
+            let attribute = (
+                uuid.clone(),
+                a["uuid"].as_str().unwrap().to_owned(),
+                timestamp,
+                a["deleted"] == true,
+            );
             assert!(found.insert(a["value"].as_str().unwrap().to_owned(), attribute).is_none());
         }
     }
@@ -133,7 +146,10 @@ fn only_changed_events_get_newer_timestamps_and_removed_values_come_back_deleted
     let one = attributes(r, "one");
     let event = &one_before["45.9.148.7"].0;
     assert_eq!(manifest(r, "one")[event]["timestamp"], D0 + DAY);
-    assert_eq!(one["45.9.148.7"], (event.clone(), one_before["45.9.148.7"].1.clone(), D0 + DAY, true));
+    assert_eq!(
+        one["45.9.148.7"],
+        (event.clone(), one_before["45.9.148.7"].1.clone(), D0 + DAY, true)
+    );
     assert_eq!(one["45.9.148.8"].2, D0 + DAY);
     assert!(!one["45.9.148.8"].3);
     // Unchanged values keep their UUID and timestamp; the event keeps its UUID.

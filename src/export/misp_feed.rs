@@ -153,19 +153,23 @@ impl Previous {
                 return previous;
             }
         };
-        let manifest: BTreeMap<String, serde::de::IgnoredAny> =
-            match serde_json::from_slice(&bytes) {
-                Ok(manifest) => manifest,
-                Err(e) => {
-                    warn_unread(&manifest_path, &e.to_string());
-                    return previous;
-                }
-            };
+        #[expect(clippy::zero_sized_map_values, reason = "only the manifest's keys are read")]
+        let manifest: BTreeMap<String, serde::de::IgnoredAny> = match serde_json::from_slice(&bytes)
+        {
+            Ok(manifest) => manifest,
+            Err(e) => {
+                warn_unread(&manifest_path, &e.to_string());
+                return previous;
+            }
+        };
         for key in manifest.keys() {
             // The key names a file: only a UUID in its canonical form is one of ours.
             let canonical = Uuid::parse_str(key).map(|u| u.to_string()).ok();
             if canonical.as_deref() != Some(key.as_str()) {
-                warn_unread(&manifest_path, &format!("`{}` is not an event UUID", key.escape_debug()));
+                warn_unread(
+                    &manifest_path,
+                    &format!("`{}` is not an event UUID", key.escape_debug()),
+                );
                 continue;
             }
             let path = folder.join(format!("{key}.json"));
@@ -408,7 +412,7 @@ fn plan<'a>(
     settings: &EventSettings<'_>,
     previous: &'a Previous,
     entries: &'a [Entry<'a>],
-    changes: &mut Changes,
+    tally: &mut Changes,
 ) -> Vec<Event<'a>> {
     let now = settings.now;
     let today = date(now);
@@ -458,8 +462,11 @@ fn plan<'a>(
         members.entry(fixed.clone()).or_default();
     }
 
-    let uuids: BTreeSet<&str> =
-        members.keys().map(String::as_str).chain(previous.events.keys().map(String::as_str)).collect();
+    let uuids: BTreeSet<&str> = members
+        .keys()
+        .map(String::as_str)
+        .chain(previous.events.keys().map(String::as_str))
+        .collect();
     let mut events = Vec::new();
     for uuid in uuids {
         let Ok(event_uuid) = Uuid::parse_str(uuid) else { continue };
@@ -489,11 +496,11 @@ fn plan<'a>(
             let timestamp = match prev_attributes.get(&(kind, value)) {
                 Some(p) if attr.same_as(p, &distribution) => p.timestamp,
                 Some(p) => {
-                    changes.updated += 1;
+                    tally.updated += 1;
                     newer(now, p.timestamp)
                 }
                 None => {
-                    changes.added += 1;
+                    tally.added += 1;
                     now
                 }
             };
@@ -510,12 +517,12 @@ fn plan<'a>(
             let kind = AttrType::from_name(&p.kind).map(AttrType::as_str);
             let uuid = Uuid::parse_str(&p.uuid).ok().filter(|u| u.to_string() == p.uuid);
             let (Some(kind), Some(_), false) = (kind, uuid, p.value.is_empty()) else {
-                changes.dropped += 1;
+                tally.dropped += 1;
                 changed = true;
                 continue;
             };
             if !kept(p) || !present.insert(key) {
-                changes.dropped += 1;
+                tally.dropped += 1;
                 changed = true;
                 continue;
             }
@@ -530,7 +537,7 @@ fn plan<'a>(
             let timestamp = if attr.same_as(p, &distribution) {
                 p.timestamp
             } else {
-                changes.deleted += 1;
+                tally.deleted += 1;
                 changed = true;
                 newer(now, p.timestamp)
             };
@@ -540,7 +547,7 @@ fn plan<'a>(
         // output, which is always there.
         if attributes.is_empty() && (uuid != fixed || settings.events == EventMode::Daily) {
             if prev.is_some() {
-                changes.events_changed += 1;
+                tally.events_changed += 1;
             }
             continue;
         }
@@ -567,7 +574,7 @@ fn plan<'a>(
         changed |= prev.is_some_and(|p| !head.same_as(p) || p.attributes.len() != attributes.len());
         let timestamp = if changed {
             let newest = attributes.iter().map(|(_, t)| *t).max().unwrap_or(now);
-            changes.events_changed += 1;
+            tally.events_changed += 1;
             if prev.is_some() { newer(now, prev_timestamp) } else { now }.max(newest)
         } else {
             prev_timestamp

@@ -258,7 +258,8 @@ fn a_change_of_tags_or_settings_updates_the_attribute_or_the_event() {
     .unwrap();
     let attribute = &event["Event"]["Attribute"][0];
     assert_eq!(attribute["timestamp"], json!((NOW + DAY).to_string()));
-    let tags: Vec<&Value> = attribute["Tag"].as_array().unwrap().iter().map(|t| &t["name"]).collect();
+    let tags: Vec<&Value> =
+        attribute["Tag"].as_array().unwrap().iter().map(|t| &t["name"]).collect();
     assert_eq!(tags, [&json!("feedsmith:source=\"a\""), &json!("feedsmith:source=\"b\"")]);
 
     // A new threat level changes the event, not its attributes.
