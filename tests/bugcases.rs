@@ -15,11 +15,12 @@ fn build_case(input: &Path, definition: &str) -> (serde_json::Value, BTreeSet<St
     (built.feed(), built.values("all.txt"))
 }
 
-/// `(type, value, timestamp)` of each attribute of a MISP feed's event.
+/// `(type, value, last seen)` of each attribute of a MISP feed's event, the last seen time
+/// (Unix seconds) from the task's JSON output.
 type Attributes = BTreeSet<(String, String, i64)>;
 
-/// As [`build_case`], the task also writing a MISP feed (`misp/`); returns the project too,
-/// and the attributes of its event.
+/// As [`build_case`], the task also writing a MISP feed (`misp/`) and a JSON list
+/// (`all.json`); returns the project too, and the attributes of its event.
 fn build_case_with_misp(
     input: &Path,
     definition: &str,
@@ -36,7 +37,8 @@ fn build_case_with_misp(
         root.path().join("tasks.d/all.toml"),
         // The inputs use the documentation ranges (RFC 5737), which tasks leave out by default.
         "name = \"all\"\n[select]\nexclude_reserved = false\n[[outputs]]\nformat = \"plain\"\n\
-         path = \"all.txt\"\n[[outputs]]\nformat = \"misp-feed\"\npath = \"misp\"\n",
+         path = \"all.txt\"\n[[outputs]]\nformat = \"misp-feed\"\npath = \"misp\"\n\
+         [[outputs]]\nformat = \"json\"\npath = \"all.json\"\n",
     )
     .unwrap();
     let output = feedsmith(root.path(), &["build", "--now", "2026-08-23T00:00:00Z"]);
@@ -53,17 +55,32 @@ fn build_case_with_misp(
     let misp = root.path().join("site/misp");
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(misp.join("manifest.json")).unwrap()).unwrap();
+    // Each indicator's decay reference time, as the JSON output gives it.
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.path().join("site/all.json")).unwrap()).unwrap();
+    let last_seen: std::collections::BTreeMap<(String, String), i64> = json["indicators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let text = i["last_seen"].as_str().unwrap();
+            let rfc3339 = &time::format_description::well_known::Rfc3339;
+            let time = time::OffsetDateTime::parse(text, rfc3339).unwrap();
+            let key =
+                (i["type"].as_str().unwrap().to_owned(), i["value"].as_str().unwrap().to_owned());
+            (key, time.unix_timestamp())
+        })
+        .collect();
     let mut attributes = BTreeSet::new();
     for uuid in manifest.as_object().unwrap().keys() {
         let event: serde_json::Value =
             serde_json::from_slice(&std::fs::read(misp.join(format!("{uuid}.json"))).unwrap())
                 .unwrap();
         for attribute in event["Event"]["Attribute"].as_array().unwrap() {
-            attributes.insert((
-                attribute["type"].as_str().unwrap().to_owned(),
-                attribute["value"].as_str().unwrap().to_owned(),
-                attribute["timestamp"].as_str().unwrap().parse().unwrap(),
-            ));
+            let kind = attribute["type"].as_str().unwrap().to_owned();
+            let value = attribute["value"].as_str().unwrap().to_owned();
+            let seen = last_seen[&(kind.clone(), value.clone())];
+            attributes.insert((kind, value, seen));
         }
     }
     let report = feed(&report, "case").clone();
@@ -234,8 +251,10 @@ fn quoted_crlf_csv_with_a_commented_header_gives_the_three_records_by_name() {
     ];
     assert_eq!(values, set(&urls));
     assert!(values.iter().all(|v| !v.contains('\r')));
-    // A MISP attribute's timestamp is the time the indicator was last seen: `last_online`
-    // for the first record, this build for the two whose `last_online` is empty.
+    // The time each indicator was last seen (the decay reference time, which the JSON output
+    // writes): `last_online` for the first record, this build for the two whose
+    // `last_online` is empty. (A MISP attribute's timestamp is the time its content last
+    // changed instead, so that an unchanged event is not downloaded again.)
     let last_online = utc(time::macros::date!(2024 - 05 - 02), (9, 58, 11));
     let expected: BTreeSet<(String, String, i64)> =
         [(urls[0], last_online), (urls[1], build_time()), (urls[2], build_time())]

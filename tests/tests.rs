@@ -17,6 +17,9 @@ mod fetch;
 mod local;
 // `feedsmith lookup`: feeds, times, scores and verdicts of values from the recorded data.
 mod lookup;
+// MISP feeds across builds: stable UUIDs, timestamps that move only with the content,
+// removed values revoked as deleted attributes, byte-identical rebuilds, PyMISP loads them.
+mod misp;
 // Builds killed with SIGKILL at many points leave the previous outputs and state intact.
 mod kill;
 // Generated input: no parser panics, normalization is idempotent (proptest).

@@ -197,3 +197,35 @@ pub(crate) fn make_list_a_csv(root: &Path, csv: &str) {
     )
     .unwrap();
 }
+
+/// Loads the MISP feed folder `feed_dir` with PyMISP (`tests/support/pymisp_check.py`) and
+/// returns what the script printed: `{"events", "attributes", "deleted"}`; panics when PyMISP
+/// refuses the feed. Without PyMISP it returns `None` after saying so, except in CI (`CI`
+/// set), where `.ci/run` installs it and its absence fails the test.
+pub(crate) fn pymisp_check(feed_dir: &Path) -> Option<serde_json::Value> {
+    let has_pymisp = std::process::Command::new("python3")
+        .args(["-c", "import pymisp"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_pymisp {
+        assert!(std::env::var_os("CI").is_none(), "PyMISP is required in CI (.ci/run installs it)");
+        #[expect(clippy::print_stderr, reason = "a skipped check must say so in the test log")]
+        {
+            eprintln!("skipping the PyMISP check: PyMISP is not installed (pip install pymisp)");
+        }
+        return None;
+    }
+    let output = std::process::Command::new("python3")
+        .arg(repo().join("tests/support/pymisp_check.py"))
+        .arg(feed_dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "PyMISP refused the feed {}:\n{}{}",
+        feed_dir.display(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(serde_json::from_slice(&output.stdout).unwrap())
+}

@@ -380,6 +380,7 @@ pub fn run(
         for output in &task.config.outputs {
             let written = export::write_output(
                 &staging,
+                &output_dir,
                 project,
                 task,
                 output,

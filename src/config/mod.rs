@@ -33,7 +33,7 @@ pub use feed::{
 };
 pub use load::load;
 pub use project::{FetchConfig, ProjectConfig};
-pub use task::{ListType, OutputConfig, OutputFormat, SelectConfig, TaskConfig};
+pub use task::{EventMode, ListType, OutputConfig, OutputFormat, SelectConfig, TaskConfig};
 pub use warninglist::WarningListFile;
 
 use std::fmt;

@@ -118,6 +118,20 @@ pub struct OutputConfig {
     /// For `misp-feed`: the TLP tag put on the event. Default: `tlp:clear`.
     #[serde(default)]
     pub tlp: Option<String>,
+    /// For `misp-feed`: how the selection is split into events (see [`EventMode`]).
+    /// Default: `fixed`.
+    #[serde(default)]
+    pub events: Option<EventMode>,
+    /// For `misp-feed`: days a value that left the selection stays in its event as a deleted
+    /// attribute, so that a subscribing MISP, which never drops an attribute that merely goes
+    /// missing, revokes it; 1 to 3650. Default: 7.
+    #[serde(default)]
+    pub retention_days: Option<u32>,
+    /// For `misp-feed`: the event's `distribution`, 0 (your organisation only) to 3 (all
+    /// communities); the attributes inherit it. A subscribing MISP keeps it only when its
+    /// feed's distribution is 5 (inherit from feed). Default: none written.
+    #[serde(default)]
+    pub distribution: Option<u8>,
     /// For `rpz`: the zone's name (its origin, without the final dot), which every owner name
     /// is relative to and which counts toward the 253-byte limit of each name. Default:
     /// `<task id>.rpz`.
@@ -149,6 +163,30 @@ pub struct OutputConfig {
     /// each `suricata` output its own range. Default: 1000000 (the local-use range).
     #[serde(default)]
     pub sid: Option<u32>,
+}
+
+/// How a `misp-feed` output splits its selection into events.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventMode {
+    /// One event per output, which every build updates in place.
+    #[default]
+    Fixed,
+    /// One event per day: each value goes into the event of the day it entered the output,
+    /// and stays there while it is selected. A day's event leaves the feed once it holds
+    /// nothing, not even a deleted attribute.
+    Daily,
+}
+
+impl EventMode {
+    /// The name used in definition files.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EventMode::Fixed => "fixed",
+            EventMode::Daily => "daily",
+        }
+    }
 }
 
 /// What a `panos-edl` or `fortigate` list holds.

@@ -1218,6 +1218,27 @@ fn resolve_task(
                 format!("`{}` is not one of {}", shown(tlp), TLP_TAGS.join(", ")),
             );
         }
+        if let Some(days) = output.retention_days
+            && !(1..=MAX_RETENTION_DAYS).contains(&days)
+        {
+            report.error(
+                source,
+                &format!("{key}.retention_days"),
+                format!("must be 1 to {MAX_RETENTION_DAYS} days, not {days}"),
+            );
+        }
+        if let Some(distribution) = output.distribution
+            && distribution > 3
+        {
+            report.error(
+                source,
+                &format!("{key}.distribution"),
+                format!(
+                    "must be 0 (your organisation only) to 3 (all communities), not \
+                     {distribution}; 4 needs a sharing group, which a feed cannot carry"
+                ),
+            );
+        }
     }
 
     (report.diagnostics.len() == before).then(|| Task {
@@ -1236,6 +1257,9 @@ const OUTPUT_KEYS: &[(&str, &[OutputFormat])] = &[
     ("org_name", &[OutputFormat::MispFeed]),
     ("threat_level", &[OutputFormat::MispFeed]),
     ("tlp", &[OutputFormat::MispFeed]),
+    ("events", &[OutputFormat::MispFeed]),
+    ("retention_days", &[OutputFormat::MispFeed]),
+    ("distribution", &[OutputFormat::MispFeed]),
     ("zone", &[OutputFormat::Rpz]),
     ("set_name", &[OutputFormat::Nftables, OutputFormat::Ipset]),
     ("table", &[OutputFormat::Nftables]),
@@ -1244,6 +1268,9 @@ const OUTPUT_KEYS: &[(&str, &[OutputFormat])] = &[
     ("list", &[OutputFormat::PanosEdl, OutputFormat::Fortigate]),
     ("sid", &[OutputFormat::Suricata]),
 ];
+
+/// The longest `retention_days` of a `misp-feed` output: ten years.
+const MAX_RETENTION_DAYS: u32 = 3650;
 
 /// The longest set base name an `nftables` or `ipset` output takes: ipset names hold 31
 /// bytes, of which `_v4_tmp` takes 7.
@@ -1263,6 +1290,9 @@ fn check_output_keys(
         "org_name" => output.org_name.is_some(),
         "threat_level" => output.threat_level.is_some(),
         "tlp" => output.tlp.is_some(),
+        "events" => output.events.is_some(),
+        "retention_days" => output.retention_days.is_some(),
+        "distribution" => output.distribution.is_some(),
         "zone" => output.zone.is_some(),
         "set_name" => output.set_name.is_some(),
         "table" => output.table.is_some(),

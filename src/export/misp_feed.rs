@@ -1,33 +1,80 @@
 //! The `misp-feed` format: a folder a MISP instance subscribes to.
 //!
-//! The folder holds `manifest.json` (an object keyed by event UUID), one `<uuid>.json` event
-//! file and `hashes.csv`, as described in `misp/feed-format.md` and as `PyMISP`'s `to_feed`
-//! writes them:
+//! The folder holds `manifest.json` (an object keyed by event UUID), one `<uuid>.json` file
+//! per event and `hashes.csv`, as described in `misp/feed-format.md`. A subscribing MISP
+//! downloads an event only when its manifest `timestamp` is newer than its own copy's, merges
+//! attributes by UUID, updates one only when its `timestamp` is newer, and never removes an
+//! attribute that merely goes missing. The writer therefore carries the previous build's feed
+//! forward ([`Previous`], read from the output folder it is about to replace):
 //!
-//! - UUIDs are stable: the event's comes from the task id and output path, each attribute's
-//!   from the event UUID, its type and its value (UUID version 5), so a consumer merges rather than
-//!   duplicates across builds.
-//! - An attribute's `timestamp` is the time the indicator was last seen, and the event's is
-//!   the newest of them, so timestamps move only when the content does.
-//! - An event without attributes is written unpublished, since MISP refuses a published
-//!   empty event.
-//! - `hashes.csv` has one `md5(value part),event uuid` line per value part, skipping the port
-//!   of `|port` types as MISP's own cache does.
+//! - UUIDs are derived, never random (UUID version 5 under feedsmith's namespace): an event's
+//!   from the task id and output path (and the day, for `events = "daily"`), an attribute's
+//!   from its event's UUID, its type and its value. The same value in the same event keeps
+//!   its UUID from build to build, and no two events share an attribute UUID.
+//! - An attribute's `timestamp` is the time its content (type, category, value, IDS flag,
+//!   tags, deleted flag) last changed; an event's is the time anything in its file last
+//!   changed, so an unchanged event keeps the timestamp its subscribers already hold and is
+//!   not downloaded again. A changed timestamp is never below the previous one plus a second,
+//!   even when `--now` goes back.
+//! - A value that leaves the selection stays in its event as an attribute with
+//!   `"deleted": true` and a newer timestamp, which is how MISP learns to revoke it, for
+//!   `retention_days`; then it leaves the file. A value that comes back within that time is
+//!   restored in the same event, under the same UUID.
+//! - With `events = "daily"`, each value goes into the event of the day it entered the
+//!   output and stays there while it is selected; a day's event leaves the feed when it holds
+//!   nothing, not even a deleted attribute. With `events = "fixed"` (the default) one event
+//!   holds everything and is always written, unpublished when empty, since MISP refuses a
+//!   published empty event.
+//! - `hashes.csv` follows MISP's own cache rule: one `md5(value part),event uuid` line per
+//!   value part of every attribute that is not deleted, the parts of a composite type split
+//!   at `|`, only the first part of a `|port` type, and no line for the types MISP does not
+//!   correlate.
 
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
+use std::io::{Read as _, Write as _};
 use std::path::Path;
 
-use std::io::Write as _;
-
 use md5::{Digest as _, Md5};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-
 use uuid::Uuid;
 
 use super::{Entry, ExportError, date, file_report, write_file};
-use crate::config::OutputFormat;
+use crate::config::{EventMode, OutputFormat};
+use crate::indicator::AttrType;
 use crate::report::OutputReport;
+
+/// Days a removed value stays as a deleted attribute, unless `retention_days` says otherwise.
+pub const RETENTION_DAYS: u32 = 7;
+
+/// The file names of a feed folder.
+const MANIFEST: &str = "manifest.json";
+const HASHES: &str = "hashes.csv";
+
+/// The largest previous `manifest.json` read back.
+const MAX_MANIFEST_BYTES: u64 = 64 * 1024 * 1024;
+/// The largest previous event file read back.
+const MAX_EVENT_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
+/// The attribute types MISP's feed cache leaves out, as it does not correlate them
+/// (`misp/feed-format.md` §4). None is an indicator type feedsmith reads today; the list
+/// keeps `hashes.csv` right should one become one.
+const NOT_CORRELATED: &[&str] = &[
+    "comment",
+    "http-method",
+    "aba-rtn",
+    "gender",
+    "counter",
+    "integer",
+    "float",
+    "port",
+    "nationality",
+    "cortex",
+    "boolean",
+    "anonymised",
+];
 
 /// The namespace of every UUID feedsmith derives (UUID version 5 of feedsmith's name in the URL
 /// namespace), so that ids never collide with another producer's.
@@ -42,16 +89,503 @@ pub struct EventSettings<'a> {
     pub task_id: &'a str,
     /// Output path, part of the event UUID.
     pub path: &'a str,
-    /// The event's `info`.
+    /// The event's `info` (followed by the day, for daily events).
     pub info: &'a str,
     /// The creator organisation's name.
     pub org_name: &'a str,
     /// `threat_level_id`, 1..=4.
     pub threat_level: u8,
-    /// The TLP tag of the event.
+    /// The TLP tag of the events.
     pub tlp: &'a str,
-    /// Build time, Unix seconds: the event date, and its timestamp when it is empty.
+    /// The events' `distribution`, 0..=3, when one is written; attributes then inherit it.
+    pub distribution: Option<u8>,
+    /// One fixed event, or one per day.
+    pub events: EventMode,
+    /// Days a removed value stays as a deleted attribute.
+    pub retention_days: u32,
+    /// Build time, Unix seconds.
     pub now: i64,
+}
+
+impl EventSettings<'_> {
+    /// The UUID of the event of `day` (`YYYY-MM-DD`), or of the fixed event.
+    fn event_uuid(&self, day: Option<&str>) -> Uuid {
+        let name = match day {
+            None => format!("event:{}:{}", self.task_id, self.path),
+            Some(day) => format!("event:{}:{}:{day}", self.task_id, self.path),
+        };
+        Uuid::new_v5(&namespace(), name.as_bytes())
+    }
+}
+
+/// The UUID of the attribute of type `kind` and `value` in event `event`.
+fn attribute_uuid(event: &Uuid, kind: &str, value: &str) -> String {
+    Uuid::new_v5(event, format!("{kind}|{value}").as_bytes()).to_string()
+}
+
+/// The tag naming a feed that lists a value.
+fn source_tag(feed: &str) -> String {
+    format!("feedsmith:source=\"{feed}\"")
+}
+
+// ---------------------------------------------------------------------------------------
+// The previous build's feed.
+
+/// The events of the previous build's feed folder, by UUID, as far as they could be read.
+#[derive(Debug, Default)]
+pub struct Previous {
+    events: BTreeMap<String, PrevEvent>,
+}
+
+impl Previous {
+    /// Reads the feed folder a previous build wrote; a folder that is missing gives no
+    /// events, and an event that cannot be read is left out with a warning (its values are
+    /// then written as new, and the ones it held that left the selection are not revoked).
+    #[must_use]
+    pub fn read(folder: &Path) -> Previous {
+        let mut previous = Previous::default();
+        let manifest_path = folder.join(MANIFEST);
+        let bytes = match read_capped(&manifest_path, MAX_MANIFEST_BYTES) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return previous,
+            Err(e) => {
+                warn_unread(&manifest_path, &e.to_string());
+                return previous;
+            }
+        };
+        #[expect(clippy::zero_sized_map_values, reason = "only the manifest's keys are read")]
+        let manifest: BTreeMap<String, serde::de::IgnoredAny> = match serde_json::from_slice(&bytes)
+        {
+            Ok(manifest) => manifest,
+            Err(e) => {
+                warn_unread(&manifest_path, &e.to_string());
+                return previous;
+            }
+        };
+        for key in manifest.keys() {
+            // The key names a file: only a UUID in its canonical form is one of ours.
+            let canonical = Uuid::parse_str(key).map(|u| u.to_string()).ok();
+            if canonical.as_deref() != Some(key.as_str()) {
+                warn_unread(
+                    &manifest_path,
+                    &format!("`{}` is not an event UUID", key.escape_debug()),
+                );
+                continue;
+            }
+            let path = folder.join(format!("{key}.json"));
+            let event = read_capped(&path, MAX_EVENT_BYTES)
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| {
+                    serde_json::from_slice::<EventFile>(&bytes).map_err(|e| e.to_string())
+                })
+                .and_then(|file| {
+                    if file.event.uuid == *key {
+                        Ok(file.event)
+                    } else {
+                        Err("it holds another event".to_owned())
+                    }
+                });
+            match event {
+                Ok(event) => {
+                    previous.events.insert(key.clone(), event);
+                }
+                Err(why) => warn_unread(&path, &why),
+            }
+        }
+        previous
+    }
+
+    /// Whether no previous event was read.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+}
+
+fn warn_unread(path: &Path, why: &str) {
+    tracing::warn!(
+        path = %path.display(),
+        error = why,
+        "Cannot read the previous MISP feed; its events are written afresh"
+    );
+}
+
+/// Reads at most `max` bytes of `path`, failing on a longer file.
+fn read_capped(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(max + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(std::io::Error::other(format!("larger than {max} bytes")));
+    }
+    Ok(bytes)
+}
+
+#[derive(Deserialize)]
+struct EventFile {
+    #[serde(rename = "Event")]
+    event: PrevEvent,
+}
+
+/// An event as the previous build wrote it (unknown keys are ignored: the file is read back,
+/// not configured).
+#[derive(Debug, Deserialize)]
+struct PrevEvent {
+    uuid: String,
+    #[serde(default)]
+    info: String,
+    #[serde(default)]
+    date: String,
+    #[serde(default, deserialize_with = "lenient_unix")]
+    timestamp: i64,
+    #[serde(default, deserialize_with = "lenient_text")]
+    threat_level_id: String,
+    #[serde(default, deserialize_with = "lenient_text")]
+    analysis: String,
+    #[serde(default)]
+    published: bool,
+    #[serde(default, deserialize_with = "lenient_text")]
+    distribution: String,
+    #[serde(default, rename = "Orgc")]
+    orgc: PrevOrg,
+    #[serde(default, rename = "Tag")]
+    tags: Vec<PrevTag>,
+    #[serde(default, rename = "Attribute")]
+    attributes: Vec<PrevAttribute>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PrevOrg {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    uuid: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct PrevTag {
+    #[serde(default)]
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct PrevAttribute {
+    #[serde(default)]
+    uuid: String,
+    #[serde(default, rename = "type")]
+    kind: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    value: String,
+    #[serde(default)]
+    to_ids: bool,
+    #[serde(default, deserialize_with = "lenient_unix")]
+    timestamp: i64,
+    #[serde(default)]
+    comment: String,
+    #[serde(default)]
+    deleted: bool,
+    #[serde(default)]
+    disable_correlation: bool,
+    #[serde(default, deserialize_with = "lenient_text")]
+    distribution: String,
+    #[serde(default, rename = "Tag")]
+    tags: Vec<PrevTag>,
+}
+
+/// Unix seconds written as a number or a string (MISP writes both); anything else is 0.
+fn lenient_unix<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Number(n) => n.as_i64().unwrap_or(0),
+        serde_json::Value::String(s) => s.parse().unwrap_or(0),
+        _ => 0,
+    })
+}
+
+/// A number or a string, as text; anything else is empty.
+fn lenient_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::String(s) => s,
+        _ => String::new(),
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// What this build writes.
+
+/// An attribute's content: everything written but its timestamp.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Attr<'a> {
+    uuid: Cow<'a, str>,
+    kind: &'static str,
+    value: Cow<'a, str>,
+    to_ids: bool,
+    deleted: bool,
+    tags: Vec<Cow<'a, str>>,
+}
+
+impl Attr<'_> {
+    fn category(&self) -> &'static str {
+        AttrType::from_name(self.kind).map_or("Other", AttrType::default_category)
+    }
+
+    /// Whether `previous` has this content, as this writer would write it.
+    fn same_as(&self, previous: &PrevAttribute, distribution: &str) -> bool {
+        previous.uuid == self.uuid
+            && previous.kind == self.kind
+            && previous.category == self.category()
+            && previous.value == self.value
+            && previous.to_ids == self.to_ids
+            && previous.deleted == self.deleted
+            && previous.comment.is_empty()
+            && !previous.disable_correlation
+            && previous.distribution == distribution
+            && previous.tags.len() == self.tags.len()
+            && previous.tags.iter().zip(&self.tags).all(|(a, b)| a.name == *b)
+    }
+}
+
+/// An event's head: everything written but its timestamps and attributes.
+#[derive(Debug, PartialEq, Eq)]
+struct Head {
+    info: String,
+    date: String,
+    threat_level_id: String,
+    published: bool,
+    distribution: String,
+    org_name: String,
+    org_uuid: String,
+    tags: Vec<String>,
+}
+
+impl Head {
+    fn same_as(&self, previous: &PrevEvent) -> bool {
+        previous.info == self.info
+            && previous.date == self.date
+            && previous.threat_level_id == self.threat_level_id
+            && previous.analysis == ANALYSIS
+            && previous.published == self.published
+            && previous.distribution == self.distribution
+            && previous.orgc.name == self.org_name
+            && previous.orgc.uuid == self.org_uuid
+            && previous.tags.len() == self.tags.len()
+            && previous.tags.iter().zip(&self.tags).all(|(a, b)| a.name == *b)
+    }
+}
+
+/// `analysis`: 2, completed (the value MISP gives the events of its own feed pulls).
+const ANALYSIS: &str = "2";
+
+/// One event as this build writes it.
+struct Event<'a> {
+    uuid: String,
+    head: Head,
+    timestamp: i64,
+    /// Attributes with their timestamps, sorted by type and value.
+    attributes: Vec<(Attr<'a>, i64)>,
+}
+
+/// What changed in one output, for the log.
+#[derive(Debug, Default)]
+struct Changes {
+    added: u64,
+    updated: u64,
+    deleted: u64,
+    dropped: u64,
+    events_changed: u64,
+}
+
+/// A strictly newer timestamp than `previous`, at `now` when that is later.
+fn newer(now: i64, previous: i64) -> i64 {
+    now.max(previous.saturating_add(1))
+}
+
+/// Whether `text` is a calendar date `YYYY-MM-DD`, as MISP validates an event's `date`.
+fn is_date(text: &str) -> bool {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    text.len() == 10 && time::Date::parse(text, &format).is_ok()
+}
+
+/// Lays out this build's events from the selection and the previous feed.
+fn plan<'a>(
+    settings: &EventSettings<'_>,
+    previous: &'a Previous,
+    entries: &'a [Entry<'a>],
+    tally: &mut Changes,
+) -> Vec<Event<'a>> {
+    let now = settings.now;
+    let today = date(now);
+    let retention = i64::from(settings.retention_days) * 86_400;
+    let kept = |a: &PrevAttribute| !a.deleted || now.saturating_sub(a.timestamp) < retention;
+    let distribution = settings.distribution.map_or_else(String::new, |_| "5".to_owned());
+
+    // Where each value was: a live attribute wins over a deleted one, then the later one.
+    let mut was: HashMap<(&str, &str), (&str, &PrevAttribute)> = HashMap::new();
+    for (uuid, event) in &previous.events {
+        for attribute in &event.attributes {
+            let key = (attribute.kind.as_str(), attribute.value.as_str());
+            let better = match was.get(&key) {
+                None => true,
+                Some((_, other)) => {
+                    (other.deleted && !attribute.deleted)
+                        || (other.deleted == attribute.deleted
+                            && attribute.timestamp > other.timestamp)
+                }
+            };
+            if better {
+                was.insert(key, (uuid.as_str(), attribute));
+            }
+        }
+    }
+
+    // Each selected value's event.
+    let fixed = settings.event_uuid(None).to_string();
+    let today_uuid = settings.event_uuid(Some(&today)).to_string();
+    let mut members: BTreeMap<String, Vec<&Entry<'a>>> = BTreeMap::new();
+    let mut seen = HashSet::new();
+    for entry in entries {
+        let (kind, value) = (entry.indicator.kind.as_str(), &*entry.indicator.value);
+        if !seen.insert((kind, value)) {
+            continue;
+        }
+        let event = match settings.events {
+            EventMode::Fixed => fixed.clone(),
+            EventMode::Daily => match was.get(&(kind, value)) {
+                Some((uuid, attribute)) if kept(attribute) => (*uuid).to_owned(),
+                _ => today_uuid.clone(),
+            },
+        };
+        members.entry(event).or_default().push(entry);
+    }
+    if settings.events == EventMode::Fixed {
+        members.entry(fixed.clone()).or_default();
+    }
+
+    let uuids: BTreeSet<&str> = members
+        .keys()
+        .map(String::as_str)
+        .chain(previous.events.keys().map(String::as_str))
+        .collect();
+    let mut events = Vec::new();
+    for uuid in uuids {
+        let Ok(event_uuid) = Uuid::parse_str(uuid) else { continue };
+        let prev = previous.events.get(uuid);
+        let prev_attributes: HashMap<(&str, &str), &PrevAttribute> = prev
+            .map(|p| {
+                p.attributes.iter().map(|a| ((a.kind.as_str(), a.value.as_str()), a)).collect()
+            })
+            .unwrap_or_default();
+        let mut changed = prev.is_none();
+        let mut attributes: Vec<(Attr<'a>, i64)> = Vec::new();
+        let mut present = HashSet::new();
+        let mut sources = BTreeSet::new();
+        for entry in members.get(uuid).map(Vec::as_slice).unwrap_or_default() {
+            let kind = entry.indicator.kind.as_str();
+            let value = &*entry.indicator.value;
+            present.insert((kind, value));
+            sources.extend(entry.feeds.iter().copied());
+            let attr = Attr {
+                uuid: Cow::Owned(attribute_uuid(&event_uuid, kind, value)),
+                kind,
+                value: Cow::Borrowed(value),
+                to_ids: entry.to_ids,
+                deleted: false,
+                tags: entry.feeds.iter().map(|f| Cow::Owned(source_tag(f))).collect(),
+            };
+            let timestamp = match prev_attributes.get(&(kind, value)) {
+                Some(p) if attr.same_as(p, &distribution) => p.timestamp,
+                Some(p) => {
+                    tally.updated += 1;
+                    newer(now, p.timestamp)
+                }
+                None => {
+                    tally.added += 1;
+                    now
+                }
+            };
+            changed |= prev_attributes.get(&(kind, value)).is_none_or(|p| p.timestamp != timestamp);
+            attributes.push((attr, timestamp));
+        }
+        for p in prev.map(|p| p.attributes.as_slice()).unwrap_or_default() {
+            let key = (p.kind.as_str(), p.value.as_str());
+            if present.contains(&key) {
+                continue;
+            }
+            // A value that left the selection, or a deleted attribute still retained; one
+            // that moved to another event (by a change of `events`) is deleted here too.
+            let kind = AttrType::from_name(&p.kind).map(AttrType::as_str);
+            let uuid = Uuid::parse_str(&p.uuid).ok().filter(|u| u.to_string() == p.uuid);
+            let (Some(kind), Some(_), false) = (kind, uuid, p.value.is_empty()) else {
+                tally.dropped += 1;
+                changed = true;
+                continue;
+            };
+            if !kept(p) || !present.insert(key) {
+                tally.dropped += 1;
+                changed = true;
+                continue;
+            }
+            let attr = Attr {
+                uuid: Cow::Borrowed(p.uuid.as_str()),
+                kind,
+                value: Cow::Borrowed(p.value.as_str()),
+                to_ids: p.to_ids,
+                deleted: true,
+                tags: p.tags.iter().map(|t| Cow::Borrowed(t.name.as_str())).collect(),
+            };
+            let timestamp = if attr.same_as(p, &distribution) {
+                p.timestamp
+            } else {
+                tally.deleted += 1;
+                changed = true;
+                newer(now, p.timestamp)
+            };
+            attributes.push((attr, timestamp));
+        }
+        // An event with nothing left leaves the feed, but for the fixed event of a fixed
+        // output, which is always there.
+        if attributes.is_empty() && (uuid != fixed || settings.events == EventMode::Daily) {
+            if prev.is_some() {
+                tally.events_changed += 1;
+            }
+            continue;
+        }
+        attributes.sort_by(|(a, _), (b, _)| (a.kind, &a.value).cmp(&(b.kind, &b.value)));
+
+        let day = prev.map(|p| p.date.as_str()).filter(|d| is_date(d)).unwrap_or(&today).to_owned();
+        let info = match settings.events {
+            EventMode::Fixed if uuid == fixed => settings.info.to_owned(),
+            _ => format!("{} {day}", settings.info),
+        };
+        let mut tags = vec![settings.tlp.to_owned()];
+        tags.extend(sources.iter().map(|f| source_tag(f)));
+        let head = Head {
+            info,
+            date: day,
+            threat_level_id: settings.threat_level.to_string(),
+            published: !attributes.is_empty(),
+            distribution: settings.distribution.map_or_else(String::new, |d| d.to_string()),
+            org_name: settings.org_name.to_owned(),
+            org_uuid: org_uuid(settings.org_name),
+            tags,
+        };
+        let prev_timestamp = prev.map_or(0, |p| p.timestamp);
+        changed |= prev.is_some_and(|p| !head.same_as(p) || p.attributes.len() != attributes.len());
+        let timestamp = if changed {
+            let newest = attributes.iter().map(|(_, t)| *t).max().unwrap_or(now);
+            tally.events_changed += 1;
+            if prev.is_some() { newer(now, prev_timestamp) } else { now }.max(newest)
+        } else {
+            prev_timestamp
+        };
+        events.push(Event { uuid: uuid.to_owned(), head, timestamp, attributes });
+    }
+    events
+}
+
+fn org_uuid(name: &str) -> String {
+    Uuid::new_v5(&namespace(), format!("org:{name}").as_bytes()).to_string()
 }
 
 #[derive(Serialize)]
@@ -77,28 +611,32 @@ struct OrgJson<'a> {
 struct EventHead<'a> {
     uuid: &'a str,
     info: &'a str,
-    date: String,
+    date: &'a str,
     timestamp: String,
     publish_timestamp: String,
     published: bool,
     analysis: &'static str,
-    threat_level_id: String,
+    threat_level_id: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    distribution: &'a str,
     extends_uuid: &'static str,
     #[serde(rename = "Orgc")]
     orgc: OrgJson<'a>,
     #[serde(rename = "Tag")]
-    tag: [TagJson<'a>; 1],
+    tag: Vec<TagJson<'a>>,
 }
 
 #[derive(Serialize)]
 struct AttributeJson<'a> {
-    uuid: String,
+    uuid: &'a str,
     #[serde(rename = "type")]
     kind: &'static str,
     category: &'static str,
     value: &'a str,
     to_ids: bool,
     timestamp: String,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    distribution: &'a str,
     comment: &'static str,
     deleted: bool,
     disable_correlation: bool,
@@ -111,33 +649,42 @@ struct ManifestEntryJson<'a> {
     #[serde(rename = "Orgc")]
     orgc: OrgJson<'a>,
     #[serde(rename = "Tag")]
-    tag: [TagJson<'a>; 1],
+    tag: Vec<TagJson<'a>>,
     info: &'a str,
-    date: String,
+    date: &'a str,
     analysis: u8,
     threat_level_id: u8,
     timestamp: i64,
 }
 
-/// Writes the feed folder `dir/relative` for the sorted `entries`.
+/// The value parts of an attribute that MISP's feed cache hashes.
+fn hashed_parts<'v>(kind: &str, value: &'v str) -> Vec<&'v str> {
+    if NOT_CORRELATED.contains(&kind) {
+        Vec::new()
+    } else if kind.ends_with("|port") {
+        value.split('|').take(1).collect()
+    } else if kind.contains('|') || kind == "malware-sample" {
+        value.split('|').collect()
+    } else {
+        vec![value]
+    }
+}
+
+/// Writes the feed folder `dir/relative` for the sorted `entries`, carrying `previous` (the
+/// last build's folder, read with [`Previous::read`]) forward.
 ///
-/// The event file is streamed, one attribute at a time, so that memory stays flat however
-/// many indicators the task selects. The reported SHA-256 covers `manifest.json`, the event
-/// file and `hashes.csv`, in that order.
+/// Event files are streamed, one attribute at a time. The reported SHA-256 covers
+/// `manifest.json`, each event file in UUID order and `hashes.csv`.
 pub fn write(
     dir: &Path,
     relative: &str,
+    previous: &Previous,
     settings: &EventSettings<'_>,
     entries: &[Entry<'_>],
 ) -> Result<OutputReport, ExportError> {
-    let ns = namespace();
-    let event_uuid =
-        Uuid::new_v5(&ns, format!("event:{}:{}", settings.task_id, settings.path).as_bytes());
-    let event_id = event_uuid.to_string();
-    let org_uuid = Uuid::new_v5(&ns, format!("org:{}", settings.org_name).as_bytes()).to_string();
-    let timestamp =
-        entries.iter().map(|e| e.reference_time.min(settings.now)).max().unwrap_or(settings.now);
-    let orgc = || OrgJson { name: settings.org_name, uuid: &org_uuid };
+    let mut changes = Changes::default();
+    let events = plan(settings, previous, entries, &mut changes);
+    let distribution = settings.distribution.map_or("", |_| "5");
 
     let folder = dir.join(relative);
     let io = |path: &Path| {
@@ -146,87 +693,101 @@ pub fn write(
     };
     std::fs::create_dir_all(&folder).map_err(io(&folder))?;
 
-    // manifest.json
-    let manifest_entry = ManifestEntryJson {
-        orgc: orgc(),
-        tag: [tag(settings.tlp)],
-        info: settings.info,
-        date: date(settings.now),
-        analysis: 2,
-        threat_level_id: settings.threat_level,
-        timestamp,
-    };
-    let mut manifest = std::collections::BTreeMap::new();
-    manifest.insert(event_id.as_str(), manifest_entry);
+    let mut manifest = BTreeMap::new();
+    let mut hashes = String::new();
+    let mut event_digests = Vec::with_capacity(events.len());
+    let mut event_bytes = 0;
+    let mut written = 0;
+    for event in &events {
+        let head = &event.head;
+        let orgc = || OrgJson { name: &head.org_name, uuid: &head.org_uuid };
+        let tags = || head.tags.iter().map(|t| tag(t)).collect::<Vec<_>>();
+        manifest.insert(
+            event.uuid.as_str(),
+            ManifestEntryJson {
+                orgc: orgc(),
+                tag: tags(),
+                info: &head.info,
+                date: &head.date,
+                analysis: 2,
+                threat_level_id: settings.threat_level,
+                timestamp: event.timestamp,
+            },
+        );
+        let json = EventHead {
+            uuid: &event.uuid,
+            info: &head.info,
+            date: &head.date,
+            timestamp: event.timestamp.to_string(),
+            publish_timestamp: event.timestamp.to_string(),
+            published: head.published,
+            analysis: ANALYSIS,
+            threat_level_id: &head.threat_level_id,
+            distribution: &head.distribution,
+            extends_uuid: "",
+            orgc: orgc(),
+            tag: tags(),
+        };
+        let head_json = serde_json::to_string(&json).unwrap_or_default();
+        let head_open = head_json.strip_suffix('}').unwrap_or(&head_json);
+        let path = folder.join(format!("{}.json", event.uuid));
+        let mut file = HashingWriter::create(&path).map_err(io(&path))?;
+        let mut write_event = || -> std::io::Result<()> {
+            write!(file, "{{\"Event\":{head_open},\"Attribute\":[")?;
+            for (i, (attr, timestamp)) in event.attributes.iter().enumerate() {
+                let attribute = AttributeJson {
+                    uuid: &attr.uuid,
+                    kind: attr.kind,
+                    category: attr.category(),
+                    value: &attr.value,
+                    to_ids: attr.to_ids,
+                    timestamp: timestamp.to_string(),
+                    distribution,
+                    comment: "",
+                    deleted: attr.deleted,
+                    disable_correlation: false,
+                    tag: attr.tags.iter().map(|t| tag(t)).collect(),
+                };
+                file.write_all(if i == 0 { b"\n" } else { b",\n" })?;
+                serde_json::to_writer(&mut file, &attribute).map_err(std::io::Error::other)?;
+                if attr.deleted {
+                    continue;
+                }
+                written += 1;
+                for part in hashed_parts(attr.kind, &attr.value) {
+                    let md5 = hex::encode(Md5::digest(part.as_bytes()));
+                    let _ = writeln!(hashes, "{md5},{}", event.uuid);
+                }
+            }
+            file.write_all(b"\n]}}\n")
+        };
+        write_event().map_err(io(&path))?;
+        let (bytes, digest) = file.finish().map_err(io(&path))?;
+        event_bytes += bytes;
+        event_digests.push(digest);
+    }
     let mut manifest_bytes = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
     manifest_bytes.push(b'\n');
-    write_file(&folder.join("manifest.json"), &manifest_bytes)?;
-
-    // <uuid>.json, streamed; hashes.csv beside it.
-    let event_path = folder.join(format!("{event_id}.json"));
-    let mut event = HashingWriter::create(&event_path).map_err(io(&event_path))?;
-    let mut hashes = String::new();
-    let head = EventHead {
-        uuid: &event_id,
-        info: settings.info,
-        date: date(settings.now),
-        timestamp: timestamp.to_string(),
-        publish_timestamp: timestamp.to_string(),
-        published: !entries.is_empty(),
-        analysis: "2",
-        threat_level_id: settings.threat_level.to_string(),
-        extends_uuid: "",
-        orgc: orgc(),
-        tag: [tag(settings.tlp)],
-    };
-    let head_json = serde_json::to_string(&head).unwrap_or_default();
-    let head_open = head_json.strip_suffix('}').unwrap_or(&head_json);
-    let mut write_event = || -> std::io::Result<()> {
-        write!(event, "{{\"Event\":{head_open},\"Attribute\":[")?;
-        for (i, entry) in entries.iter().enumerate() {
-            let kind = entry.indicator.kind;
-            let value = &*entry.indicator.value;
-            let source_tags: Vec<String> =
-                entry.feeds.iter().map(|f| format!("feedsmith:source=\"{f}\"")).collect();
-            let attribute = AttributeJson {
-                uuid: Uuid::new_v5(&event_uuid, format!("{}|{value}", kind.as_str()).as_bytes())
-                    .to_string(),
-                kind: kind.as_str(),
-                category: kind.default_category(),
-                value,
-                to_ids: entry.to_ids,
-                timestamp: entry.reference_time.min(settings.now).to_string(),
-                comment: "",
-                deleted: false,
-                disable_correlation: false,
-                tag: source_tags.iter().map(|t| tag(t)).collect(),
-            };
-            event.write_all(if i == 0 { b"\n" } else { b",\n" })?;
-            serde_json::to_writer(&mut event, &attribute).map_err(std::io::Error::other)?;
-            let parts: Vec<&str> = if kind.has_port() {
-                value.split('|').take(1).collect()
-            } else if kind.is_composite() {
-                value.split('|').collect()
-            } else {
-                vec![value]
-            };
-            for part in parts {
-                let _ =
-                    writeln!(hashes, "{},{event_id}", hex::encode(Md5::digest(part.as_bytes())));
-            }
-        }
-        event.write_all(b"\n]}}\n")
-    };
-    write_event().map_err(io(&event_path))?;
-    let (event_bytes, event_digest) = event.finish().map_err(io(&event_path))?;
-    write_file(&folder.join("hashes.csv"), hashes.as_bytes())?;
+    write_file(&folder.join(MANIFEST), &manifest_bytes)?;
+    write_file(&folder.join(HASHES), hashes.as_bytes())?;
+    tracing::debug!(
+        output = relative,
+        events = events.len(),
+        events_changed = changes.events_changed,
+        added = changes.added,
+        updated = changes.updated,
+        deleted = changes.deleted,
+        dropped = changes.dropped,
+        "MISP feed written"
+    );
 
     let mut digest = Sha256::new();
     digest.update(&manifest_bytes);
-    digest.update(event_digest);
+    for event in &event_digests {
+        digest.update(event);
+    }
     digest.update(hashes.as_bytes());
-    let mut report =
-        file_report(relative, OutputFormat::MispFeed, entries.len() as u64, 0, &manifest_bytes);
+    let mut report = file_report(relative, OutputFormat::MispFeed, written, 0, &manifest_bytes);
     report.sha256 = hex::encode(digest.finalize());
     report.bytes = manifest_bytes.len() as u64 + event_bytes + hashes.len() as u64;
     Ok(report)
@@ -266,82 +827,4 @@ impl std::io::Write for HashingWriter {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::borrow::Cow;
-
-    use serde_json::{Value, json};
-
-    use super::*;
-    use crate::indicator::{AttrType, Indicator};
-
-    fn settings() -> EventSettings<'static> {
-        EventSettings {
-            task_id: "c2",
-            path: "misp/c2",
-            info: "C2 <test>",
-            org_name: "Example",
-            threat_level: 4,
-            tlp: "tlp:clear",
-            now: 1_787_443_200,
-        }
-    }
-
-    #[test]
-    fn manifest_is_keyed_by_the_event_uuid_and_hashes_follow_misp() {
-        let dir = tempfile::tempdir().unwrap();
-        let ip = Indicator::new(AttrType::IpDstPort, "198.51.100.7|443");
-        let url = Indicator::new(AttrType::Url, "http://bad.example.com/gate.php");
-        let entries = [
-            Entry {
-                indicator: Cow::Borrowed(&ip),
-                to_ids: true,
-                score: None,
-                reference_time: 100,
-                feeds: vec!["a"],
-            },
-            Entry {
-                indicator: Cow::Borrowed(&url),
-                to_ids: true,
-                score: None,
-                reference_time: 200,
-                feeds: vec!["b"],
-            },
-        ];
-        write(dir.path(), "misp/c2", &settings(), &entries).unwrap();
-        let folder = dir.path().join("misp/c2");
-        let manifest: Value =
-            serde_json::from_slice(&std::fs::read(folder.join("manifest.json")).unwrap()).unwrap();
-        let (key, summary) = manifest.as_object().unwrap().iter().next().unwrap();
-        let event: Value =
-            serde_json::from_slice(&std::fs::read(folder.join(format!("{key}.json"))).unwrap())
-                .unwrap();
-        assert_eq!(event["Event"]["uuid"], Value::String(key.clone()));
-        assert_eq!(summary["timestamp"], json!(200));
-        assert_eq!(event["Event"]["timestamp"], json!("200"));
-        // The port of an ip-dst|port value is not hashed; md5 values from feed-format.md §4.
-        let hashes = std::fs::read_to_string(folder.join("hashes.csv")).unwrap();
-        assert_eq!(
-            hashes,
-            format!(
-                "526291673f8700ef4e4902e29550a03b,{key}\n5b005e144e975cf97c903a6fa278eea4,{key}\n"
-            )
-        );
-    }
-
-    #[test]
-    fn uuids_are_stable_and_empty_events_are_not_published() {
-        let a = tempfile::tempdir().unwrap();
-        let b = tempfile::tempdir().unwrap();
-        write(a.path(), "m", &settings(), &[]).unwrap();
-        write(b.path(), "m", &settings(), &[]).unwrap();
-        let read = |d: &Path| std::fs::read(d.join("m/manifest.json")).unwrap();
-        assert_eq!(read(a.path()), read(b.path()));
-        let manifest: Value = serde_json::from_slice(&read(a.path())).unwrap();
-        let key = manifest.as_object().unwrap().keys().next().unwrap().clone();
-        let event: Value =
-            serde_json::from_slice(&std::fs::read(a.path().join(format!("m/{key}.json"))).unwrap())
-                .unwrap();
-        assert_eq!(event["Event"]["published"], json!(false));
-        assert_eq!(Uuid::parse_str(&key).unwrap().get_version_num(), 5);
-    }
-}
+mod tests;

@@ -96,10 +96,13 @@ pub enum ExportError {
 
 /// Writes one output of `task` from its sorted `entries` into the staging folder `dir`.
 ///
+/// `previous` is the folder holding the previous build's outputs (the output folder that
+/// `dir` is about to replace), from which a `misp-feed` output carries its events forward.
 /// The allow-listed ranges that the aggregated IP formats take out are those of the task's
 /// `cidr` warning lists that apply to `ip-dst` or `ip-src`.
 pub fn write_output(
     dir: &Path,
+    previous: &Path,
     project: &Project,
     task: &Task,
     output: &OutputConfig,
@@ -119,9 +122,13 @@ pub fn write_output(
                 org_name: output.org_name.as_deref().unwrap_or(&project.settings.title),
                 threat_level: output.threat_level.unwrap_or(4),
                 tlp: output.tlp.as_deref().unwrap_or("tlp:clear"),
+                distribution: output.distribution,
+                events: output.events.unwrap_or_default(),
+                retention_days: output.retention_days.unwrap_or(misp_feed::RETENTION_DAYS),
                 now,
             };
-            return misp_feed::write(dir, &output.path, &settings, entries);
+            let previous = misp_feed::Previous::read(&previous.join(&output.path));
+            return misp_feed::write(dir, &output.path, &previous, &settings, entries);
         }
         _ => {}
     }

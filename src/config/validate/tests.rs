@@ -464,6 +464,40 @@ fn checks_task_selection_and_outputs() {
 }
 
 #[test]
+fn checks_the_misp_feed_event_settings() {
+    let dir = repo(&[
+        ("feeds.d/a.toml", FEED_A),
+        (
+            "tasks.d/t.toml",
+            "name = \"t\"\n[[outputs]]\nformat = \"misp-feed\"\npath = \"m\"\n\
+             retention_days = 0\ndistribution = 4\n\
+             [[outputs]]\nformat = \"plain\"\npath = \"p.txt\"\nevents = \"daily\"\n",
+        ),
+        (
+            "tasks.d/u.toml",
+            "name = \"u\"\n[[outputs]]\nformat = \"misp-feed\"\npath = \"n\"\nevents = \"weekly\"\n",
+        ),
+        (
+            "tasks.d/v.toml",
+            "name = \"v\"\n[[outputs]]\nformat = \"misp-feed\"\npath = \"o\"\nevents = \"daily\"\n\
+             retention_days = 3650\ndistribution = 0\n",
+        ),
+    ]);
+    assert_eq!(
+        diagnostics_of(dir.path()),
+        [
+            "tasks.d/t.toml:5:1: `outputs[0].retention_days`: must be 1 to 3650 days, not 0",
+            "tasks.d/t.toml:6:1: `outputs[0].distribution`: must be 0 (your organisation only) \
+             to 3 (all communities), not 4; 4 needs a sharing group, which a feed cannot carry",
+            "tasks.d/t.toml:10:1: `outputs[1].events`: only used with `format = \"misp-feed\"`, \
+             and this output is `plain`",
+            "tasks.d/u.toml:5:10: `outputs[0].events`: unknown variant `weekly`, expected `fixed` \
+             or `daily`",
+        ]
+    );
+}
+
+#[test]
 fn checks_format_specific_output_keys() {
     let dir = repo(&[
         ("feeds.d/a.toml", FEED_A),
