@@ -8,6 +8,7 @@
 //! `.ci/run` installs the tools from Debian's packages. Outside CI (`CI` unset) a missing
 //! tool skips its check with a message; in CI it fails the test.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -127,7 +128,13 @@ impl Checks {
 fn tail(text: &str) -> String {
     let lines: Vec<&str> = text.lines().collect();
     let start = lines.len().saturating_sub(20);
-    lines[start..].iter().map(|l| format!("  {l}\n")).collect()
+    let mut out = String::new();
+    for line in &lines[start..] {
+        out.push_str("  ");
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 /// `name` on the `PATH` or in the `sbin` folders, which a user's `PATH` often lacks.
@@ -235,7 +242,6 @@ fn check_nftables(checks: &mut Checks, check: &str, file: &Path) {
         && let Ok(output) = &output
         && String::from_utf8_lossy(&output.stderr).contains("Message too long")
     {
-        checks.ran += 1;
         checks.missing("a netlink socket buffer for the whole transaction (nft as root)", check);
         return;
     }
@@ -254,7 +260,7 @@ fn check_ipset(checks: &mut Checks, check: &str, file: &Path) {
     let Some(saved) = checks.run(check, &mut shell) else { return };
     // What the file adds to each `<set>_tmp`, counted from the file itself.
     let text = std::fs::read_to_string(file).unwrap();
-    let mut expected: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut expected: BTreeMap<String, usize> = BTreeMap::new();
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("add ") {
             let set = rest.split(' ').next().unwrap();
@@ -265,7 +271,7 @@ fn check_ipset(checks: &mut Checks, check: &str, file: &Path) {
             expected.entry(set.trim_end_matches("_tmp").to_owned()).or_default();
         }
     }
-    let mut loaded: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut loaded: BTreeMap<String, usize> = BTreeMap::new();
     for line in saved.lines() {
         let mut words = line.split(' ');
         match (words.next(), words.next()) {
@@ -324,12 +330,13 @@ fn check_json(checks: &mut Checks, check: &str, file: &Path, entries: u64) {
 /// number the report says the output holds.
 fn check_python(checks: &mut Checks, check: &str, script: &str, file: &Path, entries: u64) {
     let Some(python) = checks.tool(&PYTHON, check) else { return };
-    let Some(out) = checks.run(check, Command::new(python).arg("-c").arg(script).arg(file))
-    else {
+    let Some(out) = checks.run(check, Command::new(python).arg("-c").arg(script).arg(file)) else {
         return;
     };
     if out.trim() != entries.to_string() {
-        checks.failures.push(format!("{check}: read {} records, the report says {entries}", out.trim()));
+        checks
+            .failures
+            .push(format!("{check}: read {} records, the report says {entries}", out.trim()));
     }
 }
 

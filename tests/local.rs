@@ -169,6 +169,9 @@ fn the_published_report_names_no_folder_of_the_build_machine() {
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     let machine = root.path().canonicalize().unwrap().display().to_string();
     let report = std::fs::read_to_string(root.path().join("site/report.json")).unwrap();
-    assert!(report.contains("no state in `.feedsmith/state`"), "the note this test is about: {report}");
+    assert!(
+        report.contains("no state in `.feedsmith/state`"),
+        "the note this test is about: {report}"
+    );
     assert_eq!(find_in_files(&root.path().join("site"), &machine), None);
 }
