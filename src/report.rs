@@ -72,7 +72,10 @@ pub struct FeedReport {
     pub http_status: Option<u16>,
     /// Bytes received, over every file of the feed.
     pub bytes: u64,
-    /// Fetch and parse time, in milliseconds.
+    /// Fetch time, in milliseconds, for the build's log. It is not written to `report.json`
+    /// or the site: it differs from run to run, and two builds from the same inputs and
+    /// `--now` write the same bytes.
+    #[serde(skip)]
     pub duration_ms: u64,
     /// What the parser did with every line of this build's body.
     pub stats: ParseStats,

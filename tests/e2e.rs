@@ -5,9 +5,8 @@
 
 use std::collections::{BTreeSet, HashSet};
 use std::net::Ipv4Addr;
-use std::path::Path;
 
-use crate::util::{build_replay, copy_root_definitions, feed, plain_values, recorded};
+use crate::util::{build_replay, copy_root_definitions, feed, plain_values, recorded, tree};
 
 const NOW: &str = "2026-08-23T00:00:00Z";
 
@@ -236,23 +235,89 @@ fn misp_attribute_at_the_decay_threshold_is_kept_and_one_second_older_is_not() {
 }
 
 #[test]
-fn same_inputs_and_now_give_identical_outputs() {
+fn same_inputs_and_now_give_identical_output_folders() {
+    // Two fresh copies of the repository, so that neither build sees the other's state.
     let first = copy_root_definitions();
     let second = copy_root_definitions();
     build_replay(first.path(), NOW);
     build_replay(second.path(), NOW);
-    for relative in [
-        "blocklists/ipv4.txt",
-        "blocklists/ipv6.txt",
-        "blocklists/domains.txt",
-        "blocklists/urls.txt",
-        "blocklists/hashes.txt",
-        "misp/c2/manifest.json",
-        "misp/c2/hashes.csv",
-    ] {
-        let read = |root: &Path| std::fs::read(root.join("site").join(relative)).unwrap();
-        assert!(read(first.path()) == read(second.path()), "{relative} differs between builds");
+    let a = tree(&first.path().join("site"));
+    let b = tree(&second.path().join("site"));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (path, bytes) in &a {
+        assert!(*bytes == b[path], "{path} differs between the two builds");
     }
+    // Blocklists, MISP feed, SHA-256 list, pages, report and published state alike.
+    for path in [
+        "blocklists/ipv4.txt",
+        "dns/domains.rpz",
+        "misp/c2/manifest.json",
+        "SHA256SUMS",
+        "index.html",
+        "feeds/feodo-ipblocklist.html",
+        "report.json",
+        "state/manifest.json",
+    ] {
+        assert!(a.contains_key(path), "{path} not built");
+    }
+}
+
+#[test]
+fn sha256sums_lists_every_output_file_and_sha256sum_accepts_it() {
+    let root = copy_root_definitions();
+    build_replay(root.path(), NOW);
+    let site = root.path().join("site");
+
+    // Every file under every output path that the tasks' definitions name, and nothing else.
+    let files = tree(&site);
+    let mut expected = BTreeSet::new();
+    for item in std::fs::read_dir(root.path().join("tasks.d")).unwrap() {
+        let text = std::fs::read_to_string(item.unwrap().path()).unwrap();
+        let task: toml::Value = toml::from_str(&text).unwrap();
+        for output in task["outputs"].as_array().unwrap() {
+            let path = output["path"].as_str().unwrap();
+            let under: Vec<&String> =
+                files.keys().filter(|f| *f == path || f.starts_with(&format!("{path}/"))).collect();
+            assert!(!under.is_empty(), "{path} not written");
+            expected.extend(under.into_iter().cloned());
+        }
+    }
+    let sums = std::fs::read_to_string(site.join("SHA256SUMS")).unwrap();
+    let listed: Vec<&str> = sums.lines().map(|l| &l[66..]).collect();
+    assert_eq!(listed, expected.iter().map(String::as_str).collect::<Vec<_>>());
+    // The listing is in byte order (a `BTreeSet` of strings is), one line per file in
+    // sha256sum's text form: 64 hex digits, two spaces, the path.
+    for line in sums.lines() {
+        let (digest, path) = line.split_at(64);
+        assert!(digest.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert!(path.starts_with("  ") && !path[2..].starts_with(' '), "{line}");
+    }
+    let page_or_state = |p: &&str| {
+        std::path::Path::new(p).extension().is_some_and(|e| e == "html") || p.starts_with("state/")
+    };
+    assert!(!listed.iter().any(page_or_state));
+
+    // coreutils reads every line and finds each file as hashed.
+    let output = std::process::Command::new("sha256sum")
+        .args(["--check", "--strict", "--quiet", "SHA256SUMS"])
+        .current_dir(&site)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "sha256sum -c: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // And a changed file is caught.
+    std::fs::write(site.join("blocklists/ipv4.txt"), "192.0.2.1\n").unwrap();
+    let output = std::process::Command::new("sha256sum")
+        .args(["--check", "--quiet", "SHA256SUMS"])
+        .current_dir(&site)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("blocklists/ipv4.txt: FAILED"));
 }
 
 #[test]

@@ -4,6 +4,9 @@
 mod bugcases;
 // Builds a day apart over changing replayed data: first and last seen, scores, expiry.
 mod decay_days;
+// Every output of the root's tasks read by its real consumer: named-checkzone,
+// unbound-checkconf, dnsmasq, nft, ipset, Python's csv and json.
+mod consumers;
 // `feedsmith check` on the invalid fixtures: exit code 2 and located errors.
 mod check;
 // The repository's own definitions built from the recorded responses, checked against values

@@ -150,6 +150,24 @@ impl StaticServer {
     }
 }
 
+/// Every file under `dir`, by its path relative to `dir` (`/`-separated), with its bytes.
+pub(crate) fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut files = std::collections::BTreeMap::new();
+    let mut folders = vec![dir.to_owned()];
+    while let Some(folder) = folders.pop() {
+        for item in std::fs::read_dir(&folder).unwrap() {
+            let path = item.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                let relative = path.strip_prefix(dir).unwrap().to_str().unwrap().to_owned();
+                files.insert(relative, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    files
+}
+
 /// Copies a folder and everything in it.
 pub(crate) fn copy_tree(from: &Path, to: &Path) {
     copy_dir(from, to);

@@ -436,6 +436,8 @@ pub fn run(
             outputs,
         });
     }
+    let outputs = task_reports.iter().flat_map(|t| &t.outputs).map(|o| o.path.as_str());
+    export::checksums::write(&staging, outputs)?;
 
     let report = BuildReport {
         version: env!("CARGO_PKG_VERSION"),

@@ -1431,8 +1431,17 @@ fn check_output_path(path: &str) -> Result<(), String> {
 }
 
 /// The names the site writes at the top of the output folder, which no output may take.
-const SITE_NAMES: &[&str] =
-    &["index.html", "report.json", "style.css", "feeds", "tasks", "models", "state"];
+const SITE_NAMES: &[&str] = &[
+    "index.html",
+    "report.json",
+    "style.css",
+    "feeds",
+    "tasks",
+    "models",
+    "state",
+    // The outputs' SHA-256 list.
+    "SHA256SUMS",
+];
 
 /// A character an output path may hold: it needs no escaping in a URL, an HTML attribute or
 /// a shell.

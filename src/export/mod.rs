@@ -18,6 +18,7 @@
 //! - `ids`: Suricata IP reputation, dataset and rules; Zeek intelligence files.
 //! - `table`: CSV and JSON with each indicator's score, last sighting and feeds.
 //! - `syntax`: the value checks the writers share (DNS names, tokens, URLs).
+//! - `checksums`: `SHA256SUMS`, every output file's SHA-256 for `sha256sum -c`.
 //! - `misp_feed`: `manifest.json`, one event file and `hashes.csv`, as MISP pulls them.
 //! - `site`: the HTML pages, rendered with minijinja from built-in or user templates.
 //! - `chart`: line and bar charts as inline SVG, for the site's pages.
@@ -25,6 +26,7 @@
 //! [`BuildReport`]: crate::report::BuildReport
 
 pub mod chart;
+pub mod checksums;
 mod dns;
 mod firewall;
 mod ids;

@@ -622,6 +622,7 @@ fn refuses_output_paths_that_are_not_plain_url_paths_or_that_take_a_site_name() 
         "feeds/extra.txt",
         "tasks",
         "models/nids.html",
+        "SHA256SUMS",
     ];
     let mut task = "name = \"t\"\n".to_owned();
     for path in outputs {
@@ -640,6 +641,7 @@ fn refuses_output_paths_that_are_not_plain_url_paths_or_that_take_a_site_name() 
     assert!(diagnostics[4].contains("the site's own `index.html`"), "{}", diagnostics[4]);
     assert!(diagnostics[6].contains("the site's own `feeds`"), "{}", diagnostics[6]);
     assert!(diagnostics[8].contains("the site's own `models`"), "{}", diagnostics[8]);
+    assert!(diagnostics[9].contains("the site's own `SHA256SUMS`"), "{}", diagnostics[9]);
 }
 
 #[test]
