@@ -191,7 +191,8 @@ fn a_listed_address_gives_its_feed_its_first_and_last_seen_and_its_score() {
     let task = verdict(&json, "ipv4-blocklist", &ip);
     assert_eq!(task["verdict"], "selected");
     assert_eq!(task["model"]["id"], "nids");
-    assert_eq!(task["model"]["chosen_by"], "auto");
+    // `tasks.d/ipv4-blocklist.toml` names `nids`.
+    assert_eq!(task["model"]["chosen_by"], "task");
     close(&task["min_score"], 30.0);
     assert_eq!(task["min_score_from"], "model");
     close(&task["score"], base);
