@@ -2,7 +2,6 @@
 //! written where the task says, twice the same bytes for the same inputs and `--now`, the
 //! aggregated lists take the warning list's ranges out, and the zone serial rises.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -66,24 +65,6 @@ fn build(root: &Path, out: &str, now: &str) {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 }
 
-/// The files under `dir`, by path relative to it.
-fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut found = BTreeMap::new();
-    let mut folders = vec![dir.to_owned()];
-    while let Some(folder) = folders.pop() {
-        for item in std::fs::read_dir(&folder).unwrap() {
-            let path = item.unwrap().path();
-            if path.is_dir() {
-                folders.push(path);
-            } else {
-                let name = path.strip_prefix(dir).unwrap().display().to_string();
-                found.insert(name, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    found
-}
-
 fn data_lines(text: &str) -> Vec<&str> {
     text.lines().filter(|l| !l.starts_with('#')).collect()
 }
@@ -93,8 +74,8 @@ fn every_format_is_written_and_two_builds_give_the_same_bytes() {
     let root = project();
     build(root.path(), "a", "2026-05-01T00:00:00Z");
     build(root.path(), "b", "2026-05-01T00:00:00Z");
-    let a = files(&root.path().join("a/out"));
-    let b = files(&root.path().join("b/out"));
+    let a = crate::util::tree(&root.path().join("a/out"));
+    let b = crate::util::tree(&root.path().join("b/out"));
     assert_eq!(a, b);
     for format in FORMATS {
         assert!(

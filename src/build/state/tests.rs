@@ -89,15 +89,22 @@ fn saved_state_loads_without_notes() {
     assert_eq!(state.health.feeds["feed"].last_success, Some(20));
 }
 
-#[test]
-fn a_corrupt_file_is_recovered_from_its_previous_copy() {
-    let dir = tempfile::tempdir().unwrap();
-    let settings = settings(dir.path());
+/// Settings under `root` whose state folder two builds saved: at 10 (.1 seen at 10) and at
+/// 20 (.1 seen from 10 to 20), so that each file's `.prev` is the first build's.
+fn two_builds_saved(root: &Path) -> Settings {
+    let settings = settings(root);
     let health = health_of(10);
     Encoded::new(&ledger_of(&[("192.0.2.1", 10, 10)]), &history_of(&[10]), &health)
         .save(&settings.state_dir, &[]);
     Encoded::new(&ledger_of(&[("192.0.2.1", 10, 20)]), &history_of(&[10, 20]), &health)
         .save(&settings.state_dir, &[]);
+    settings
+}
+
+#[test]
+fn a_corrupt_file_is_recovered_from_its_previous_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = two_builds_saved(dir.path());
     fs::write(settings.state_dir.join("ledger"), b"garbage").unwrap();
     fs::write(settings.state_dir.join("history.json"), b"{").unwrap();
     let state = load(&settings, None, &settings.output_dir);
@@ -279,12 +286,7 @@ fn state_sources_are_urls_or_paths() {
 #[test]
 fn a_damaged_file_is_moved_aside_so_that_its_good_previous_copy_stays() {
     let dir = tempfile::tempdir().unwrap();
-    let settings = settings(dir.path());
-    let health = health_of(10);
-    Encoded::new(&ledger_of(&[("192.0.2.1", 10, 10)]), &history_of(&[10]), &health)
-        .save(&settings.state_dir, &[]);
-    Encoded::new(&ledger_of(&[("192.0.2.1", 10, 20)]), &history_of(&[10, 20]), &health)
-        .save(&settings.state_dir, &[]);
+    let settings = two_builds_saved(dir.path());
     fs::write(settings.state_dir.join("history.json"), b"{").unwrap();
     let state = load(&settings, None, &settings.output_dir);
     assert_eq!(state.damaged, ["history.json"]);
