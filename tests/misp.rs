@@ -215,3 +215,43 @@ fn the_same_inputs_and_now_give_byte_identical_misp_feeds() {
     assert_ne!(first[0], files(a.path(), "one"));
     assert_eq!(first[1], files(a.path(), "two"));
 }
+
+#[test]
+fn a_fresh_machine_carries_the_feeds_on_from_the_published_site() {
+    // Machine A builds day 0 and publishes its site; machine B, with the same definitions,
+    // no output folder and no state, builds day 1 with `--state-from` the site's URL.
+    let a = project();
+    build(a.path(), DAYS[0]);
+    let webroot = tempfile::tempdir().unwrap();
+    crate::util::copy_tree(&a.path().join("site"), &webroot.path().join("feeds"));
+    let web = crate::util::StaticServer::serve(webroot.path().to_owned());
+    let b = project();
+    write(b.path(), "one.txt", ONE_SECOND);
+    let out = b.path().join("site");
+    let url = web.url("/feeds/");
+    let args = ["build", "--out", out.to_str().unwrap(), "--now", DAYS[1], "--state-from", &url];
+    let output = feedsmith(b.path(), &args);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+
+    // As if A had built day 1 itself: the removed address is revoked under its old UUID,
+    // and the unchanged feed is the same bytes as A published.
+    let before = attributes(a.path(), "one");
+    let after = attributes(b.path(), "one");
+    let event = &before["45.9.148.7"].0;
+    assert_eq!(
+        after["45.9.148.7"],
+        (event.clone(), before["45.9.148.7"].1.clone(), D0 + DAY, true)
+    );
+    assert_eq!(after["malware-host.net"], before["malware-host.net"]);
+    assert_eq!(files(b.path(), "two"), files(a.path(), "two"));
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let notes: Vec<&str> =
+        report["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    assert!(
+        notes.iter().any(|n| n.contains("the MISP feed `misp/one` was not in the output folder")
+            && n.contains(&url)),
+        "{notes:?}"
+    );
+    assert!(web.paths().iter().any(|p| p == "/feeds/misp/one/manifest.json"), "{:?}", web.paths());
+}

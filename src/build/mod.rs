@@ -364,6 +364,25 @@ pub fn run(
         }
         by_index
     };
+    // The previous build's MISP feeds, which carry their events forward: from the output
+    // folder, or from the published site when this machine has none.
+    let misp_paths: Vec<&str> = project
+        .tasks
+        .iter()
+        .flat_map(|t| &t.config.outputs)
+        .filter(|o| o.format == crate::config::OutputFormat::MispFeed)
+        .map(|o| o.path.as_str())
+        .collect();
+    let scratch = tempfile::tempdir()
+        .map_err(|source| BuildError::Io { path: std::env::temp_dir(), source })?;
+    let (previous, previous_notes) = state::previous_outputs(
+        settings,
+        options.state_from.as_ref(),
+        &output_dir,
+        &misp_paths,
+        scratch.path(),
+    );
+    notes.extend(previous_notes);
     let mut task_reports = Vec::with_capacity(project.tasks.len());
     let mut model_scores: BTreeMap<usize, crate::report::ScoreHistogram> = BTreeMap::new();
     for task in &project.tasks {
@@ -380,7 +399,7 @@ pub fn run(
         for output in &task.config.outputs {
             let written = export::write_output(
                 &staging,
-                &output_dir,
+                &previous,
                 project,
                 task,
                 output,

@@ -294,6 +294,116 @@ pub(super) fn counts(report: &BuildReport) -> BuildCounts {
     }
 }
 
+/// The folder a build reads the previous build's outputs from: the output folder, unless it
+/// lacks one of the MISP feed folders `misp_paths` and `--state-from` names the published
+/// site. Then `scratch` is filled with the feed folders, each copied from the output folder
+/// when it is there and fetched from the site when not, and returned instead; with the notes
+/// that say so. A MISP feed carries its events, timestamps and revocations forward from
+/// the previous build's files, so a fresh machine must not start it afresh.
+pub(super) fn previous_outputs(
+    settings: &Settings,
+    given: Option<&StateSource>,
+    output_dir: &Path,
+    misp_paths: &[&str],
+    scratch: &Path,
+) -> (PathBuf, Vec<String>) {
+    let has = |path: &str| output_dir.join(path).join(MANIFEST).is_file();
+    let Some(given) = given.filter(|_| misp_paths.iter().any(|p| !has(p))) else {
+        return (output_dir.to_owned(), Vec::new());
+    };
+    let site = site_root(given);
+    let mut published = Published::new(settings, std::slice::from_ref(&site), 1);
+    let mut notes = Vec::new();
+    for path in misp_paths {
+        let into = scratch.join(path);
+        let copied = if has(path) {
+            copy_misp_folder(&StateSource::Path(output_dir.join(path)), &into, &mut published)
+        } else {
+            let from = join_source(&site, path);
+            let copied = copy_misp_folder(&from, &into, &mut published);
+            notes.push(match &copied {
+                Ok(events) => format!(
+                    "the MISP feed `{path}` was not in the output folder; its previous events \
+                     ({events}) were read from the site published at {site}"
+                ),
+                Err(why) => format!(
+                    "the MISP feed `{path}` was not in the output folder, nor at {site} ({why}); \
+                     it starts afresh"
+                ),
+            });
+            copied
+        };
+        if let Err(why) = copied {
+            tracing::warn!(path, "The previous MISP feed cannot be read: {why}");
+        }
+    }
+    (scratch.to_owned(), notes)
+}
+
+/// The root of the published site that `given` names: the place itself, or the folder above
+/// when it names the site's `state/` folder or a manifest in it.
+fn site_root(given: &StateSource) -> StateSource {
+    match given {
+        StateSource::Path(path) => {
+            let mut root = path.as_path();
+            if root.ends_with(MANIFEST) {
+                root = root.parent().unwrap_or(Path::new("."));
+            }
+            if root.ends_with(PUBLISHED_DIR) {
+                root = root.parent().unwrap_or(Path::new("."));
+            }
+            StateSource::Path(root.to_owned())
+        }
+        StateSource::Url(url) => {
+            let mut root = url.split(['?', '#']).next().unwrap_or(url);
+            root = root.strip_suffix(MANIFEST).unwrap_or(root).trim_end_matches('/');
+            root = root.strip_suffix(PUBLISHED_DIR).unwrap_or(root).trim_end_matches('/');
+            StateSource::Url(format!("{root}/"))
+        }
+    }
+}
+
+/// `path` under a folder or URL prefix, as a prefix itself.
+fn join_source(base: &StateSource, path: &str) -> StateSource {
+    match base {
+        StateSource::Path(dir) => StateSource::Path(dir.join(path)),
+        StateSource::Url(prefix) => StateSource::Url(format!("{prefix}{path}/")),
+    }
+}
+
+/// Copies a MISP feed folder's manifest and the event files it names into `into`; how many
+/// events it copied. Only canonical UUIDs name files; each file is held to the state's limit.
+fn copy_misp_folder(
+    from: &StateSource,
+    into: &Path,
+    published: &mut Published<'_>,
+) -> Result<usize, String> {
+    let limit = MAX_FILE_BYTES.max(published.settings.max_body_bytes);
+    let (manifest, _) = published.read(from, MANIFEST, limit)?;
+    #[expect(clippy::zero_sized_map_values, reason = "only the manifest's keys are read")]
+    let keys: BTreeMap<String, serde::de::IgnoredAny> = serde_json::from_slice(&manifest)
+        .map_err(|e| format!("its manifest is not a MISP manifest: {e}"))?;
+    let write = |name: &str, bytes: &[u8]| {
+        crate::fs::write_atomic(&into.join(name), bytes)
+            .map_err(|e| format!("cannot write `{}`: {e}", into.join(name).display()))
+    };
+    write(MANIFEST, &manifest)?;
+    let mut copied = 0;
+    for key in keys.keys() {
+        let canonical = uuid::Uuid::parse_str(key).map(|u| u.to_string()).ok();
+        if canonical.as_deref() != Some(key.as_str()) {
+            continue;
+        }
+        let name = format!("{key}.json");
+        // An event that cannot be read is left for the feed writer to report.
+        if let Ok((bytes, _)) = published.read(from, &name, limit) {
+            write(&name, &bytes)?;
+            copied += 1;
+        }
+    }
+    Ok(copied)
+}
+
 /// One kind of state file: its name, what it is called in notes, how it is read, and how
 /// two recovered copies are combined so that neither loses what it knew.
 struct Kind<T> {
