@@ -33,4 +33,5 @@ pub mod indicator;
 pub mod ledger;
 pub mod parse;
 pub mod report;
+pub mod serve;
 pub mod text;

@@ -52,6 +52,18 @@ enum Command {
     /// Which enabled feeds list a value, and what each task does with it and why, from the
     /// cached data of the last build; nothing is written.
     Lookup(LookupArgs),
+    /// Serve the built site on 127.0.0.1 for a preview (the look-up page needs HTTP).
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// The port on 127.0.0.1; 0 takes any free one.
+    #[arg(long, default_value_t = 8000)]
+    port: u16,
+    /// The built site (default: the project's `output_dir`, normally `site/`).
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -233,6 +245,17 @@ fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
         }
         Command::Build(args) => build_command(&cli.global, &project, args),
         Command::Lookup(args) => lookup_command(&project, args),
+        Command::Serve(args) => {
+            let dir = args.dir.clone().unwrap_or_else(|| project.settings.output_dir.clone());
+            let preview = feedsmith::serve::Preview::bind(&dir, args.port)?;
+            printer::out(&format!(
+                "Serving {} at {} (Ctrl-C stops it)",
+                dir.display(),
+                preview.url()
+            ));
+            preview.run();
+            Ok(ExitStatus::Success)
+        }
     }
 }
 

@@ -35,6 +35,8 @@ mod real_feeds;
 // What report.json and the site say: events left out by rules, escaped rejection examples,
 // the feeds that list each indicator.
 mod report;
+// `feedsmith serve`: the built site on 127.0.0.1, and nothing outside it.
+mod serve;
 // The site's decay-model pages: curves and score histograms as SVG, linked and escaped.
 mod site_models;
 // Last good data: failing, emptied and shrunk feeds across builds.
