@@ -112,14 +112,12 @@ pub struct OutputReport {
     /// Entries the size budget (`max_entries`, `max_bytes`) cut, the lowest-ranked first
     /// to go; 0 without a budget or when everything fits.
     pub cut: u64,
-    /// `cut` by reason (`max_entries`, `max_bytes`); absent when nothing was cut.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    /// `cut` by reason (`max_entries`, `max_bytes`); empty when nothing was cut.
     pub cut_reasons: BTreeMap<String, u64>,
-    /// The companion file listing every cut entry (`<path>.cut.csv`), when there is one.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The companion file listing every cut entry (`<path>.cut.csv`), or `null` when
+    /// nothing was cut.
     pub cut_file: Option<String>,
     /// The first few cut entries, the highest-ranked first (at most [`CUT_EXAMPLES`]).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cut_examples: Vec<String>,
 }
 

@@ -89,7 +89,7 @@ pub fn empty_file_bytes(task_id: &str, task_name: &str, output: &OutputConfig) -
             // `table inet T {`, per set `\tset B_v4 {`, `\t\ttype ipv4_addr`,
             // `\t\tflags interval`, `\t}`, then `}`, then a flush line per set.
             let set = (5 + set_base + 6) + 17 + 17 + 3;
-            (11 + table + 3) + 2 * set + 2 + 2 * (15 + table + 1 + set_base + 4)
+            header + (11 + table + 3) + 2 * set + 2 + 2 * (15 + table + 1 + set_base + 4)
         }
         OutputFormat::Ipset => {
             let hashsize = output.hashsize.unwrap_or(1024).to_string().len();

@@ -321,3 +321,418 @@ fn csv_field(value: &str) -> String {
         value
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{entry, read, target_with, written_values};
+    use super::super::write_blocklist;
+    use super::*;
+    use crate::config::{ListType, OutputConfig, OutputFormat};
+    use crate::indicator::{AddressSet, AttrType, Indicator};
+
+    /// A unit of `value` scored `score`, listed by `feeds`.
+    fn unit(value: &str, score: Option<f64>, feeds: &[&'static str]) -> Ranked<'static, ()> {
+        Ranked { item: (), value: value.to_owned(), score, feeds: feeds.to_vec() }
+    }
+
+    /// Indicators of `kind`, one per value.
+    fn indicators(kind: AttrType, values: &[&str]) -> Vec<Indicator> {
+        values.iter().map(|v| Indicator::new(kind, *v)).collect()
+    }
+
+    /// Entries for `indicators`, the n-th scored `scores[n]` and listed by `feeds[n]`.
+    fn scored<'a>(
+        indicators: &'a [Indicator],
+        scores: &[Option<f64>],
+        feeds: &[&[&'static str]],
+    ) -> Vec<Entry<'a>> {
+        indicators
+            .iter()
+            .zip(scores)
+            .zip(feeds)
+            .map(|((indicator, score), feeds)| Entry {
+                score: *score,
+                feeds: feeds.to_vec(),
+                ..entry(indicator)
+            })
+            .collect()
+    }
+
+    /// Writes `entries` as `format` with `change` applied to the output; the report and the
+    /// file's text.
+    fn write(
+        format: OutputFormat,
+        entries: &[Entry<'_>],
+        change: impl FnOnce(&mut OutputConfig),
+    ) -> (OutputReport, String, Option<String>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let allowed = AddressSet::default();
+        let t = target_with(dir.path(), "out/list", format, &allowed, change);
+        let report = write_blocklist(&t, entries).unwrap();
+        let text = read(dir.path(), "out/list");
+        let cut = std::fs::read_to_string(dir.path().join("out/list.cut.csv")).ok();
+        (report, text, cut, dir)
+    }
+
+    #[test]
+    fn units_rank_by_score_then_feed_count_then_value() {
+        let units = [
+            unit("d.example", None, &["a", "b", "c"]),
+            unit("c.example", Some(50.0), &["a"]),
+            unit("b.example", Some(50.0), &["a", "b"]),
+            unit("a.example", Some(90.0), &["a"]),
+            unit("e.example", Some(10.0), &["a", "b", "c"]),
+        ];
+        let order: Vec<&str> = ranking(&units).iter().map(|&i| units[i].value.as_str()).collect();
+        // 90 first; of the two 50s, two feeds before one; then 10; the unscored last, however
+        // many feeds list it.
+        assert_eq!(order, ["a.example", "b.example", "c.example", "e.example", "d.example"]);
+    }
+
+    #[test]
+    fn ties_are_broken_by_the_value_in_byte_order_and_scores_compare_as_rounded() {
+        // 70.001 and 70.004 both read 70.00 where scores are shown: a tie, broken by value.
+        let units = [
+            unit("b.example", Some(70.004), &["x"]),
+            unit("B.example", Some(70.001), &["y"]),
+            unit("a.example", Some(70.001), &["x"]),
+        ];
+        let order: Vec<&str> = ranking(&units).iter().map(|&i| units[i].value.as_str()).collect();
+        // `B` (0x42) sorts before `a` (0x61) byte by byte.
+        assert_eq!(order, ["B.example", "a.example", "b.example"]);
+        // Input order does not matter.
+        let reversed: Vec<_> = units.iter().rev().cloned().collect();
+        let again: Vec<&str> =
+            ranking(&reversed).iter().map(|&i| reversed[i].value.as_str()).collect();
+        assert_eq!(again, order);
+    }
+
+    #[test]
+    fn max_entries_keeps_the_best_ranked_in_the_file_order_and_lists_the_rest() {
+        let list = indicators(
+            AttrType::Domain,
+            &["a.example", "b.example", "c.example", "d.example", "e.example"],
+        );
+        let entries = scored(
+            &list,
+            &[Some(20.0), Some(90.0), Some(20.0), None, Some(55.5)],
+            &[&["f1"], &["f1"], &["f1", "f2"], &["f1", "f2"], &["f2"]],
+        );
+        let (report, text, cut, _dir) = write(OutputFormat::Fortigate, &entries, |o| {
+            o.list = Some(ListType::Domain);
+            o.max_entries = Some(3);
+        });
+        // Ranked: b (90), e (55.5), c (20, two feeds), a (20, one feed), d (unscored).
+        assert_eq!(written_values(&text, "#"), ["b.example", "c.example", "e.example"]);
+        assert!(text.contains("# entries: 3\n"));
+        assert_eq!((report.entries, report.cut), (3, 2));
+        assert_eq!(report.cut_reasons["max_entries"], 2);
+        assert_eq!(report.cut_file.as_deref(), Some("out/list.cut.csv"));
+        assert_eq!(report.cut_examples, ["a.example", "d.example"]);
+        assert_eq!(
+            cut.unwrap(),
+            "value,score,feeds,reason\na.example,20.00,f1,max_entries\n\
+             d.example,,f1 f2,max_entries\n"
+        );
+    }
+
+    #[test]
+    fn nothing_is_cut_and_no_companion_file_is_written_when_the_list_fits() {
+        let list = indicators(AttrType::Domain, &["a.example", "b.example"]);
+        let entries = scored(&list, &[Some(1.0), Some(2.0)], &[&["f"], &["f"]]);
+        let (report, text, cut, _dir) = write(OutputFormat::Hosts, &entries, |o| {
+            o.max_entries = Some(2);
+            o.max_bytes = Some(10_000);
+        });
+        assert_eq!(written_values(&text, "#").len(), 2);
+        assert_eq!(report.cut, 0);
+        assert!(report.cut_file.is_none() && cut.is_none());
+    }
+
+    #[test]
+    fn cidr_blocks_are_merged_before_they_are_ranked_and_cut() {
+        // The two /25 halves (10 and 90, one feed each) are one /24 scored 90 with two
+        // feeds; the lone address scores 90 with one feed. Ranking the halves apart would
+        // keep 10.0.0.128/25 only; ranked merged, the /24 wins on its feed count.
+        let list = indicators(
+            AttrType::IpDst,
+            &["198.51.100.0/25", "198.51.100.128/25", "203.0.113.9", "192.0.2.1"],
+        );
+        let entries = scored(
+            &list,
+            &[Some(10.0), Some(90.0), Some(90.0), Some(95.0)],
+            &[&["a"], &["b"], &["c"], &["a"]],
+        );
+        for format in [OutputFormat::CidrIpv4, OutputFormat::PanosEdl, OutputFormat::Fortigate] {
+            let (report, text, cut, _dir) = write(format, &entries, |o| o.max_entries = Some(2));
+            assert_eq!(written_values(&text, "#"), ["192.0.2.1", "198.51.100.0/24"], "{format:?}");
+            assert_eq!(report.cut, 1);
+            assert_eq!(
+                cut.unwrap(),
+                "value,score,feeds,reason\n203.0.113.9,90.00,c,max_entries\n",
+                "{format:?}"
+            );
+        }
+        // In the sets, too: one element left per family's list.
+        let (report, text, _, _dir) = write(OutputFormat::Ipset, &entries, |o| {
+            o.max_entries = Some(1);
+        });
+        assert_eq!(report.entries, 1);
+        let added: Vec<&str> = text.lines().filter(|l| l.starts_with("add ")).collect();
+        assert_eq!(added, ["add t_v4_tmp 192.0.2.1"]);
+        let (_, text, _, _dir) = write(OutputFormat::Nftables, &entries, |o| {
+            o.max_entries = Some(2);
+        });
+        assert!(text.contains("\t192.0.2.1,\n\t198.51.100.0/24\n}\n"), "{text}");
+        assert!(!text.contains("203.0.113.9"));
+    }
+
+    #[test]
+    fn a_block_cut_by_an_allow_list_counts_only_the_entries_that_overlap_it() {
+        // 198.51.100.0/24 without 198.51.100.128/25 leaves the /25 below; the address in the
+        // upper half is allow-listed whole and counts for nothing.
+        let list = indicators(AttrType::IpDst, &["198.51.100.0/24", "198.51.100.200", "192.0.2.1"]);
+        let entries =
+            scored(&list, &[Some(40.0), Some(99.0), Some(60.0)], &[&["a"], &["b"], &["a"]]);
+        let dir = tempfile::tempdir().unwrap();
+        let allowed =
+            AddressSet::from_nets(&[crate::indicator::parse_net("198.51.100.128/25").unwrap()]);
+        let t = target_with(dir.path(), "v4", OutputFormat::CidrIpv4, &allowed, |o| {
+            o.max_entries = Some(1);
+        });
+        let report = write_blocklist(&t, &entries).unwrap();
+        assert_eq!(written_values(&read(dir.path(), "v4"), "#"), ["192.0.2.1"]);
+        assert_eq!(report.skipped_reasons["allow_listed"], 1);
+        let cut = std::fs::read_to_string(dir.path().join("v4.cut.csv")).unwrap();
+        assert_eq!(cut, "value,score,feeds,reason\n198.51.100.0/25,40.00,a,max_entries\n");
+    }
+
+    /// The names a DNS format writes for three names, one below another, under
+    /// `max_entries = 1`: `bad.example` (10), `www.bad.example` (90), `other.example` (50).
+    fn one_name_of(format: OutputFormat) -> (OutputReport, Vec<String>) {
+        let list =
+            indicators(AttrType::Domain, &["bad.example", "www.bad.example", "other.example"]);
+        let entries =
+            scored(&list, &[Some(10.0), Some(90.0), Some(50.0)], &[&["a"], &["b"], &["a"]]);
+        let (report, text, _, _dir) = write(format, &entries, |o| o.max_entries = Some(1));
+        let names = text
+            .lines()
+            .filter(|l| !l.starts_with(['#', '!', ';', '$', '@', '*']) && *l != "server:")
+            .map(str::to_owned)
+            .collect();
+        (report, names)
+    }
+
+    #[test]
+    fn formats_that_block_subdomains_drop_covered_names_and_rank_the_parent_with_them() {
+        // The parent takes the score and feeds of the name it covers (90, two feeds), so it
+        // outranks `other.example`; its `www.` name is gone whatever the budget.
+        for (format, line) in [
+            (OutputFormat::Dnsmasq, "local=/bad.example/"),
+            (OutputFormat::Unbound, "local-zone: \"bad.example.\" always_nxdomain"),
+            (OutputFormat::Adblock, "||bad.example^"),
+            (OutputFormat::Rpz, "bad.example CNAME ."),
+        ] {
+            let (report, names) = one_name_of(format);
+            assert_eq!(names, [line], "{format:?}");
+            assert_eq!(report.skipped_reasons["covered_by_parent"], 1, "{format:?}");
+            assert_eq!(report.cut, 1, "{format:?}");
+            assert_eq!(report.cut_examples, ["other.example"], "{format:?}");
+        }
+    }
+
+    #[test]
+    fn hosts_files_and_plain_lists_keep_subdomains_and_rank_each_name_alone() {
+        let (report, names) = one_name_of(OutputFormat::Hosts);
+        assert_eq!(names, ["0.0.0.0 www.bad.example"]);
+        assert!(!report.skipped_reasons.contains_key("covered_by_parent"));
+        assert_eq!(report.cut, 2);
+        assert_eq!(report.cut_examples, ["other.example", "bad.example"]);
+        let (report, names) = one_name_of(OutputFormat::Plain);
+        assert_eq!(names, ["www.bad.example"]);
+        assert_eq!(report.cut, 2);
+        // A firewall domain list matches names exactly too.
+        let list = indicators(AttrType::Domain, &["bad.example", "www.bad.example"]);
+        let entries = scored(&list, &[Some(1.0), Some(2.0)], &[&["a"], &["a"]]);
+        let (report, text, _, _dir) = write(OutputFormat::PanosEdl, &entries, |o| {
+            o.list = Some(ListType::Domain);
+        });
+        assert_eq!(text, "bad.example\nwww.bad.example\n");
+        assert_eq!(report.skipped, 0);
+    }
+
+    #[test]
+    fn a_name_is_dropped_for_its_topmost_listed_ancestor() {
+        let units: Vec<Ranked<'static, &str>> =
+            ["a.b.c.example", "b.c.example", "c.example", "d.example"]
+                .into_iter()
+                .enumerate()
+                .map(|(i, name)| Ranked {
+                    item: name,
+                    value: name.to_owned(),
+                    score: Some(i as f64),
+                    feeds: vec![["f", "g", "h", "i"][i]],
+                })
+                .collect();
+        let mut units = units;
+        units.sort_by(|a, b| a.item.cmp(b.item));
+        let mut skips = Skips::default();
+        let kept = drop_covered(units, |name| name, &mut skips);
+        let names: Vec<&str> = kept.iter().map(|u| u.item).collect();
+        assert_eq!(names, ["c.example", "d.example"]);
+        assert_eq!(skips.total(), 2);
+        // `c.example` (2) takes the best of its names (0, 1) and their feeds.
+        assert_eq!(kept[0].score, Some(2.0));
+        assert_eq!(kept[0].feeds, ["f", "g", "h"]);
+        // A name that only ends like another (`xc.example`) is not below it.
+        let units =
+            vec![Ranked::new("c.example", String::new()), Ranked::new("xc.example", String::new())];
+        let kept = drop_covered(units, |name| name, &mut skips);
+        assert_eq!(kept.len(), 2);
+    }
+
+    #[test]
+    fn max_bytes_keeps_the_longest_ranked_prefix_that_fits_exactly() {
+        // Plain lists: the header is `# Test list`, `# task: t`,
+        // `# built: 1970-01-01T00:00:00Z`, `# entries: N`, each with a newline.
+        let header = |n: usize| 12 + 10 + 30 + format!("# entries: {n}\n").len();
+        let list = indicators(
+            AttrType::Domain,
+            &["aa.example", "b.example", "cccccccccccc.example", "d.example"],
+        );
+        // Ranked: cccc… (90), aa (80), b (70), d (60).
+        let entries = scored(
+            &list,
+            &[Some(80.0), Some(70.0), Some(90.0), Some(60.0)],
+            &[&["f"], &["f"], &["f"], &["f"]],
+        );
+        let two = header(2) + "cccccccccccc.example\n".len() + "aa.example\n".len();
+        let three = header(3) + "cccccccccccc.example\n".len() + "aa.example\n".len() + 10;
+        for budget in [two, three - 1] {
+            let (report, text, cut, _dir) =
+                write(OutputFormat::Plain, &entries, |o| o.max_bytes = Some(budget as u64));
+            assert_eq!(text.len(), two, "budget {budget}");
+            assert!(text.len() <= budget && three > budget);
+            // The file order is kept: `aa` before `cccc…`.
+            assert_eq!(written_values(&text, "#"), ["aa.example", "cccccccccccc.example"]);
+            assert_eq!(report.bytes as usize, two);
+            assert_eq!(report.cut_reasons["max_bytes"], 2);
+            assert_eq!(
+                cut.unwrap(),
+                "value,score,feeds,reason\nb.example,70.00,f,max_bytes\nd.example,60.00,f,max_bytes\n"
+            );
+        }
+        // One byte more than three entries need keeps three.
+        let (report, text, _, _dir) =
+            write(OutputFormat::Plain, &entries, |o| o.max_bytes = Some(three as u64));
+        assert_eq!((report.entries, text.len()), (3, three));
+        // One byte less than two entries need keeps one: the best.
+        let (report, text, _, _dir) =
+            write(OutputFormat::Plain, &entries, |o| o.max_bytes = Some(two as u64 - 1));
+        assert_eq!(written_values(&text, "#"), ["cccccccccccc.example"]);
+        assert_eq!(report.entries, 1);
+    }
+
+    #[test]
+    fn max_bytes_takes_a_ranked_prefix_not_whatever_else_fits() {
+        // The second-ranked name is long; the third is short enough to fit where the second
+        // does not, but the cut keeps to the ranking: neither is written.
+        let list =
+            indicators(AttrType::Domain, &["a.example", "long-long-long-long.example", "c.ex"]);
+        let entries =
+            scored(&list, &[Some(90.0), Some(80.0), Some(70.0)], &[&["f"], &["f"], &["f"]]);
+        // PAN-OS lists have no header: the budget is the lines alone.
+        let budget = "a.example\n".len() + "c.ex\n".len();
+        let (report, text, _, _dir) = write(OutputFormat::PanosEdl, &entries, |o| {
+            o.list = Some(ListType::Domain);
+            o.max_bytes = Some(budget as u64);
+        });
+        assert_eq!(text, "a.example\n");
+        assert_eq!(report.cut_reasons["max_bytes"], 2);
+    }
+
+    #[test]
+    fn max_entries_and_max_bytes_together_name_the_limit_that_cut_each() {
+        let list = indicators(AttrType::Domain, &["a.example", "b.example", "c.example"]);
+        let entries = scored(&list, &[Some(3.0), Some(2.0), Some(1.0)], &[&["f"], &["f"], &["f"]]);
+        let (report, text, cut, _dir) = write(OutputFormat::PanosEdl, &entries, |o| {
+            o.list = Some(ListType::Domain);
+            o.max_entries = Some(2);
+            o.max_bytes = Some(10);
+        });
+        assert_eq!(text, "a.example\n");
+        assert_eq!(report.cut_reasons["max_bytes"], 1);
+        assert_eq!(report.cut_reasons["max_entries"], 1);
+        assert_eq!(
+            cut.unwrap(),
+            "value,score,feeds,reason\nb.example,2.00,f,max_bytes\nc.example,1.00,f,max_entries\n"
+        );
+    }
+
+    #[test]
+    fn a_budget_below_the_empty_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let allowed = AddressSet::default();
+        let list = indicators(AttrType::Domain, &["a.example"]);
+        let entries = scored(&list, &[None], &[&[]]);
+        let t = target_with(dir.path(), "x", OutputFormat::Hosts, &allowed, |o| {
+            o.max_bytes = Some(20);
+        });
+        let error = write_blocklist(&t, &entries).unwrap_err();
+        assert!(error.to_string().contains("`max_bytes` 20 is less than"), "{error}");
+    }
+
+    #[test]
+    fn cut_file_fields_are_quoted_and_never_read_as_formulas() {
+        assert_eq!(csv_field("a.example"), "a.example");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"x\""), "\"say \"\"x\"\"\"");
+        assert_eq!(csv_field("=1+1"), "'=1+1");
+        assert_eq!(csv_field("-x,y"), "\"'-x,y\"");
+    }
+
+    #[test]
+    fn the_empty_file_sizes_check_uses_are_those_the_writers_write() {
+        // `check` refuses a `max_bytes` that the empty file does not fit; its sizes must be
+        // the writers' own, for every budgeted format and the settings that change a header.
+        let changes: Vec<Box<dyn Fn(&mut OutputConfig)>> = vec![
+            Box::new(|_| {}),
+            Box::new(|o| o.set_name = Some("blocklist_set".to_owned())),
+            Box::new(|o| o.table = Some("filter".to_owned())),
+            Box::new(|o| o.zone = Some("rpz.example.net".to_owned())),
+            Box::new(|o| o.list = Some(ListType::Domain)),
+            Box::new(|o| {
+                o.maxelem = Some(1_000_000);
+                o.hashsize = Some(64);
+            }),
+        ];
+        for &format in crate::config::budget::BUDGET_FORMATS {
+            for (index, change) in changes.iter().enumerate() {
+                for (task_id, task_name) in
+                    [("t", "Test list"), ("4ipv-blocklist", "Bl\u{e4}ck\nlist")]
+                {
+                    let dir = tempfile::tempdir().unwrap();
+                    let allowed = AddressSet::default();
+                    let mut t = target_with(dir.path(), "x", format, &allowed, |o| change(o));
+                    if format != OutputFormat::Rpz && t.output.zone.is_some()
+                        || !matches!(format, OutputFormat::Nftables | OutputFormat::Ipset)
+                            && t.output.set_name.is_some()
+                    {
+                        continue;
+                    }
+                    t.task_id = task_id;
+                    t.task_name = task_name;
+                    t.now = 1_767_225_600;
+                    let report = write_blocklist(&t, &[]).unwrap();
+                    let expected =
+                        crate::config::budget::empty_file_bytes(task_id, task_name, t.output);
+                    assert_eq!(
+                        expected,
+                        Some(report.bytes as usize),
+                        "{format:?}, change {index}, task {task_id}"
+                    );
+                }
+            }
+        }
+    }
+}
