@@ -695,7 +695,8 @@ mod tests {
     fn the_empty_file_sizes_check_uses_are_those_the_writers_write() {
         // `check` refuses a `max_bytes` that the empty file does not fit; its sizes must be
         // the writers' own, for every budgeted format and the settings that change a header.
-        let changes: Vec<Box<dyn Fn(&mut OutputConfig)>> = vec![
+        type Change = Box<dyn Fn(&mut OutputConfig)>;
+        let changes: Vec<Change> = vec![
             Box::new(|_| {}),
             Box::new(|o| o.set_name = Some("blocklist_set".to_owned())),
             Box::new(|o| o.table = Some("filter".to_owned())),

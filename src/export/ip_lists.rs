@@ -43,13 +43,13 @@ pub(crate) const MAX_SET_NAME: usize = 24;
 /// address order (IPv4 first), each ranked by the entries whose networks overlap it: the
 /// best of their scores and all their feeds. Values that are no address, and values wholly
 /// inside an allow-listed range, are counted in `skips`.
-pub(crate) fn ranked_blocks<'e, 'x, 'a: 'e>(
+pub(crate) fn ranked_blocks<'e, 'x, 'a>(
     entries: impl IntoIterator<Item = &'x Entry<'a>>,
     allowed: &AddressSet,
     skips: &mut Skips,
 ) -> Vec<Ranked<'e, IpNet>>
 where
-    'a: 'x,
+    'a: 'x + 'e,
     'x: 'e,
 {
     let mut members: Vec<(IpNet, &'x Entry<'a>)> = Vec::new();

@@ -114,24 +114,21 @@ pub fn write_output(
     entries: &[Entry<'_>],
 ) -> Result<OutputReport, ExportError> {
     let name = &task.config.name;
-    match output.format {
-        OutputFormat::MispFeed => {
-            let settings = misp_feed::EventSettings {
-                task_id: &task.id,
-                path: &output.path,
-                info: output.event_info.as_deref().unwrap_or(name),
-                org_name: output.org_name.as_deref().unwrap_or(&project.settings.title),
-                threat_level: output.threat_level.unwrap_or(4),
-                tlp: output.tlp.as_deref().unwrap_or("tlp:clear"),
-                distribution: output.distribution,
-                events: output.events.unwrap_or_default(),
-                retention_days: output.retention_days.unwrap_or(misp_feed::RETENTION_DAYS),
-                now,
-            };
-            let previous = misp_feed::Previous::read(&previous.join(&output.path));
-            return misp_feed::write(dir, &output.path, &previous, &settings, entries);
-        }
-        _ => {}
+    if output.format == OutputFormat::MispFeed {
+        let settings = misp_feed::EventSettings {
+            task_id: &task.id,
+            path: &output.path,
+            info: output.event_info.as_deref().unwrap_or(name),
+            org_name: output.org_name.as_deref().unwrap_or(&project.settings.title),
+            threat_level: output.threat_level.unwrap_or(4),
+            tlp: output.tlp.as_deref().unwrap_or("tlp:clear"),
+            distribution: output.distribution,
+            events: output.events.unwrap_or_default(),
+            retention_days: output.retention_days.unwrap_or(misp_feed::RETENTION_DAYS),
+            now,
+        };
+        let previous = misp_feed::Previous::read(&previous.join(&output.path));
+        return misp_feed::write(dir, &output.path, &previous, &settings, entries);
     }
     let mut allowed = AddressSet::default();
     for &index in &task.warninglists {
