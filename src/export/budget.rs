@@ -60,8 +60,7 @@ impl<'e, T> Ranked<'e, T> {
 
     /// Counts another unit in (a name covered by this one).
     pub(crate) fn absorb_unit<U>(&mut self, other: &Ranked<'e, U>) {
-        let feeds = other.feeds.clone();
-        self.absorb_parts(other.score, &feeds);
+        self.absorb_parts(other.score, &other.feeds);
     }
 
     fn absorb_parts(&mut self, score: Option<f64>, feeds: &[&'e str]) {
