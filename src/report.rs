@@ -109,7 +109,20 @@ pub struct OutputReport {
     pub bytes: u64,
     /// SHA-256 of the file (for a folder, of its `manifest.json`), hex.
     pub sha256: String,
+    /// Entries the size budget (`max_entries`, `max_bytes`) cut, the lowest-ranked first
+    /// to go; 0 without a budget or when everything fits.
+    pub cut: u64,
+    /// `cut` by reason (`max_entries`, `max_bytes`); empty when nothing was cut.
+    pub cut_reasons: BTreeMap<String, u64>,
+    /// The companion file listing every cut entry (`<path>.cut.csv`), or `null` when
+    /// nothing was cut.
+    pub cut_file: Option<String>,
+    /// The first few cut entries, the highest-ranked first (at most [`CUT_EXAMPLES`]).
+    pub cut_examples: Vec<String>,
 }
+
+/// How many cut entries an [`OutputReport`] shows.
+pub const CUT_EXAMPLES: usize = 5;
 
 /// What one warning list left out of one task.
 #[derive(Clone, Debug, Serialize)]

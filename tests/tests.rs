@@ -1,5 +1,8 @@
 //! Integration tests: the `feedsmith` binary run on real definitions and recorded data.
 
+// Size budgets through a build: the best-ranked merged blocks kept, the rest in the companion
+// file, the report and the task's page; names covered by a listed parent dropped.
+mod budget;
 // Bug cases from shared/bugcases, each through a whole build of a one-feed project.
 mod bugcases;
 // Builds a day apart over changing replayed data: first and last seen, scores, expiry.

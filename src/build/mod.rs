@@ -455,7 +455,10 @@ pub fn run(
             outputs,
         });
     }
-    let outputs = task_reports.iter().flat_map(|t| &t.outputs).map(|o| o.path.as_str());
+    let outputs = task_reports
+        .iter()
+        .flat_map(|t| &t.outputs)
+        .flat_map(|o| std::iter::once(o.path.as_str()).chain(o.cut_file.as_deref()));
     export::checksums::write(&staging, outputs)?;
 
     let report = BuildReport {

@@ -17,6 +17,7 @@
 //! Raw structs (`*Config`, as written) are kept apart from the resolved runtime structs
 //! ([`Feed`], [`DecayModel`], [`Task`], [`Settings`]) that later stages use.
 
+pub mod budget;
 mod decay;
 mod feed;
 mod load;

@@ -163,6 +163,16 @@ pub struct OutputConfig {
     /// each `suricata` output its own range. Default: 1000000 (the local-use range).
     #[serde(default)]
     pub sid: Option<u32>,
+    /// For the blocklist formats: the most entries (lines, or blocks and names) the file may
+    /// hold; over it, the lowest-ranked entries are cut (see `export::budget`). At least 1.
+    /// Default: no limit.
+    #[serde(default)]
+    pub max_entries: Option<u64>,
+    /// For the blocklist formats: the most bytes the whole file may take, header included;
+    /// over it, the lowest-ranked entries are cut. More than the file takes with no entries.
+    /// Default: no limit.
+    #[serde(default)]
+    pub max_bytes: Option<u64>,
 }
 
 /// How a `misp-feed` output splits its selection into events.

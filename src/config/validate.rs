@@ -1199,7 +1199,14 @@ fn resolve_task(
             Err(why) => report.error(source, &format!("{key}.path"), why),
             Ok(()) => outputs.claim(&item.id, source, &format!("{key}.path"), &output.path, report),
         }
-        check_output_keys(source, &key, &item.id, output, report);
+        check_output_keys(source, &key, &item.id, &config.name, output, report);
+        if (output.max_entries.is_some() || output.max_bytes.is_some())
+            && check_output_path(&output.path).is_ok()
+        {
+            // The companion file of what a budget cuts is written next to the output.
+            let cut = crate::config::budget::cut_file_path(&output.path);
+            outputs.claim(&item.id, source, &format!("{key}.path"), &cut, report);
+        }
         if let Some(level) = output.threat_level
             && !(1..=4).contains(&level)
         {
@@ -1267,6 +1274,8 @@ const OUTPUT_KEYS: &[(&str, &[OutputFormat])] = &[
     ("hashsize", &[OutputFormat::Ipset]),
     ("list", &[OutputFormat::PanosEdl, OutputFormat::Fortigate]),
     ("sid", &[OutputFormat::Suricata]),
+    ("max_entries", super::budget::BUDGET_FORMATS),
+    ("max_bytes", super::budget::BUDGET_FORMATS),
 ];
 
 /// The longest `retention_days` of a `misp-feed` output: ten years.
@@ -1282,6 +1291,7 @@ fn check_output_keys(
     source: &SourceFile,
     key: &str,
     task_id: &str,
+    task_name: &str,
     output: &super::OutputConfig,
     report: &mut Report,
 ) {
@@ -1300,6 +1310,8 @@ fn check_output_keys(
         "hashsize" => output.hashsize.is_some(),
         "list" => output.list.is_some(),
         "sid" => output.sid.is_some(),
+        "max_entries" => output.max_entries.is_some(),
+        "max_bytes" => output.max_bytes.is_some(),
         _ => false,
     };
     for (name, formats) in OUTPUT_KEYS {
@@ -1359,6 +1371,7 @@ fn check_output_keys(
             report.error(source, &format!("{key}.{name}"), "must be at least 1");
         }
     }
+    check_budget(source, key, task_id, task_name, output, report);
     if let Some(sid) = output.sid
         && (sid == 0 || sid > u32::MAX - 4)
     {
@@ -1366,6 +1379,38 @@ fn check_output_keys(
             source,
             &format!("{key}.sid"),
             format!("must leave room for five rules from 1 to {}, not {sid}", u32::MAX - 4),
+        );
+    }
+}
+
+/// Checks an output's size budget: each limit at least 1, and `max_bytes` more than the
+/// file takes with no entries (its header), which no cut can shrink.
+fn check_budget(
+    source: &SourceFile,
+    key: &str,
+    task_id: &str,
+    task_name: &str,
+    output: &super::OutputConfig,
+    report: &mut Report,
+) {
+    for (name, value) in [("max_entries", output.max_entries), ("max_bytes", output.max_bytes)] {
+        if value == Some(0) {
+            report.error(source, &format!("{key}.{name}"), "must be at least 1");
+        }
+    }
+    if let Some(max) = output.max_bytes
+        && max > 0
+        && let Some(empty) = super::budget::empty_file_bytes(task_id, task_name, output)
+        && max <= empty as u64
+    {
+        report.error(
+            source,
+            &format!("{key}.max_bytes"),
+            format!(
+                "{max} bytes leave no room for an entry: the `{}` file takes {empty} bytes with \
+                 none (its header); give more than {empty}",
+                output.format.as_str()
+            ),
         );
     }
 }

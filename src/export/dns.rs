@@ -21,9 +21,10 @@ use std::net::Ipv6Addr;
 
 use ipnet::IpNet;
 
+use super::budget::{Ranked, by_key, drop_covered, finish_fitted, fit};
 use super::ip_lists::pieces;
-use super::syntax::{MAX_NAME, NameRules, Skips, check_name, entry_name, entry_net};
-use super::{Entry, ExportError, Target, finish, header, rfc3339};
+use super::syntax::{MAX_NAME, NameRules, Skips, check_name, entry_name, entry_net, net_text};
+use super::{Entry, ExportError, Target, header, rfc3339};
 use crate::indicator::Family;
 use crate::report::OutputReport;
 
@@ -45,7 +46,30 @@ pub(crate) fn names<'e, 'a: 'e>(
     names
 }
 
-/// Writes one line per name, `line` making it, after a `#` header.
+/// The distinct names of `entries` that pass `rules`, in byte order, each ranked by the
+/// entries that list it; the others counted.
+pub(crate) fn ranked_names<'e, 'a: 'e>(
+    entries: impl IntoIterator<Item = &'e Entry<'a>>,
+    rules: NameRules,
+    skips: &mut Skips,
+) -> Vec<Ranked<'a, &'e str>> {
+    let mut pairs = Vec::new();
+    for entry in entries {
+        match entry_name(entry).and_then(|name| check_name(name, rules).map(|()| name)) {
+            Ok(name) => pairs.push((name, entry)),
+            Err(reason) => skips.add(reason),
+        }
+    }
+    by_key(pairs, |name| (*name, (*name).to_owned()))
+}
+
+/// The names of `units` that `keep` marks.
+fn kept<'u, T>(units: &'u [Ranked<'_, T>], keep: &'u [bool]) -> impl Iterator<Item = &'u T> {
+    units.iter().zip(keep).filter(|(_, k)| **k).map(|(unit, _)| &unit.item)
+}
+
+/// Writes one line per name, `line` making it, after a `#` header and `preamble`. Names
+/// below another listed name are dropped (these consumers block subdomains).
 fn name_list(
     target: &Target<'_>,
     entries: &[Entry<'_>],
@@ -54,13 +78,17 @@ fn name_list(
     line: impl Fn(&mut String, &str),
 ) -> Result<OutputReport, ExportError> {
     let mut skips = Skips::default();
-    let names = names(entries, rules, &mut skips);
-    let mut out = header(target, "#", names.len());
-    out.push_str(preamble);
-    for name in &names {
-        line(&mut out, name);
-    }
-    finish(target, &out, names.len(), &skips)
+    let names = ranked_names(entries, rules, &mut skips);
+    let names = drop_covered(names, |name| name, &mut skips);
+    let fitted = fit(target, &names, |keep, count| {
+        let mut out = header(target, "#", count);
+        out.push_str(preamble);
+        for name in kept(&names, keep) {
+            line(&mut out, name);
+        }
+        out
+    })?;
+    finish_fitted(target, &fitted, &skips)
 }
 
 /// `hosts`: `0.0.0.0 <name>` per line. Hosts files know no wildcards, so each listed
@@ -79,12 +107,16 @@ pub(crate) fn hosts(
             kept.push(entry);
         }
     }
-    let names = names(kept, NameRules::HOST, &mut skips);
-    let mut out = header(target, "#", names.len());
-    for name in &names {
-        let _ = writeln!(out, "0.0.0.0 {name}");
-    }
-    finish(target, &out, names.len(), &skips)
+    // No name is dropped for a listed parent: a hosts file matches exact names only.
+    let names = ranked_names(kept, NameRules::HOST, &mut skips);
+    let fitted = fit(target, &names, |keep, count| {
+        let mut out = header(target, "#", count);
+        for name in self::kept(&names, keep) {
+            let _ = writeln!(out, "0.0.0.0 {name}");
+        }
+        out
+    })?;
+    finish_fitted(target, &fitted, &skips)
 }
 
 /// `dnsmasq`: `local=/<name>/` per line, which answers the name and its subdomains locally
@@ -117,15 +149,19 @@ pub(crate) fn adblock(
     entries: &[Entry<'_>],
 ) -> Result<OutputReport, ExportError> {
     let mut skips = Skips::default();
-    let names = names(entries, NameRules::RESOLVER, &mut skips);
-    let mut out = String::new();
-    let _ = writeln!(out, "! Title: {}", super::syntax::comment_text(target.task_name));
-    let _ = writeln!(out, "! Last modified: {}", rfc3339(target.now));
-    out.push_str(&header(target, "!", names.len()));
-    for name in &names {
-        let _ = writeln!(out, "||{name}^");
-    }
-    finish(target, &out, names.len(), &skips)
+    let names = ranked_names(entries, NameRules::RESOLVER, &mut skips);
+    let names = drop_covered(names, |name| name, &mut skips);
+    let fitted = fit(target, &names, |keep, count| {
+        let mut out = String::new();
+        let _ = writeln!(out, "! Title: {}", super::syntax::comment_text(target.task_name));
+        let _ = writeln!(out, "! Last modified: {}", rfc3339(target.now));
+        out.push_str(&header(target, "!", count));
+        for name in kept(&names, keep) {
+            let _ = writeln!(out, "||{name}^");
+        }
+        out
+    })?;
+    finish_fitted(target, &fitted, &skips)
 }
 
 /// The default zone of a task's `rpz` output.
@@ -177,55 +213,66 @@ pub(crate) fn rpz(target: &Target<'_>, entries: &[Entry<'_>]) -> Result<OutputRe
             continue;
         }
         match entry_net(entry) {
-            Ok(net) => ip_entries.push(net),
+            Ok(net) => ip_entries.push((net, entry)),
             Err(reason) => skips.add(reason),
         }
     }
-    let mut domain_names = names(name_entries, rules, &mut skips);
-    domain_names.retain(|name| {
-        let trigger = name.split('.').any(|label| label.starts_with("rpz-"));
+    let mut domain_names = ranked_names(name_entries, rules, &mut skips);
+    domain_names.retain(|unit| {
+        let trigger = unit.item.split('.').any(|label| label.starts_with("rpz-"));
         if trigger {
             skips.add("rpz_label");
         }
         !trigger
     });
-    let mut triggers = Vec::new();
-    for net in ip_entries {
+    // After the `rpz-` names are gone, so that no name is dropped for a parent not written.
+    let domain_names = drop_covered(domain_names, |name| name, &mut skips);
+    let mut pieces_of = Vec::new();
+    for (net, entry) in ip_entries {
         let kept = pieces(net, target.allowed);
         if kept.is_empty() {
             skips.add("allow_listed");
         }
-        triggers.extend(kept);
+        pieces_of.extend(kept.into_iter().map(|piece| (piece, entry)));
     }
-    triggers.sort_unstable();
-    triggers.dedup();
-    let mut trigger_names = Vec::with_capacity(triggers.len());
-    for net in &triggers {
-        let name = rpz_ip(net);
-        if name.len() + 1 + zone.len() > MAX_NAME {
+    let mut units: Vec<Ranked<'_, String>> = domain_names
+        .into_iter()
+        .map(|unit| Ranked {
+            item: unit.item.to_owned(),
+            value: unit.value,
+            score: unit.score,
+            feeds: unit.feeds,
+        })
+        .collect();
+    for trigger in by_key(pieces_of, |net| (rpz_ip(net), net_text(net))) {
+        if trigger.item.len() + 1 + zone.len() > MAX_NAME {
             skips.add("name_too_long");
         } else {
-            trigger_names.push(name);
+            units.push(trigger);
         }
     }
-    let written = domain_names.len() + trigger_names.len();
-    let mut out = header(target, ";", written);
-    let _ = writeln!(out, "; zone: {zone}.");
-    out.push_str("$TTL 300\n");
-    let _ = writeln!(
-        out,
-        "@ IN SOA localhost. hostmaster.localhost. {} 3600 600 604800 300",
-        serial(target.now)
-    );
-    out.push_str("@ IN NS localhost.\n");
-    for name in &domain_names {
-        let _ = writeln!(out, "{name} CNAME .");
-        let _ = writeln!(out, "*.{name} CNAME .");
-    }
-    for name in &trigger_names {
-        let _ = writeln!(out, "{name} CNAME .");
-    }
-    finish(target, &out, written, &skips)
+    // Domain names first, each with its `*.` record, then the `rpz-ip` triggers.
+    let fitted = fit(target, &units, |keep, count| {
+        let mut out = header(target, ";", count);
+        let _ = writeln!(out, "; zone: {zone}.");
+        out.push_str("$TTL 300\n");
+        let _ = writeln!(
+            out,
+            "@ IN SOA localhost. hostmaster.localhost. {} 3600 600 604800 300",
+            serial(target.now)
+        );
+        out.push_str("@ IN NS localhost.\n");
+        for (unit, _) in units.iter().zip(keep).filter(|(_, k)| **k) {
+            if unit.item.ends_with(".rpz-ip") {
+                let _ = writeln!(out, "{} CNAME .", unit.item);
+            } else {
+                let _ = writeln!(out, "{} CNAME .", unit.item);
+                let _ = writeln!(out, "*.{} CNAME .", unit.item);
+            }
+        }
+        out
+    })?;
+    finish_fitted(target, &fitted, &skips)
 }
 
 /// The `rpz-ip` owner name of a network: the prefix length, then the address backwards,
@@ -288,8 +335,15 @@ mod tests {
         values.iter().map(|v| Indicator::new(AttrType::Domain, *v)).collect()
     }
 
-    /// Every hostile name is skipped, the good ones written once each in byte order.
-    fn check_hostile(format: OutputFormat, comment: &str, line: impl Fn(&str) -> String) {
+    /// Every hostile name is skipped, the good ones written once each in byte order; in a
+    /// format whose consumers block subdomains (`covers`), `a.good.example` goes as covered
+    /// by `good.example`.
+    fn check_hostile(
+        format: OutputFormat,
+        comment: &str,
+        covers: bool,
+        line: impl Fn(&str) -> String,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let mut values = hostile_names();
         values.extend(["good.example".to_owned(), "a.good.example".to_owned()]);
@@ -302,36 +356,40 @@ mod tests {
         let t = target_with(dir.path(), "out", format, &allowed, |_| {});
         let report = super::super::write_blocklist(&t, &entries).unwrap();
         let text = read(dir.path(), "out");
-        let expected: Vec<String> = ["a.good.example", "good.example"].map(&line).into();
+        let names: &[&str] =
+            if covers { &["good.example"] } else { &["a.good.example", "good.example"] };
+        let expected: Vec<String> = names.iter().map(|n| line(n)).collect();
         let got: Vec<&str> =
             written_values(&text, comment).into_iter().filter(|l| *l != "server:").collect();
         assert_eq!(got, expected, "{format:?}");
-        assert_eq!(report.entries, 2);
-        assert_eq!(report.skipped, hostile_names().len() as u64, "{format:?}");
+        assert_eq!(report.entries, names.len() as u64);
+        let covered = u64::from(covers);
+        assert_eq!(report.skipped, hostile_names().len() as u64 + covered, "{format:?}");
+        assert_eq!(report.skipped_reasons.get("covered_by_parent").copied().unwrap_or(0), covered);
         assert!(text.ends_with('\n'));
         assert!(text.is_ascii());
     }
 
     #[test]
     fn hosts_files_write_a_sink_line_per_name_and_refuse_hostile_names() {
-        check_hostile(OutputFormat::Hosts, "#", |n| format!("0.0.0.0 {n}"));
+        check_hostile(OutputFormat::Hosts, "#", false, |n| format!("0.0.0.0 {n}"));
     }
 
     #[test]
     fn dnsmasq_writes_local_lines_and_refuses_hostile_names() {
-        check_hostile(OutputFormat::Dnsmasq, "#", |n| format!("local=/{n}/"));
+        check_hostile(OutputFormat::Dnsmasq, "#", true, |n| format!("local=/{n}/"));
     }
 
     #[test]
     fn unbound_writes_quoted_anchored_local_zones_and_refuses_hostile_names() {
-        check_hostile(OutputFormat::Unbound, "#", |n| {
+        check_hostile(OutputFormat::Unbound, "#", true, |n| {
             format!("local-zone: \"{n}.\" always_nxdomain")
         });
     }
 
     #[test]
     fn adblock_writes_anchored_rules_and_refuses_hostile_names() {
-        check_hostile(OutputFormat::Adblock, "!", |n| format!("||{n}^"));
+        check_hostile(OutputFormat::Adblock, "!", true, |n| format!("||{n}^"));
     }
 
     #[test]
@@ -382,8 +440,7 @@ mod tests {
                 "$TTL 300",
                 "@ IN SOA localhost. hostmaster.localhost. 1767225600 3600 600 604800 300",
                 "@ IN NS localhost.",
-                "_dmarc.bad.example CNAME .",
-                "*._dmarc.bad.example CNAME .",
+                // `_dmarc.bad.example` lies under `*.bad.example`.
                 "bad.example CNAME .",
                 "*.bad.example CNAME .",
                 "24.0.2.0.192.rpz-ip CNAME .",
@@ -392,7 +449,8 @@ mod tests {
             ]
         );
         assert!(text.contains("; zone: rpz.example.net.\n"));
-        assert_eq!(report.entries, 5);
+        assert_eq!(report.entries, 4);
+        assert_eq!(report.skipped_reasons["covered_by_parent"], 1);
         assert_eq!(report.skipped_reasons["rpz_label"], 1);
         assert_eq!(report.skipped_reasons["unsupported_type"], 1);
     }
@@ -403,9 +461,11 @@ mod tests {
         let zone = "blocklist.rpz"; // 13 bytes
         let label = "a".repeat(63);
         // 63 × 3 + 3 dots + "example" (7) = 199 bytes; with "*." + "." + zone: 215.
-        let fits = format!("{label}.{label}.{label}.example");
+        let base = format!("{label}.{label}.{label}.example");
         // 253 − 2 − 1 − 13 = 237 bytes is the longest name that fits.
-        let longest = format!("{}.{fits}", "b".repeat(237 - fits.len() - 1));
+        let longest = format!("{}.{base}", "b".repeat(237 - base.len() - 1));
+        // A name that fits, not a parent of the others (which would cover them).
+        let fits = format!("{base}.net");
         assert_eq!(longest.len(), 237);
         let over = format!("b{longest}");
         let indicators = domains(&[&fits, &longest, &over]);

@@ -14,16 +14,22 @@
 
 use std::fmt::Write as _;
 
-use super::dns::names;
-use super::ip_lists::aggregate;
-use super::syntax::{NameRules, Skips, net_text, url_without_scheme};
-use super::{Entry, ExportError, Target, finish, header};
+use super::budget::{Ranked, by_key, finish_fitted, fit};
+use super::dns::ranked_names;
+use super::ip_lists::ranked_blocks;
+use super::syntax::{NameRules, Skips, url_without_scheme};
+use super::{Entry, ExportError, Target, header};
 use crate::config::ListType;
 use crate::indicator::{AttrType, Family};
 use crate::report::OutputReport;
 
-/// The lines of a list of one type, in order, and what was skipped.
-fn lines(target: &Target<'_>, entries: &[Entry<'_>], list: ListType) -> (Vec<String>, Skips) {
+/// The lines of a list of one type, in order, each ranked by the entries it stands for,
+/// and what was skipped.
+fn lines<'e>(
+    target: &Target<'_>,
+    entries: &'e [Entry<'_>],
+    list: ListType,
+) -> (Vec<Ranked<'e, String>>, Skips) {
     let mut skips = Skips::default();
     let family = match list {
         ListType::Ip => Family::Ip,
@@ -41,21 +47,33 @@ fn lines(target: &Target<'_>, entries: &[Entry<'_>], list: ListType) -> (Vec<Str
     }
     let lines = match list {
         ListType::Ip => {
-            let set = aggregate(own, target.allowed, &mut skips);
             let mut lines = Vec::new();
-            for net in set.cidrs() {
+            for block in ranked_blocks(own, target.allowed, &mut skips) {
                 // A whole address space blocks everything; no list means it.
-                if net.prefix_len() == 0 {
+                if block.item.prefix_len() == 0 {
                     skips.add("whole_address_space");
                 } else {
-                    lines.push(net_text(&net));
+                    lines.push(Ranked {
+                        item: block.value.clone(),
+                        value: block.value,
+                        score: block.score,
+                        feeds: block.feeds,
+                    });
                 }
             }
             lines
         }
-        ListType::Domain => {
-            names(own, NameRules::RESOLVER, &mut skips).into_iter().map(str::to_owned).collect()
-        }
+        // A PAN-OS domain list blocks subdomains only with an option, and FortiGate matches
+        // names exactly, so no name is dropped for a listed parent.
+        ListType::Domain => ranked_names(own, NameRules::RESOLVER, &mut skips)
+            .into_iter()
+            .map(|unit| Ranked {
+                item: unit.value.clone(),
+                value: unit.value,
+                score: unit.score,
+                feeds: unit.feeds,
+            })
+            .collect(),
         ListType::Url => {
             let mut urls = Vec::new();
             for entry in own {
@@ -63,13 +81,11 @@ fn lines(target: &Target<'_>, entries: &[Entry<'_>], list: ListType) -> (Vec<Str
                     // `*` and `^` are wildcards in PAN-OS URL lists; a URL holding one would
                     // match more than it says.
                     Ok(url) if url.contains(['*', '^']) => skips.add("url_wildcard_character"),
-                    Ok(url) => urls.push(url.to_owned()),
+                    Ok(url) => urls.push((url.to_owned(), entry)),
                     Err(reason) => skips.add(reason),
                 }
             }
-            urls.sort_unstable();
-            urls.dedup();
-            urls
+            by_key(urls, |url| (url.clone(), url.clone()))
         }
         ListType::Hash => {
             let mut hashes = Vec::new();
@@ -84,17 +100,23 @@ fn lines(target: &Target<'_>, entries: &[Entry<'_>], list: ListType) -> (Vec<Str
                 match length {
                     0 => skips.add("unsupported_type"),
                     _ if value.len() == length && value.bytes().all(|b| b.is_ascii_hexdigit()) => {
-                        hashes.push(value.to_ascii_lowercase());
+                        hashes.push((value.to_ascii_lowercase(), entry));
                     }
                     _ => skips.add("not_a_hash"),
                 }
             }
-            hashes.sort_unstable();
-            hashes.dedup();
-            hashes
+            by_key(hashes, |hash| (hash.clone(), hash.clone()))
         }
     };
     (lines, skips)
+}
+
+/// The lines `keep` marks, one per line.
+fn push_kept(out: &mut String, lines: &[Ranked<'_, String>], keep: &[bool]) {
+    for (line, _) in lines.iter().zip(keep).filter(|(_, k)| **k) {
+        out.push_str(&line.item);
+        out.push('\n');
+    }
 }
 
 /// `panos-edl`: one entry per line and no header, since PAN-OS reads every line as an entry.
@@ -112,15 +134,15 @@ pub(crate) fn panos_edl(
         });
     }
     let (lines, skips) = lines(target, entries, list);
-    let mut out = String::new();
-    for line in &lines {
-        out.push_str(line);
-        out.push('\n');
-    }
-    if lines.is_empty() {
-        out.push_str("#\n");
-    }
-    finish(target, &out, lines.len(), &skips)
+    let fitted = fit(target, &lines, |keep, count| {
+        let mut out = String::new();
+        push_kept(&mut out, &lines, keep);
+        if count == 0 {
+            out.push_str("#\n");
+        }
+        out
+    })?;
+    finish_fitted(target, &fitted, &skips)
 }
 
 /// `fortigate`: a `#` header, then one entry per line.
@@ -130,13 +152,13 @@ pub(crate) fn fortigate(
 ) -> Result<OutputReport, ExportError> {
     let list = target.output.list.unwrap_or(ListType::Ip);
     let (lines, skips) = lines(target, entries, list);
-    let mut out = header(target, "#", lines.len());
-    let _ = writeln!(out, "# list: {}", list.as_str());
-    for line in &lines {
-        out.push_str(line);
-        out.push('\n');
-    }
-    finish(target, &out, lines.len(), &skips)
+    let fitted = fit(target, &lines, |keep, count| {
+        let mut out = header(target, "#", count);
+        let _ = writeln!(out, "# list: {}", list.as_str());
+        push_kept(&mut out, &lines, keep);
+        out
+    })?;
+    finish_fitted(target, &fitted, &skips)
 }
 
 #[cfg(test)]

@@ -20,8 +20,9 @@ use std::fmt::Write as _;
 
 use ipnet::IpNet;
 
+use super::budget::{Ranked, finish_fitted, fit};
 use super::syntax::{Skips, entry_net, identifier, net_text};
-use super::{Entry, ExportError, Target, finish, header};
+use super::{Entry, ExportError, Target, header};
 use crate::indicator::AddressSet;
 use crate::report::OutputReport;
 
@@ -38,24 +39,45 @@ const DEFAULT_HASHSIZE: u32 = 1024;
 /// The longest set base name: ipset names hold 31 bytes, and `_v4_tmp` takes 7.
 pub(crate) const MAX_SET_NAME: usize = 24;
 
-/// The task's addresses and networks as one set, allow-listed ranges taken out. Values that
-/// are no address, and values wholly inside an allow-listed range, are counted in `skips`.
-pub(crate) fn aggregate<'e, 'a: 'e>(
-    entries: impl IntoIterator<Item = &'e Entry<'a>>,
+/// The task's addresses and networks merged into blocks, allow-listed ranges taken out, in
+/// address order (IPv4 first), each ranked by the entries whose networks overlap it: the
+/// best of their scores and all their feeds. Values that are no address, and values wholly
+/// inside an allow-listed range, are counted in `skips`.
+pub(crate) fn ranked_blocks<'e, 'x, 'a>(
+    entries: impl IntoIterator<Item = &'x Entry<'a>>,
     allowed: &AddressSet,
     skips: &mut Skips,
-) -> AddressSet {
-    let mut nets = Vec::new();
+) -> Vec<Ranked<'e, IpNet>>
+where
+    'a: 'x + 'e,
+    'x: 'e,
+{
+    let mut members: Vec<(IpNet, &'x Entry<'a>)> = Vec::new();
     for entry in entries {
         match entry_net(entry) {
             Ok(net) if !allowed.is_empty() && allowed.contains(&net) => skips.add("allow_listed"),
-            Ok(net) => nets.push(net),
+            Ok(net) => members.push((net, entry)),
             Err(reason) => skips.add(reason),
         }
     }
+    let nets: Vec<IpNet> = members.iter().map(|(net, _)| *net).collect();
     let mut set = AddressSet::from_nets(&nets);
     set.subtract(allowed);
-    set
+    let mut blocks: Vec<Ranked<'e, IpNet>> =
+        set.cidrs().map(|net| Ranked::new(net, net_text(&net))).collect();
+    // Blocks are disjoint and in address order (`IpAddr` orders IPv4 before IPv6), so the
+    // blocks a network overlaps are a run found by bisection.
+    for (net, entry) in members {
+        let (first, last) = (net.network(), net.broadcast());
+        let start = blocks.partition_point(|b| b.item.broadcast() < first);
+        for block in &mut blocks[start..] {
+            if block.item.network() > last {
+                break;
+            }
+            block.absorb(entry);
+        }
+    }
+    blocks
 }
 
 /// The networks of `net` left once `allowed` is taken out (none when it is covered, itself
@@ -91,14 +113,16 @@ pub(crate) fn cidr(
             _ => own.push(entry),
         }
     }
-    let set = aggregate(own, target.allowed, &mut skips);
-    let blocks: Vec<String> = set.cidrs().map(|net| net_text(&net)).collect();
-    let mut out = header(target, "#", blocks.len());
-    for block in &blocks {
-        out.push_str(block);
-        out.push('\n');
-    }
-    finish(target, &out, blocks.len(), &skips)
+    let blocks = ranked_blocks(own, target.allowed, &mut skips);
+    let fitted = fit(target, &blocks, |keep, kept| {
+        let mut out = header(target, "#", kept);
+        for (block, _) in blocks.iter().zip(keep).filter(|(_, k)| **k) {
+            out.push_str(&block.value);
+            out.push('\n');
+        }
+        out
+    })?;
+    finish_fitted(target, &fitted, &skips)
 }
 
 /// The base name of an output's sets: `set_name`, or the task id made an identifier.
@@ -106,35 +130,32 @@ fn set_base(target: &Target<'_>) -> String {
     target.output.set_name.clone().unwrap_or_else(|| identifier(target.task_id, MAX_SET_NAME))
 }
 
-/// The blocks of `set`, split by version, with `/0` blocks left out and counted: neither
-/// `hash:net` nor a sane firewall takes a whole address space.
-/// The entries' addresses merged into blocks, allow-listed ranges cut out, IPv4 then IPv6,
-/// and how many blocks there are.
-fn merged_blocks(
-    entries: &[Entry<'_>],
+/// The entries' addresses merged into ranked blocks, allow-listed ranges cut out, with `/0`
+/// blocks left out and counted: neither `hash:net` nor a sane firewall takes a whole
+/// address space.
+fn merged_blocks<'e>(
+    entries: &'e [Entry<'_>],
     allowed: &AddressSet,
     skips: &mut Skips,
-) -> ([Vec<IpNet>; 2], usize) {
-    let set = aggregate(entries, allowed, skips);
-    let blocks = blocks_by_version(&set, skips);
-    let written = blocks[0].len() + blocks[1].len();
-    (blocks, written)
+) -> Vec<Ranked<'e, IpNet>> {
+    let mut blocks = ranked_blocks(entries, allowed, skips);
+    blocks.retain(|block| {
+        let whole = block.item.prefix_len() == 0;
+        if whole {
+            skips.add("whole_address_space");
+        }
+        !whole
+    });
+    blocks
 }
 
-fn blocks_by_version(set: &AddressSet, skips: &mut Skips) -> [Vec<IpNet>; 2] {
-    let mut v4 = Vec::new();
-    let mut v6 = Vec::new();
-    for net in set.cidrs() {
-        if net.prefix_len() == 0 {
-            skips.add("whole_address_space");
-            continue;
-        }
-        match net {
-            IpNet::V4(_) => v4.push(net),
-            IpNet::V6(_) => v6.push(net),
-        }
+/// The kept blocks of `blocks`, split by version: IPv4, then IPv6.
+fn by_version<'b>(blocks: &'b [Ranked<'_, IpNet>], keep: &[bool]) -> [Vec<&'b IpNet>; 2] {
+    let mut split = [Vec::new(), Vec::new()];
+    for (block, _) in blocks.iter().zip(keep).filter(|(_, k)| **k) {
+        split[usize::from(version(&block.item) == 6)].push(&block.item);
     }
-    [v4, v6]
+    split
 }
 
 /// `nftables`: a script for `nft -f` that declares the table and its two interval sets,
@@ -148,30 +169,33 @@ pub(crate) fn nftables(
     entries: &[Entry<'_>],
 ) -> Result<OutputReport, ExportError> {
     let mut skips = Skips::default();
-    let (blocks, written) = merged_blocks(entries, target.allowed, &mut skips);
+    let blocks = merged_blocks(entries, target.allowed, &mut skips);
     let table = target.output.table.as_deref().unwrap_or("feedsmith");
     let base = set_base(target);
-    let mut out = header(target, "#", written);
-    let _ = writeln!(out, "table inet {table} {{");
-    for (suffix, kind) in [("v4", "ipv4_addr"), ("v6", "ipv6_addr")] {
-        let _ = writeln!(out, "\tset {base}_{suffix} {{");
-        let _ = writeln!(out, "\t\ttype {kind}");
-        let _ = writeln!(out, "\t\tflags interval");
-        let _ = writeln!(out, "\t}}");
-    }
-    out.push_str("}\n");
-    for (suffix, nets) in ["v4", "v6"].iter().zip(&blocks) {
-        let _ = writeln!(out, "flush set inet {table} {base}_{suffix}");
-        for chunk in nets.chunks(NFT_CHUNK) {
-            let _ = writeln!(out, "add element inet {table} {base}_{suffix} {{");
-            for (index, net) in chunk.iter().enumerate() {
-                let comma = if index + 1 < chunk.len() { "," } else { "" };
-                let _ = writeln!(out, "\t{}{comma}", net_text(net));
-            }
-            out.push_str("}\n");
+    let fitted = fit(target, &blocks, |keep, kept| {
+        let mut out = header(target, "#", kept);
+        let _ = writeln!(out, "table inet {table} {{");
+        for (suffix, kind) in [("v4", "ipv4_addr"), ("v6", "ipv6_addr")] {
+            let _ = writeln!(out, "\tset {base}_{suffix} {{");
+            let _ = writeln!(out, "\t\ttype {kind}");
+            let _ = writeln!(out, "\t\tflags interval");
+            let _ = writeln!(out, "\t}}");
         }
-    }
-    finish(target, &out, written, &skips)
+        out.push_str("}\n");
+        for (suffix, nets) in ["v4", "v6"].iter().zip(by_version(&blocks, keep)) {
+            let _ = writeln!(out, "flush set inet {table} {base}_{suffix}");
+            for chunk in nets.chunks(NFT_CHUNK) {
+                let _ = writeln!(out, "add element inet {table} {base}_{suffix} {{");
+                for (index, net) in chunk.iter().enumerate() {
+                    let comma = if index + 1 < chunk.len() { "," } else { "" };
+                    let _ = writeln!(out, "\t{}{comma}", net_text(net));
+                }
+                out.push_str("}\n");
+            }
+        }
+        out
+    })?;
+    finish_fitted(target, &fitted, &skips)
 }
 
 /// `ipset`: a stream for `ipset restore` that fills a temporary `hash:net` set per IP
@@ -186,28 +210,33 @@ pub(crate) fn ipset(
     entries: &[Entry<'_>],
 ) -> Result<OutputReport, ExportError> {
     let mut skips = Skips::default();
-    let (blocks, written) = merged_blocks(entries, target.allowed, &mut skips);
+    let blocks = merged_blocks(entries, target.allowed, &mut skips);
     let base = set_base(target);
     let hashsize = target.output.hashsize.unwrap_or(DEFAULT_HASHSIZE);
     let maxelem = target.output.maxelem.unwrap_or(DEFAULT_MAXELEM);
-    let mut out = String::new();
-    for ((suffix, family), nets) in [("v4", "inet"), ("v6", "inet6")].iter().zip(&blocks) {
-        let live = format!("{base}_{suffix}");
-        let temporary = format!("{live}_tmp");
-        let create = |name: &str| {
-            format!(
-                "create {name} hash:net family {family} hashsize {hashsize} maxelem {maxelem} -exist\n"
-            )
-        };
-        out.push_str(&create(&temporary));
-        let _ = writeln!(out, "flush {temporary}");
-        for net in nets {
-            let _ = writeln!(out, "add {temporary} {}", net_text(net));
+    let fitted = fit(target, &blocks, |keep, _| {
+        let mut out = String::new();
+        let split = by_version(&blocks, keep);
+        for ((suffix, family), nets) in [("v4", "inet"), ("v6", "inet6")].iter().zip(split) {
+            let live = format!("{base}_{suffix}");
+            let temporary = format!("{live}_tmp");
+            let create = |name: &str| {
+                format!(
+                    "create {name} hash:net family {family} hashsize {hashsize} maxelem {maxelem} -exist\n"
+                )
+            };
+            out.push_str(&create(&temporary));
+            let _ = writeln!(out, "flush {temporary}");
+            for net in nets {
+                let _ = writeln!(out, "add {temporary} {}", net_text(net));
+            }
+            out.push_str(&create(&live));
+            let _ = writeln!(out, "swap {temporary} {live}");
+            let _ = writeln!(out, "destroy {temporary}");
         }
-        out.push_str(&create(&live));
-        let _ = writeln!(out, "swap {temporary} {live}");
-        let _ = writeln!(out, "destroy {temporary}");
-    }
+        out
+    })?;
+    let written = fitted.kept;
     if written > maxelem as usize {
         tracing::warn!(
             task = target.task_id,
@@ -217,7 +246,7 @@ pub(crate) fn ipset(
             "The ipset restore holds more elements than `maxelem`; it will fail before the swap"
         );
     }
-    finish(target, &out, written, &skips)
+    finish_fitted(target, &fitted, &skips)
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@
 //! - `ids`: Suricata IP reputation, dataset and rules; Zeek intelligence files.
 //! - `table`: CSV and JSON with each indicator's score, last sighting and feeds.
 //! - `syntax`: the value checks the writers share (DNS names, tokens, URLs).
+//! - `budget`: `max_entries` and `max_bytes`: ranking, cutting, the companion `.cut.csv`.
 //! - `checksums`: `SHA256SUMS`, every output file's SHA-256 for `sha256sum -c`.
 //! - `misp_feed`: `manifest.json`, one event file and `hashes.csv`, as MISP pulls them.
 //! - `site`: the HTML pages, rendered with minijinja from built-in or user templates.
@@ -25,6 +26,7 @@
 //!
 //! [`BuildReport`]: crate::report::BuildReport
 
+pub(crate) mod budget;
 pub mod chart;
 pub mod checksums;
 mod dns;
@@ -32,7 +34,7 @@ mod firewall;
 mod ids;
 mod ip_lists;
 pub mod misp_feed;
-pub mod plain;
+mod plain;
 pub mod site;
 mod syntax;
 mod table;
@@ -112,27 +114,21 @@ pub fn write_output(
     entries: &[Entry<'_>],
 ) -> Result<OutputReport, ExportError> {
     let name = &task.config.name;
-    match output.format {
-        OutputFormat::Plain => {
-            return plain::write(dir, &output.path, &task.id, name, now, entries);
-        }
-        OutputFormat::MispFeed => {
-            let settings = misp_feed::EventSettings {
-                task_id: &task.id,
-                path: &output.path,
-                info: output.event_info.as_deref().unwrap_or(name),
-                org_name: output.org_name.as_deref().unwrap_or(&project.settings.title),
-                threat_level: output.threat_level.unwrap_or(4),
-                tlp: output.tlp.as_deref().unwrap_or("tlp:clear"),
-                distribution: output.distribution,
-                events: output.events.unwrap_or_default(),
-                retention_days: output.retention_days.unwrap_or(misp_feed::RETENTION_DAYS),
-                now,
-            };
-            let previous = misp_feed::Previous::read(&previous.join(&output.path));
-            return misp_feed::write(dir, &output.path, &previous, &settings, entries);
-        }
-        _ => {}
+    if output.format == OutputFormat::MispFeed {
+        let settings = misp_feed::EventSettings {
+            task_id: &task.id,
+            path: &output.path,
+            info: output.event_info.as_deref().unwrap_or(name),
+            org_name: output.org_name.as_deref().unwrap_or(&project.settings.title),
+            threat_level: output.threat_level.unwrap_or(4),
+            tlp: output.tlp.as_deref().unwrap_or("tlp:clear"),
+            distribution: output.distribution,
+            events: output.events.unwrap_or_default(),
+            retention_days: output.retention_days.unwrap_or(misp_feed::RETENTION_DAYS),
+            now,
+        };
+        let previous = misp_feed::Previous::read(&previous.join(&output.path));
+        return misp_feed::write(dir, &output.path, &previous, &settings, entries);
     }
     let mut allowed = AddressSet::default();
     for &index in &task.warninglists {
@@ -175,7 +171,7 @@ pub(crate) struct Target<'a> {
     pub(crate) allowed: &'a AddressSet,
 }
 
-/// Writes a blocklist format (any but `plain` and `misp-feed`).
+/// Writes a blocklist format (any but `misp-feed`).
 fn write_blocklist(
     target: &Target<'_>,
     entries: &[Entry<'_>],
@@ -196,14 +192,7 @@ fn write_blocklist(
         OutputFormat::Zeek => ids::zeek(target, entries),
         OutputFormat::Csv => table::csv(target, entries),
         OutputFormat::Json => table::json(target, entries),
-        OutputFormat::Plain | OutputFormat::MispFeed => plain::write(
-            target.dir,
-            target.relative,
-            target.task_id,
-            target.task_name,
-            target.now,
-            entries,
-        ),
+        OutputFormat::Plain | OutputFormat::MispFeed => plain::write(target, entries),
     }
 }
 
@@ -281,6 +270,10 @@ pub(crate) fn file_report(
         skipped_reasons: std::collections::BTreeMap::new(),
         bytes: bytes.len() as u64,
         sha256: hex::encode(Sha256::digest(bytes)),
+        cut: 0,
+        cut_reasons: std::collections::BTreeMap::new(),
+        cut_file: None,
+        cut_examples: Vec::new(),
     }
 }
 
@@ -515,9 +508,14 @@ pub(crate) mod tests {
             OutputFormat::Adblock,
         ] {
             let r = by_format(format);
-            assert_eq!((r.entries, r.skipped), (2, sample - 2), "{format:?}");
+            // `cdn.bad.example` is its own line in a hosts file only; the other consumers
+            // block it with `bad.example`.
+            let written = if format == OutputFormat::Hosts { 2 } else { 1 };
+            assert_eq!((r.entries, r.skipped), (written, sample - written), "{format:?}");
             assert_eq!(r.skipped_reasons["unsupported_type"], 6, "{format:?}");
             assert_eq!(r.skipped_reasons["invalid_character"], 1, "{format:?}");
+            let covered = r.skipped_reasons.get("covered_by_parent").copied().unwrap_or(0);
+            assert_eq!(covered, 2 - written, "{format:?}");
         }
         // Two /25 halves merge into 203.0.113.0/24.
         let r = by_format(OutputFormat::CidrIpv4);

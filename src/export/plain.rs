@@ -14,52 +14,69 @@
 //! rather than written, because one broken line can make a consumer reject the whole list or
 //! read an entry as a comment.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::path::Path;
 
-use super::{Entry, ExportError, file_report, rfc3339, write_file};
+use super::budget::{Ranked, fit, record_cut};
+use super::{Entry, ExportError, Target, file_report, rfc3339, write_file};
 use crate::config::OutputFormat;
 use crate::report::OutputReport;
 
-/// Writes `entries` (already sorted) to `dir/relative`.
-pub fn write(
-    dir: &Path,
-    relative: &str,
-    task_id: &str,
-    task_name: &str,
-    now: i64,
+/// Writes `entries` (already sorted) for `target`, within its output's size budget.
+pub(crate) fn write(
+    target: &Target<'_>,
     entries: &[Entry<'_>],
 ) -> Result<OutputReport, ExportError> {
-    let mut safe: Vec<&str> =
-        entries.iter().map(|e| &*e.indicator.value).filter(|v| is_writable(v)).collect();
-    let unsafe_values = entries.len() - safe.len();
     // One value listed under several types (`ip-src` and `ip-dst`, or a `domain` and a
-    // `filename` that read the same) is one line, wherever the sort put each.
-    let mut seen = std::collections::HashSet::with_capacity(safe.len());
-    safe.retain(|v| seen.insert(*v));
+    // `filename` that read the same) is one line, wherever the sort put each; it ranks by
+    // the best score and all the feeds of its entries.
+    let mut lines: Vec<Ranked<'_, &str>> = Vec::new();
+    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(entries.len());
+    let mut unsafe_values = 0;
+    for entry in entries {
+        let value = &*entry.indicator.value;
+        if !is_writable(value) {
+            unsafe_values += 1;
+            continue;
+        }
+        let index = *seen.entry(value).or_insert_with(|| {
+            lines.push(Ranked::new(value, value.to_owned()));
+            lines.len() - 1
+        });
+        lines[index].absorb(entry);
+    }
     drop(seen);
-    let mut out = String::with_capacity(128 + safe.iter().map(|v| v.len() + 1).sum::<usize>());
     // The header repeats feed-controlled text nowhere: the task name comes from the
     // definitions, and is still kept on one line.
-    let name: String = task_name.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-    let _ = writeln!(out, "# {name}");
-    let _ = writeln!(out, "# task: {task_id}");
-    let _ = writeln!(out, "# built: {}", rfc3339(now));
-    let _ = writeln!(out, "# entries: {}", safe.len());
-    for value in &safe {
-        out.push_str(value);
-        out.push('\n');
-    }
-    write_file(&dir.join(relative), out.as_bytes())?;
+    let name: String =
+        target.task_name.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let fitted = fit(target, &lines, |keep, count| {
+        let mut out =
+            String::with_capacity(128 + lines.iter().map(|l| l.value.len() + 1).sum::<usize>());
+        let _ = writeln!(out, "# {name}");
+        let _ = writeln!(out, "# task: {}", target.task_id);
+        let _ = writeln!(out, "# built: {}", rfc3339(target.now));
+        let _ = writeln!(out, "# entries: {count}");
+        for (line, _) in lines.iter().zip(keep).filter(|(_, k)| **k) {
+            out.push_str(line.item);
+            out.push('\n');
+        }
+        out
+    })?;
+    let bytes = fitted.text.as_bytes();
+    write_file(&target.dir.join(target.relative), bytes)?;
     let skipped = unsafe_values as u64;
     if skipped > 0 {
         tracing::warn!(
-            task = task_id,
+            task = target.task_id,
             skipped,
             "Skipped values that cannot be written one per line"
         );
     }
-    Ok(file_report(relative, OutputFormat::Plain, safe.len() as u64, skipped, out.as_bytes()))
+    let mut report =
+        file_report(target.relative, OutputFormat::Plain, fitted.kept as u64, skipped, bytes);
+    record_cut(target, &fitted, &mut report)?;
+    Ok(report)
 }
 
 /// Whether a value can stand on a line of its own: not empty, no white space or control
@@ -74,6 +91,7 @@ fn is_writable(value: &str) -> bool {
 mod tests {
     use std::borrow::Cow;
 
+    use super::super::tests::target_with;
     use super::*;
     use crate::indicator::{AttrType, Indicator};
 
@@ -106,7 +124,9 @@ mod tests {
                 feeds: vec![],
             },
         ];
-        let report = write(dir.path(), "x/list.txt", "t", "Test list", 0, &entries).unwrap();
+        let allowed = crate::indicator::AddressSet::default();
+        let t = target_with(dir.path(), "x/list.txt", OutputFormat::Plain, &allowed, |_| {});
+        let report = write(&t, &entries).unwrap();
         let text = std::fs::read_to_string(dir.path().join("x/list.txt")).unwrap();
         assert_eq!(
             text,
@@ -134,7 +154,9 @@ mod tests {
         let text = Indicator::new(AttrType::Text, "8.8.8.8");
         let file = Indicator::new(AttrType::Filename, "evil.example");
         let entries = [entry(&ip), entry(&domain), entry(&text), entry(&file)];
-        let report = write(dir.path(), "all.txt", "t", "t", 0, &entries).unwrap();
+        let allowed = crate::indicator::AddressSet::default();
+        let t = target_with(dir.path(), "all.txt", OutputFormat::Plain, &allowed, |_| {});
+        let report = write(&t, &entries).unwrap();
         let written = std::fs::read_to_string(dir.path().join("all.txt")).unwrap();
         let values: Vec<&str> = written.lines().filter(|l| !l.starts_with('#')).collect();
         assert_eq!(values, ["8.8.8.8", "evil.example"]);

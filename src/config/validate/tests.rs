@@ -34,6 +34,11 @@ fn reports_an_unknown_key_at_the_key() {
 }
 
 #[test]
+fn rejects_empty_budgets_budgets_without_room_for_the_header_and_budgets_on_data_exports() {
+    assert_invalid_case("bad-budget");
+}
+
+#[test]
 fn reports_a_value_of_the_wrong_type_at_the_value() {
     assert_invalid_case("wrong-type");
 }
@@ -152,6 +157,7 @@ fn every_invalid_fixture_has_a_test() {
         .collect();
     cases.sort();
     let tested = [
+        "bad-budget",
         "bad-regex",
         "bad-warninglist",
         "bad-yaml",
