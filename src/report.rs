@@ -109,6 +109,11 @@ pub struct OutputReport {
     pub bytes: u64,
     /// SHA-256 of the file (for a folder, of its `manifest.json`), hex.
     pub sha256: String,
+    /// Why the output could not be made this build (a `template` output whose template failed
+    /// on this build's data): the previous build's file is kept, if there is one, and
+    /// `entries` is 0. Absent when the output was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// What one warning list left out of one task.

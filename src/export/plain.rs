@@ -89,6 +89,7 @@ mod tests {
                 to_ids: true,
                 score: None,
                 reference_time: 0,
+                first_seen: None,
                 feeds: vec![],
             },
             Entry {
@@ -96,6 +97,7 @@ mod tests {
                 to_ids: true,
                 score: None,
                 reference_time: 0,
+                first_seen: None,
                 feeds: vec![],
             },
             Entry {
@@ -103,6 +105,7 @@ mod tests {
                 to_ids: true,
                 score: None,
                 reference_time: 0,
+                first_seen: None,
                 feeds: vec![],
             },
         ];
@@ -125,6 +128,7 @@ mod tests {
                 to_ids: true,
                 score: None,
                 reference_time: 0,
+                first_seen: None,
                 feeds: vec![],
             }
         }
