@@ -114,8 +114,9 @@ enum ExitStatus {
     Error,
     /// The definitions are invalid; nothing was built.
     InvalidConfig,
-    /// Outputs were written, but some feeds failed or are served from their last good data;
-    /// the report and the site say which and why.
+    /// Outputs were written, but some feeds failed or are served from their last good data,
+    /// or a template output failed on the data and kept its previous file; the report and the
+    /// site say which and why.
     FeedsFailed,
     /// `lookup`: no enabled feed lists the value (1, as `grep` says "no match").
     NotListed,
@@ -381,7 +382,17 @@ fn build_command(
             feed.error.as_deref().unwrap_or("")
         ));
     }
-    if failed > 0 || stale > 0 {
+    let outputs = report.tasks.iter().flat_map(|t| &t.outputs);
+    let mut failed_outputs = 0;
+    for output in outputs.filter(|o| o.error.is_some()) {
+        failed_outputs += 1;
+        printer::out(&format!(
+            "  output {}: {}",
+            output.path,
+            output.error.as_deref().unwrap_or("")
+        ));
+    }
+    if failed > 0 || stale > 0 || failed_outputs > 0 {
         return Ok(ExitStatus::FeedsFailed);
     }
     Ok(ExitStatus::Success)

@@ -119,6 +119,11 @@ pub struct OutputReport {
     pub cut_file: Option<String>,
     /// The first few cut entries, the highest-ranked first (at most [`CUT_EXAMPLES`]).
     pub cut_examples: Vec<String>,
+    /// Why the output could not be made this build (a `template` output whose template failed
+    /// on this build's data): the previous build's file is kept, if there is one, and
+    /// `entries` is 0. Absent when the output was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// How many cut entries an [`OutputReport`] shows.

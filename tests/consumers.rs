@@ -27,6 +27,7 @@ const NO_CONSUMER: &[(&str, &str)] = &[
     ("fortigate", "read by FortiGate firewalls"),
     ("suricata", "Suricata is not in Debian 12's main archive"),
     ("zeek", "Zeek is not in Debian's archive"),
+    ("template", "the root's is a MikroTik RouterOS script; RouterOS is not packaged"),
 ];
 
 /// A tool a check needs, and the Debian package that brings it.

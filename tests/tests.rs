@@ -46,6 +46,9 @@ mod site_models;
 mod stale;
 // The state folder: damaged, deleted, and restored on a fresh machine from the published site.
 mod state;
+// Template outputs and the data exports through whole builds: first and last seen from two
+// builds a day apart, a template failing on the data, templates linked from outside.
+mod templates;
 // Shared helpers: copying a project, running the binary, reading outputs.
 mod util;
 // Warning lists through a whole build: removals per list in the outputs, report and site.

@@ -15,11 +15,12 @@ pub(crate) fn recorded() -> PathBuf {
     repo().join("tests/fixtures/recorded")
 }
 
-/// Copies the repository's definitions (not its cache, state or site) into a fresh folder.
+/// Copies the repository's definitions and output templates (not its cache, state, site or
+/// site templates) into a fresh folder.
 pub(crate) fn copy_root_definitions() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::copy(repo().join("feedsmith.toml"), dir.path().join("feedsmith.toml")).unwrap();
-    for folder in ["feeds.d", "decay.d", "tasks.d", "warninglists.d"] {
+    for folder in ["feeds.d", "decay.d", "tasks.d", "warninglists.d", "templates/outputs"] {
         copy_dir(&repo().join(folder), &dir.path().join(folder));
     }
     dir

@@ -82,6 +82,8 @@ struct Candidate<'a> {
     model: Option<usize>,
     to_ids: bool,
     reference_time: i64,
+    /// The earliest first sighting in the ledger over the listing feeds.
+    first_seen: Option<i64>,
     feeds: Vec<&'a str>,
 }
 
@@ -128,6 +130,7 @@ pub(super) fn select<'a>(
                 model: model_index,
                 to_ids: false,
                 reference_time: i64::MIN,
+                first_seen: None,
                 feeds: Vec::new(),
             });
             if let Some(value) = score {
@@ -135,6 +138,13 @@ pub(super) fn select<'a>(
             }
             candidate.to_ids |= record.to_ids;
             candidate.reference_time = candidate.reference_time.max(reference_time);
+            // The ledger is keyed by the record's own indicator (an `ip-dst|port` value for the
+            // address a task takes from it).
+            if let Some(seen) = ledger.get(&feed.id, &record.indicator) {
+                let first =
+                    candidate.first_seen.map_or(seen.first_seen, |f| f.min(seen.first_seen));
+                candidate.first_seen = Some(first);
+            }
             if !candidate.feeds.contains(&feed.id.as_str()) {
                 candidate.feeds.push(&feed.id);
             }
@@ -214,6 +224,7 @@ pub(super) fn select<'a>(
             to_ids: candidate.to_ids,
             score: candidate.score,
             reference_time: candidate.reference_time,
+            first_seen: candidate.first_seen,
             feeds: candidate.feeds,
         };
         keyed.push((key, entry));

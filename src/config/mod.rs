@@ -8,7 +8,9 @@
 //! - `decay.d/`: [`DecayConfig`], how fast indicators of some types lose their score;
 //! - `tasks.d/`: [`TaskConfig`], a selection of indicators and the files made from it;
 //! - `warninglists.d/`: [`WarningListFile`], MISP warning lists (`<id>.json`) that tasks
-//!   apply to leave known-good values out.
+//!   apply to leave known-good values out;
+//! - `templates/outputs/`: output templates ([`template`]), formats a team writes itself,
+//!   named by a task's `template` outputs.
 //!
 //! [`load`] reads every file, then checks what no single file can check alone (ids that are
 //! referenced, values out of range) and collects **every** problem as a [`Diagnostic`] with
@@ -24,6 +26,7 @@ mod load;
 mod locate;
 mod project;
 mod task;
+pub mod template;
 mod validate;
 mod warninglist;
 
@@ -35,8 +38,10 @@ pub use feed::{
 pub use load::load;
 pub use project::{FetchConfig, ProjectConfig};
 pub use task::{EventMode, ListType, OutputConfig, OutputFormat, SelectConfig, TaskConfig};
+pub use template::TemplateSyntax;
 pub use warninglist::WarningListFile;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -160,6 +165,9 @@ pub struct Task {
     pub model: ModelChoice,
     /// Indexes into [`Project::warninglists`] of the lists whose matches the task leaves out.
     pub warninglists: Vec<usize>,
+    /// The sources of the output templates the task's `template` outputs name, by name,
+    /// read and checked with the definitions.
+    pub templates: BTreeMap<String, String>,
 }
 
 /// One problem found in the definitions, located in its file.

@@ -2,6 +2,8 @@
 
 use serde::Deserialize;
 
+use super::template::TemplateSyntax;
+
 /// A task as written in its file.
 ///
 /// Example (TOML):
@@ -173,6 +175,16 @@ pub struct OutputConfig {
     /// Default: no limit.
     #[serde(default)]
     pub max_bytes: Option<u64>,
+    /// For `template`: the template's file name in the repository's `templates/outputs/`
+    /// folder (`squid-acl.txt`, or a path below it: `mikrotik/blocklist.rsc`). Required with
+    /// `format = "template"`.
+    #[serde(default)]
+    pub template: Option<String>,
+    /// For `template`: the syntax every value is written into (see [`TemplateSyntax`]),
+    /// which decides the values the output skips and how `{{ … }}` writes them. Required
+    /// with `format = "template"`.
+    #[serde(default)]
+    pub syntax: Option<TemplateSyntax>,
 }
 
 /// How a `misp-feed` output splits its selection into events.
@@ -267,6 +279,9 @@ pub enum OutputFormat {
     Json,
     /// Adblock-style DNS filter rules (`||<name>^`), for Pi-hole and AdGuard Home.
     Adblock,
+    /// A user-defined format: a minijinja template of `templates/outputs/` (`template`),
+    /// its values checked against a declared `syntax`.
+    Template,
 }
 
 impl OutputFormat {
@@ -291,6 +306,7 @@ impl OutputFormat {
             OutputFormat::Csv => "csv",
             OutputFormat::Json => "json",
             OutputFormat::Adblock => "adblock",
+            OutputFormat::Template => "template",
         }
     }
 
@@ -313,5 +329,6 @@ impl OutputFormat {
         OutputFormat::Csv,
         OutputFormat::Json,
         OutputFormat::Adblock,
+        OutputFormat::Template,
     ];
 }

@@ -131,8 +131,11 @@ pub(crate) fn resolve(
         models.items.iter().map(|item| resolve_model(item, report)).collect();
     let refs = References { feeds, models, lists };
     let mut outputs = OutputPaths::default();
-    let resolved_tasks: Vec<Option<Task>> =
-        tasks.items.iter().map(|item| resolve_task(item, &refs, &mut outputs, report)).collect();
+    let resolved_tasks: Vec<Option<Task>> = tasks
+        .items
+        .iter()
+        .map(|item| resolve_task(root, item, &refs, &mut outputs, report))
+        .collect();
     if !report.is_empty() {
         return None;
     }
@@ -1072,6 +1075,7 @@ struct OutputPaths {
 }
 
 fn resolve_task(
+    root: &Path,
     item: &Item<TaskConfig>,
     refs: &References<'_>,
     outputs: &mut OutputPaths,
@@ -1193,8 +1197,12 @@ fn resolve_task(
     if config.outputs.is_empty() {
         report.error(source, "outputs", "a task needs at least one output");
     }
+    let mut templates = BTreeMap::new();
     for (index, output) in config.outputs.iter().enumerate() {
         let key = format!("outputs[{index}]");
+        if output.format == OutputFormat::Template {
+            check_template(root, item, &key, output, &mut templates, report);
+        }
         match check_output_path(&output.path) {
             Err(why) => report.error(source, &format!("{key}.path"), why),
             Ok(()) => outputs.claim(&item.id, source, &format!("{key}.path"), &output.path, report),
@@ -1255,7 +1263,51 @@ fn resolve_task(
         types,
         model: model.unwrap_or(ModelChoice::Auto),
         warninglists,
+        templates,
     })
+}
+
+/// Checks a `template` output: it names a template and a syntax, and the template loads
+/// ([`super::template::load`]); its source goes into `templates`. A problem inside the
+/// template is located in the template file, and says which task's output uses it.
+fn check_template(
+    root: &Path,
+    item: &Item<TaskConfig>,
+    key: &str,
+    output: &super::OutputConfig,
+    templates: &mut BTreeMap<String, String>,
+    report: &mut Report,
+) {
+    let source = &item.source;
+    let needs = |name: &str, what: &str| format!("`format = \"template\"` needs `{name}`: {what}");
+    if output.template.is_none() {
+        let what = format!("the name of a file in `{}/`", super::template::OUTPUTS_DIR);
+        report.error(source, &format!("{key}.format"), needs("template", &what));
+    }
+    if output.syntax.is_none() {
+        let what = "`line`, `ip`, `dns`, `csv` or `json`, the syntax its values are written into";
+        report.error(source, &format!("{key}.format"), needs("syntax", what));
+    }
+    let (Some(name), Some(syntax)) = (&output.template, output.syntax) else { return };
+    match super::template::load(root, name, &item.id, &item.config.name, syntax) {
+        Ok(text) => {
+            templates.insert(name.clone(), text);
+        }
+        Err(problem) => match problem.at {
+            Some((file, line, column)) => report.located(
+                file,
+                (line, column),
+                "",
+                format!(
+                    "{} (the template of `{}` `{key}`, syntax `{}`)",
+                    problem.message,
+                    source.file.display(),
+                    syntax.as_str()
+                ),
+            ),
+            None => report.error(source, &format!("{key}.template"), problem.message),
+        },
+    }
 }
 
 /// The formats each format-specific output key is used with.
@@ -1276,6 +1328,8 @@ const OUTPUT_KEYS: &[(&str, &[OutputFormat])] = &[
     ("sid", &[OutputFormat::Suricata]),
     ("max_entries", super::budget::BUDGET_FORMATS),
     ("max_bytes", super::budget::BUDGET_FORMATS),
+    ("template", &[OutputFormat::Template]),
+    ("syntax", &[OutputFormat::Template]),
 ];
 
 /// The longest `retention_days` of a `misp-feed` output: ten years.
@@ -1312,6 +1366,8 @@ fn check_output_keys(
         "sid" => output.sid.is_some(),
         "max_entries" => output.max_entries.is_some(),
         "max_bytes" => output.max_bytes.is_some(),
+        "template" => output.template.is_some(),
+        "syntax" => output.syntax.is_some(),
         _ => false,
     };
     for (name, formats) in OUTPUT_KEYS {

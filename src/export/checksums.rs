@@ -67,7 +67,13 @@ fn collect(
     if relative.chars().any(|c| c == '\\' || c.is_control()) {
         return Err(unlisted(relative, "a backslash or a control character"));
     }
-    let bytes = std::fs::read(&path).map_err(io)?;
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        // A `template` output that failed on a first build, with no previous file to keep,
+        // has no file: nothing to list.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io(e)),
+    };
     files.push((relative.to_owned(), Sha256::digest(&bytes).into()));
     Ok(())
 }

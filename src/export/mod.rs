@@ -16,7 +16,9 @@
 //! - `dns`: hosts, dnsmasq, Unbound, BIND response policy zones and adblock rules.
 //! - `firewall`: PAN-OS external dynamic lists and FortiGate threat feeds.
 //! - `ids`: Suricata IP reputation, dataset and rules; Zeek intelligence files.
-//! - `table`: CSV and JSON with each indicator's score, last sighting and feeds.
+//! - `table`: CSV and JSON with each indicator's score, first and last sighting and feeds.
+//! - `template`: formats the team writes itself as minijinja templates, each value checked
+//!   against the syntax the output declares.
 //! - `syntax`: the value checks the writers share (DNS names, tokens, URLs).
 //! - `budget`: `max_entries` and `max_bytes`: ranking, cutting, the companion `.cut.csv`.
 //! - `checksums`: `SHA256SUMS`, every output file's SHA-256 for `sha256sum -c`.
@@ -38,6 +40,7 @@ mod plain;
 pub mod site;
 mod syntax;
 mod table;
+mod template;
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -63,6 +66,9 @@ pub struct Entry<'a> {
     pub score: Option<f64>,
     /// When the indicator was last seen or changed (Unix seconds): the decay reference time.
     pub reference_time: i64,
+    /// The first build that saw one of the listing feeds list it (Unix seconds): the earliest
+    /// first sighting in the ledger over those feeds; `None` when the ledger knows none.
+    pub first_seen: Option<i64>,
     /// Ids of the feeds that list it, sorted.
     pub feeds: Vec<&'a str>,
 }
@@ -149,6 +155,9 @@ pub fn write_output(
         output,
         allowed: &allowed,
     };
+    if output.format == OutputFormat::Template {
+        return template::write(&target, previous, &task.templates, entries);
+    }
     write_blocklist(&target, entries)
 }
 
@@ -171,7 +180,7 @@ pub(crate) struct Target<'a> {
     pub(crate) allowed: &'a AddressSet,
 }
 
-/// Writes a blocklist format (any but `misp-feed`).
+/// Writes a blocklist format (any but `misp-feed` and `template`).
 fn write_blocklist(
     target: &Target<'_>,
     entries: &[Entry<'_>],
@@ -192,6 +201,10 @@ fn write_blocklist(
         OutputFormat::Zeek => ids::zeek(target, entries),
         OutputFormat::Csv => table::csv(target, entries),
         OutputFormat::Json => table::json(target, entries),
+        OutputFormat::Template => Err(ExportError::Invalid {
+            path: target.relative.to_owned(),
+            message: "a `template` output is written from its task's templates".to_owned(),
+        }),
         OutputFormat::Plain | OutputFormat::MispFeed => plain::write(target, entries),
     }
 }
@@ -274,6 +287,7 @@ pub(crate) fn file_report(
         cut_reasons: std::collections::BTreeMap::new(),
         cut_file: None,
         cut_examples: Vec::new(),
+        error: None,
     }
 }
 
@@ -312,6 +326,7 @@ pub(crate) mod tests {
             to_ids: true,
             score: None,
             reference_time: 0,
+            first_seen: None,
             feeds: vec![],
         }
     }
@@ -395,7 +410,9 @@ pub(crate) mod tests {
         OutputFormat::ALL
             .iter()
             .copied()
-            .filter(|f| !matches!(f, OutputFormat::Plain | OutputFormat::MispFeed))
+            .filter(|f| {
+                !matches!(f, OutputFormat::Plain | OutputFormat::MispFeed | OutputFormat::Template)
+            })
             .collect()
     }
 

@@ -107,6 +107,7 @@ mod tests {
                 to_ids: true,
                 score: None,
                 reference_time: 0,
+                first_seen: None,
                 feeds: vec![],
             },
             Entry {
@@ -114,6 +115,7 @@ mod tests {
                 to_ids: true,
                 score: None,
                 reference_time: 0,
+                first_seen: None,
                 feeds: vec![],
             },
             Entry {
@@ -121,6 +123,7 @@ mod tests {
                 to_ids: true,
                 score: None,
                 reference_time: 0,
+                first_seen: None,
                 feeds: vec![],
             },
         ];
@@ -145,6 +148,7 @@ mod tests {
                 to_ids: true,
                 score: None,
                 reference_time: 0,
+                first_seen: None,
                 feeds: vec![],
             }
         }

@@ -117,6 +117,22 @@ pub(crate) fn check_token(value: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// Whether a value can stand on a line of its own, as `plain` writes it: not empty, no white
+/// space or control character (no line break, tab or Unicode line separator), and not
+/// starting with `#`, which line-based readers take for a comment.
+pub(crate) fn check_line(value: &str) -> Result<(), &'static str> {
+    if value.is_empty() {
+        return Err("empty_value");
+    }
+    if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("white_space_or_control");
+    }
+    if value.starts_with('#') {
+        return Err("starts_with_hash");
+    }
+    Ok(())
+}
+
 /// The name of a domain or host name entry, or the reason the entry holds none.
 pub(crate) fn entry_name<'e>(entry: &'e Entry<'_>) -> Result<&'e str, &'static str> {
     match entry.indicator.kind {

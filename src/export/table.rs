@@ -1,10 +1,18 @@
 //! Data exports: CSV and JSON, one record per selected indicator with what the build knows
-//! about it: its type, score, the time it was last seen or changed (the decay reference
-//! time), the feeds that list it and its IDS flag.
+//! about it: its type, score, when it was first seen, the time it was last seen or changed,
+//! the feeds that list it and its IDS flag.
 //!
 //! Both take every type and list the full current selection (not a diff). Networks are
 //! written as the feeds list them: these are data, not a blocklist, so no aggregation and no
-//! allow-list cut. `Entry` carries no first-seen time, so neither format has one.
+//! allow-list cut.
+//!
+//! The two times mean different things. `first_seen` is the first build that saw one of the
+//! listing feeds list the indicator (the ledger's first sighting, the earliest over those
+//! feeds; empty or `null` when the ledger knows none). `last_seen` is the decay reference
+//! time: the feed's own last-seen time or timestamp when it gives one (a MISP attribute's
+//! newest "seen" sighting, `last_seen` or `timestamp`), else the last build that saw it
+//! listed. A feed's own time can be older than the first build that saw the value, so
+//! `last_seen` may come before `first_seen`.
 
 use serde::Serialize;
 
@@ -20,7 +28,7 @@ fn rounded(score: Option<f64>) -> Option<f64> {
 /// Whether a value can be a CSV field that a spreadsheet reads as text: no control
 /// character (a quoted line break is valid CSV, but line-based consumers split on it) and
 /// no leading `=`, `+`, `-` or `@`, which spreadsheets run as a formula.
-fn check_csv(value: &str) -> Result<(), &'static str> {
+pub(super) fn check_csv(value: &str) -> Result<(), &'static str> {
     if value.chars().any(char::is_control) {
         return Err("control_character");
     }
@@ -30,7 +38,7 @@ fn check_csv(value: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// `csv`: a header row, then `value,type,score,last_seen,feeds,to_ids` per indicator in
+/// `csv`: a header row, then `value,type,score,first_seen,last_seen,feeds,to_ids` per indicator in
 /// the selection's order. Fields are quoted only when they hold a comma or a quote
 /// (RFC 4180); feeds are joined with spaces; an unscored indicator has an empty score.
 pub(crate) fn csv(target: &Target<'_>, entries: &[Entry<'_>]) -> Result<OutputReport, ExportError> {
@@ -42,7 +50,9 @@ pub(crate) fn csv(target: &Target<'_>, entries: &[Entry<'_>]) -> Result<OutputRe
         path: target.dir.join(target.relative),
         source: std::io::Error::other(e.to_string()),
     };
-    writer.write_record(["value", "type", "score", "last_seen", "feeds", "to_ids"]).map_err(io)?;
+    writer
+        .write_record(["value", "type", "score", "first_seen", "last_seen", "feeds", "to_ids"])
+        .map_err(io)?;
     let mut written = 0;
     for entry in entries {
         if let Err(reason) = check_csv(&entry.indicator.value) {
@@ -55,6 +65,7 @@ pub(crate) fn csv(target: &Target<'_>, entries: &[Entry<'_>]) -> Result<OutputRe
                 &*entry.indicator.value,
                 entry.indicator.kind.as_str(),
                 &score,
+                &entry.first_seen.map(rfc3339).unwrap_or_default(),
                 &rfc3339(entry.reference_time),
                 &entry.feeds.join(" "),
                 if entry.to_ids { "true" } else { "false" },
@@ -83,6 +94,7 @@ struct Record<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     score: Option<f64>,
+    first_seen: Option<String>,
     last_seen: String,
     feeds: &'a [&'a str],
     to_ids: bool,
@@ -100,7 +112,8 @@ struct Record<'a> {
 ///   "count": 1,
 ///   "indicators": [
 ///     { "value": "bad.example", "type": "domain", "score": 74.12,
-///       "last_seen": "2026-04-30T00:00:00Z", "feeds": ["urlhaus"], "to_ids": true }
+///       "first_seen": "2026-04-02T00:00:00Z", "last_seen": "2026-04-30T00:00:00Z",
+///       "feeds": ["urlhaus"], "to_ids": true }
 ///   ]
 /// }
 /// ```
@@ -114,6 +127,7 @@ pub(crate) fn json(
             value: &entry.indicator.value,
             kind: entry.indicator.kind.as_str(),
             score: rounded(entry.score),
+            first_seen: entry.first_seen.map(rfc3339),
             last_seen: rfc3339(entry.reference_time),
             feeds: &entry.feeds,
             to_ids: entry.to_ids,
@@ -157,6 +171,7 @@ mod tests {
         entries[0].score = Some(74.125_1);
         entries[0].feeds = vec!["a", "b"];
         entries[0].reference_time = 86_400;
+        entries[0].first_seen = Some(3_600);
         let allowed = AddressSet::default();
         let t = target_with(dir.path(), "x.csv", OutputFormat::Csv, &allowed, |_| {});
         let report = csv(&t, &entries).unwrap();
@@ -164,18 +179,18 @@ mod tests {
         assert_eq!(
             text.lines().collect::<Vec<_>>(),
             [
-                "value,type,score,last_seen,feeds,to_ids",
-                "bad.example,domain,74.13,1970-01-02T00:00:00Z,a b,true",
-                "\"a,\"\"b\"\".exe\",filename,,1970-01-01T00:00:00Z,,true",
-                "<script>alert(1)</script>,filename,,1970-01-01T00:00:00Z,,true",
-                "$ORIGIN evil.;,text,,1970-01-01T00:00:00Z,,true",
+                "value,type,score,first_seen,last_seen,feeds,to_ids",
+                "bad.example,domain,74.13,1970-01-01T01:00:00Z,1970-01-02T00:00:00Z,a b,true",
+                "\"a,\"\"b\"\".exe\",filename,,,1970-01-01T00:00:00Z,,true",
+                "<script>alert(1)</script>,filename,,,1970-01-01T00:00:00Z,,true",
+                "$ORIGIN evil.;,text,,,1970-01-01T00:00:00Z,,true",
             ]
         );
         assert_eq!(report.skipped_reasons["control_character"], 1);
         assert_eq!(report.skipped_reasons["spreadsheet_formula"], 1);
-        // Read back with a CSV parser: every row has six fields.
+        // Read back with a CSV parser: every row has seven fields.
         let mut reader = ::csv::Reader::from_reader(text.as_bytes());
-        assert!(reader.records().all(|r| r.unwrap().len() == 6));
+        assert!(reader.records().all(|r| r.unwrap().len() == 7));
     }
 
     #[test]
@@ -185,6 +200,7 @@ mod tests {
         let mut entries: Vec<Entry<'_>> = indicators.iter().map(entry).collect();
         entries[0].score = Some(74.125_1);
         entries[0].feeds = vec!["a"];
+        entries[0].first_seen = Some(86_400);
         let allowed = AddressSet::default();
         let t = target_with(dir.path(), "x.json", OutputFormat::Json, &allowed, |_| {});
         let report = json(&t, &entries).unwrap();
@@ -197,6 +213,8 @@ mod tests {
         assert_eq!(first["value"], "bad.example");
         assert_eq!(first["score"], 74.13);
         assert_eq!(first["feeds"], serde_json::json!(["a"]));
+        assert_eq!(first["first_seen"], "1970-01-02T00:00:00Z");
+        assert_eq!(value["indicators"][1]["first_seen"], serde_json::Value::Null);
         assert_eq!(value["indicators"][1]["score"], serde_json::Value::Null);
         assert_eq!(value["indicators"][2]["value"], "line\nbreak.exe");
         // The line break is escaped: no line of the file holds half a value.

@@ -111,6 +111,11 @@ fn reports_malformed_warning_lists_at_their_entry_or_key_and_not_their_reference
 }
 
 #[test]
+fn locates_template_errors_in_the_template_and_missing_ones_at_the_output() {
+    assert_invalid_case("bad-templates");
+}
+
+#[test]
 fn a_task_applies_every_warning_list_by_default_and_none_with_an_empty_list() {
     let root = tempfile::tempdir().expect("temp dir");
     let write = |relative: &str, text: &str| {
@@ -159,6 +164,7 @@ fn every_invalid_fixture_has_a_test() {
     let tested = [
         "bad-budget",
         "bad-regex",
+        "bad-templates",
         "bad-warninglist",
         "bad-yaml",
         "duplicate-id",

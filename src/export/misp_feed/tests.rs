@@ -36,6 +36,7 @@ fn entry<'a>(indicator: &'a Indicator, feeds: &[&'a str]) -> Entry<'a> {
         to_ids: true,
         score: None,
         reference_time: 0,
+        first_seen: None,
         feeds: feeds.to_vec(),
     }
 }
