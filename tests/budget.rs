@@ -17,11 +17,7 @@ const NOW: &str = "2026-05-01T00:00:00Z";
 /// MISP's NIDS model (lifetime 120 days, decay speed 2).
 fn project(outputs: &str) -> tempfile::TempDir {
     let root = tempfile::tempdir().unwrap();
-    let write = |path: &str, text: &str| {
-        let path = root.path().join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    };
+    let write = |path: &str, text: &str| crate::util::write_file(root.path(), path, text);
     write("feedsmith.toml", "");
     std::fs::create_dir_all(root.path().join("decay.d")).unwrap();
     std::fs::copy(repo().join("decay.d/nids.toml"), root.path().join("decay.d/nids.toml")).unwrap();

@@ -30,11 +30,7 @@ const FORMATS: &[&str] = &[
 /// with a `cidr` warning list holding 185.220.101.64/26.
 fn project() -> tempfile::TempDir {
     let root = tempfile::tempdir().unwrap();
-    let write = |path: &str, text: &str| {
-        let path = root.path().join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    };
+    let write = |path: &str, text: &str| crate::util::write_file(root.path(), path, text);
     write("feedsmith.toml", "");
     write(
         "feeds.d/f.toml",

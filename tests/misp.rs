@@ -29,9 +29,7 @@ const TWO_FIRST: &str = "185.220.101.5\nbad-domain.example.com\n";
 const TWO_SECOND: &str = "185.220.101.5\nbad-domain.example.com\n185.220.101.6\n";
 
 fn write(root: &Path, path: &str, text: &str) {
-    let path = root.join(path);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
+    crate::util::write_file(root, path, text);
 }
 
 /// Feeds `one` and `two` (local free text); tasks `one` and `two` write one fixed event

@@ -248,3 +248,10 @@ pub(crate) fn pymisp_check(feed_dir: &Path) -> Option<serde_json::Value> {
     );
     Some(serde_json::from_slice(&output.stdout).unwrap())
 }
+
+/// Writes `text` to `root/relative`, creating its folders.
+pub(crate) fn write_file(root: &Path, relative: &str, text: &str) {
+    let path = root.join(relative);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}

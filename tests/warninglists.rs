@@ -32,9 +32,7 @@ fn shipped_entries(id: &str) -> HashSet<String> {
 }
 
 fn write(root: &Path, relative: &str, text: &str) {
-    let path = root.join(relative);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
+    crate::util::write_file(root, relative, text);
 }
 
 /// A project with an IP feed, a name feed, two shipped lists and three tasks: `ipv4` and

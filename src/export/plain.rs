@@ -142,16 +142,7 @@ mod tests {
 
     #[test]
     fn a_value_listed_under_types_far_apart_in_the_sort_is_one_line() {
-        fn entry(indicator: &Indicator) -> Entry<'_> {
-            Entry {
-                indicator: Cow::Borrowed(indicator),
-                to_ids: true,
-                score: None,
-                reference_time: 0,
-                first_seen: None,
-                feeds: vec![],
-            }
-        }
+        use super::super::tests::entry;
         let dir = tempfile::tempdir().unwrap();
         let ip = Indicator::new(AttrType::IpDst, "8.8.8.8");
         let domain = Indicator::new(AttrType::Domain, "evil.example");

@@ -1,5 +1,3 @@
-use std::borrow::Cow;
-
 use serde_json::{Value, json};
 
 use super::*;
@@ -31,14 +29,7 @@ const DAY: i64 = 86_400;
 const NOW: i64 = 1_787_443_200;
 
 fn entry<'a>(indicator: &'a Indicator, feeds: &[&'a str]) -> Entry<'a> {
-    Entry {
-        indicator: Cow::Borrowed(indicator),
-        to_ids: true,
-        score: None,
-        reference_time: 0,
-        first_seen: None,
-        feeds: feeds.to_vec(),
-    }
+    Entry { feeds: feeds.to_vec(), ..crate::export::tests::entry(indicator) }
 }
 
 /// A feed folder built in place, build after build, as the build does it: each build reads
