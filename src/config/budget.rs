@@ -48,10 +48,9 @@ const SET_BASE: usize = 24;
 /// `task_name`; `None` for a format that takes no budget.
 #[must_use]
 pub fn empty_file_bytes(task_id: &str, task_name: &str, output: &OutputConfig) -> Option<usize> {
-    // Control characters become spaces in comments, one character for one.
-    let name: usize =
-        task_name.chars().map(|c| if c.is_control() { 1 } else { c.len_utf8() }).sum();
-    let id: usize = task_id.chars().map(|c| if c.is_control() { 1 } else { c.len_utf8() }).sum();
+    // Comments write the name and id on one line, as `one_line` makes them.
+    let name = super::template::one_line(task_name).len();
+    let id = super::template::one_line(task_id).len();
     let format = output.format.as_str().len();
     // `P name`, `P task: id`, `P format: f`, `P built: t`, `P entries: 0`, each with a
     // newline, for a one-byte prefix `P`.

@@ -266,10 +266,14 @@ pub fn sample<'a>(
     }
 }
 
-/// Definition text for one line: control characters written as spaces.
+/// Definition text for one line: control characters and the Unicode line and paragraph
+/// separators (U+2028, U+2029, which JavaScript, Python's `splitlines` and many editors
+/// break lines at) written as spaces.
 #[must_use]
 pub fn one_line(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+    text.chars()
+        .map(|c| if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') { ' ' } else { c })
+        .collect()
 }
 
 /// A problem with an output template, located in the template file when the engine gives a

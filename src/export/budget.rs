@@ -708,9 +708,11 @@ mod tests {
         ];
         for &format in crate::config::budget::BUDGET_FORMATS {
             for (index, change) in changes.iter().enumerate() {
-                for (task_id, task_name) in
-                    [("t", "Test list"), ("4ipv-blocklist", "Bl\u{e4}ck\nlist")]
-                {
+                for (task_id, task_name) in [
+                    ("t", "Test list"),
+                    ("4ipv-blocklist", "Bl\u{e4}ck\nlist"),
+                    ("sep", "One\u{2028}two\u{2029}three"),
+                ] {
                     let dir = tempfile::tempdir().unwrap();
                     let allowed = AddressSet::default();
                     let mut t = target_with(dir.path(), "x", format, &allowed, |o| change(o));

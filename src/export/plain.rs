@@ -17,9 +17,9 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use super::budget::{Ranked, fit, record_cut};
-use super::{Entry, ExportError, Target, file_report, rfc3339, write_file};
-use crate::config::OutputFormat;
+use super::budget::{Ranked, finish_fitted, fit};
+use super::syntax::{Skips, check_line, comment_text};
+use super::{Entry, ExportError, Target, rfc3339};
 use crate::report::OutputReport;
 
 /// Writes `entries` (already sorted) for `target`, within its output's size budget.
@@ -32,11 +32,11 @@ pub(crate) fn write(
     // the best score and all the feeds of its entries.
     let mut lines: Vec<Ranked<'_, &str>> = Vec::new();
     let mut seen: HashMap<&str, usize> = HashMap::with_capacity(entries.len());
-    let mut unsafe_values = 0;
+    let mut skips = Skips::default();
     for entry in entries {
         let value = &*entry.indicator.value;
-        if !is_writable(value) {
-            unsafe_values += 1;
+        if let Err(reason) = check_line(value) {
+            skips.add(reason);
             continue;
         }
         let index = *seen.entry(value).or_insert_with(|| {
@@ -48,8 +48,7 @@ pub(crate) fn write(
     drop(seen);
     // The header repeats feed-controlled text nowhere: the task name comes from the
     // definitions, and is still kept on one line.
-    let name: String =
-        target.task_name.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let name = comment_text(target.task_name);
     let fitted = fit(target, &lines, |keep, count| {
         let mut out =
             String::with_capacity(128 + lines.iter().map(|l| l.value.len() + 1).sum::<usize>());
@@ -63,28 +62,7 @@ pub(crate) fn write(
         }
         out
     })?;
-    let bytes = fitted.text.as_bytes();
-    write_file(&target.dir.join(target.relative), bytes)?;
-    let skipped = unsafe_values as u64;
-    if skipped > 0 {
-        tracing::warn!(
-            task = target.task_id,
-            skipped,
-            "Skipped values that cannot be written one per line"
-        );
-    }
-    let mut report =
-        file_report(target.relative, OutputFormat::Plain, fitted.kept as u64, skipped, bytes);
-    record_cut(target, &fitted, &mut report)?;
-    Ok(report)
-}
-
-/// Whether a value can stand on a line of its own: not empty, no white space or control
-/// character, and not starting with `#`, which consumers read as a comment.
-fn is_writable(value: &str) -> bool {
-    !value.is_empty()
-        && !value.starts_with('#')
-        && !value.chars().any(|c| c.is_whitespace() || c.is_control())
+    finish_fitted(target, &fitted, &skips)
 }
 
 #[cfg(test)]
@@ -93,6 +71,7 @@ mod tests {
 
     use super::super::tests::target_with;
     use super::*;
+    use crate::config::OutputFormat;
     use crate::indicator::{AttrType, Indicator};
 
     #[test]
@@ -137,6 +116,10 @@ mod tests {
         );
         assert_eq!(report.entries, 1);
         assert_eq!(report.skipped, 2);
+        // Each skip is counted under its reason, as in every other format.
+        assert_eq!(report.skipped_reasons["white_space_or_control"], 1);
+        assert_eq!(report.skipped_reasons["starts_with_hash"], 1);
+        assert_eq!(report.skipped_reasons.values().sum::<u64>(), report.skipped);
         assert_eq!(report.bytes, text.len() as u64);
     }
 

@@ -177,10 +177,10 @@ pub(crate) fn url_without_scheme<'e>(entry: &'e Entry<'_>) -> Result<&'e str, &'
     Ok(rest)
 }
 
-/// Definition text (a task name) made safe for a one-line comment: control characters
-/// become spaces.
+/// Definition text (a task name) made safe for a one-line comment: control characters and
+/// the Unicode line and paragraph separators become spaces.
 pub(crate) fn comment_text(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+    crate::config::template::one_line(text)
 }
 
 /// An identifier for a consumer's name space (a set, a dataset, a category) made from a
@@ -261,6 +261,14 @@ mod tests {
         assert_eq!(name("com"), Err("single_label"));
         assert_eq!(name("localhost"), Err("single_label"));
         assert_eq!(name("192.0.2.1"), Err("numeric_tld"));
+    }
+
+    #[test]
+    fn comment_text_stays_on_one_line() {
+        // Line feed, carriage return, NEL (U+0085), and the Unicode line and paragraph
+        // separators, at which JavaScript and Python's `splitlines` break a line.
+        assert_eq!(comment_text("a\nb\rc\u{85}d\u{2028}e\u{2029}f"), "a b c d e f");
+        assert_eq!(comment_text("Bl\u{e4}ck <list>"), "Bl\u{e4}ck <list>");
     }
 
     #[test]
