@@ -115,3 +115,32 @@ fn model_choices_with_surprises_are_located_warnings() {
     assert!(named.contains("model `nids` does not list `md5`"), "{named}");
     assert!(!named.contains("`ip-dst`"), "{named}");
 }
+
+#[test]
+fn an_output_the_task_types_can_never_fill_is_a_located_warning() {
+    let root = crate::util::one_list_project("bad.example\n", &[]);
+    crate::util::write_file(
+        root.path(),
+        "tasks.d/names.toml",
+        "name = \"names\"\n[select]\ntypes = [\"domain\", \"hostname\"]\n\
+         [[outputs]]\nformat = \"nftables\"\npath = \"names.nft\"\n\
+         [[outputs]]\nformat = \"panos-edl\"\npath = \"names-ip.edl\"\n\
+         [[outputs]]\nformat = \"panos-edl\"\npath = \"names.edl\"\nlist = \"domain\"\n",
+    );
+    let output = feedsmith(root.path(), &["check"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("tasks.d/names.toml") && l.contains("always empty"))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{stderr}");
+    // Located at each output's `format` key: lines 5 and 8 of the file.
+    assert!(
+        warnings[0].contains(
+            "names.toml:5:1: `outputs[0].format`: `nftables` writes only `ip-dst`, `ip-src`"
+        ),
+        "{stderr}"
+    );
+    assert!(warnings[1].contains("names.toml:8:1: `outputs[1].format`: `panos-edl`"), "{stderr}");
+}

@@ -3,6 +3,7 @@
 use serde::Deserialize;
 
 use super::template::TemplateSyntax;
+use crate::indicator::AttrType;
 
 /// A task as written in its file.
 ///
@@ -185,6 +186,44 @@ pub struct OutputConfig {
     /// with `format = "template"`.
     #[serde(default)]
     pub syntax: Option<TemplateSyntax>,
+}
+
+impl OutputConfig {
+    /// The attribute types the output can write, or `None` when it takes every type. A task
+    /// whose types hold none of them gives the output no entry, ever.
+    #[must_use]
+    pub fn writable_types(&self) -> Option<&'static [AttrType]> {
+        const IPS: &[AttrType] = &[AttrType::IpDst, AttrType::IpSrc];
+        const NAMES: &[AttrType] = &[AttrType::Domain, AttrType::Hostname];
+        const NAMES_AND_IPS: &[AttrType] =
+            &[AttrType::Domain, AttrType::Hostname, AttrType::IpDst, AttrType::IpSrc];
+        const HASHES: &[AttrType] = &[AttrType::Md5, AttrType::Sha1, AttrType::Sha256];
+        match self.format {
+            OutputFormat::CidrIpv4
+            | OutputFormat::CidrIpv6
+            | OutputFormat::Nftables
+            | OutputFormat::Ipset => Some(IPS),
+            OutputFormat::Hosts
+            | OutputFormat::Dnsmasq
+            | OutputFormat::Unbound
+            | OutputFormat::Adblock => Some(NAMES),
+            OutputFormat::Rpz | OutputFormat::Suricata => Some(NAMES_AND_IPS),
+            OutputFormat::PanosEdl | OutputFormat::Fortigate => {
+                match self.list.unwrap_or(ListType::Ip) {
+                    ListType::Ip => Some(IPS),
+                    ListType::Domain => Some(NAMES),
+                    ListType::Url => Some(&[AttrType::Url]),
+                    ListType::Hash => Some(HASHES),
+                }
+            }
+            OutputFormat::Template => match self.syntax {
+                Some(TemplateSyntax::Ip) => Some(IPS),
+                Some(TemplateSyntax::Dns) => Some(NAMES),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
 }
 
 /// How a `misp-feed` output splits its selection into events.

@@ -149,8 +149,39 @@ pub(crate) fn resolve(
     };
     for (task, item) in project.tasks.iter().zip(&tasks.items) {
         warn_about_model_choice(&project, task, &item.source);
+        warn_about_unreachable_outputs(task, &item.source);
     }
     Some(project)
+}
+
+/// Warns about an output that can never get an entry: the task's `types` hold none of the
+/// types its format writes (an `nftables` output of a domain task, a `panos-edl` left at
+/// `list = "ip"`). Such a file is written empty every build, and for some consumers an
+/// empty list is not harmless: an empty nftables or ipset file flushes the live sets.
+fn warn_about_unreachable_outputs(task: &Task, source: &SourceFile) {
+    if task.types.is_empty() {
+        return;
+    }
+    for (index, output) in task.config.outputs.iter().enumerate() {
+        let Some(writable) = output.writable_types() else { continue };
+        if task.types.iter().any(|t| writable.contains(t)) {
+            continue;
+        }
+        let names = |types: &[AttrType]| {
+            types.iter().map(|t| format!("`{}`", t.as_str())).collect::<Vec<_>>().join(", ")
+        };
+        warn_at(
+            source,
+            &format!("outputs[{index}].format"),
+            &format!(
+                "`{}` writes only {}, and the task selects only {}: the output is always \
+                 empty (and an empty firewall set or list replaces the live one)",
+                output.format.as_str(),
+                names(writable),
+                names(&task.types)
+            ),
+        );
+    }
 }
 
 /// Warns where a task's model choice does what its author may not expect: under `auto`,
