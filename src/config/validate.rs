@@ -1239,9 +1239,11 @@ fn resolve_task(
             Ok(()) => outputs.claim(&item.id, source, &format!("{key}.path"), &output.path, report),
         }
         check_output_keys(source, &key, &item.id, &config.name, output, report);
-        if (output.max_entries.is_some() || output.max_bytes.is_some())
-            && check_output_path(&output.path).is_ok()
-        {
+        // An ipset set's `maxelem` cuts like a budget.
+        let may_cut = output.max_entries.is_some()
+            || output.max_bytes.is_some()
+            || output.format == OutputFormat::Ipset;
+        if may_cut && check_output_path(&output.path).is_ok() {
             // The companion file of what a budget cuts is written next to the output.
             let cut = crate::config::budget::cut_file_path(&output.path);
             outputs.claim(&item.id, source, &format!("{key}.path"), &cut, report);

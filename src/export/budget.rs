@@ -189,12 +189,42 @@ pub(crate) fn fit<T>(
     units: &[Ranked<'_, T>],
     render: impl Fn(&[bool], usize) -> String,
 ) -> Result<Fitted, ExportError> {
+    fit_capped(target, units, None, render)
+}
+
+/// A consumer's own limit, whatever the budget: at most `most` units of each group
+/// (`group` names a unit's), the lowest-ranked beyond it cut for `reason`. An ipset set
+/// holds at most `maxelem` elements, and a restore that adds more fails before its swap.
+pub(crate) struct Cap<'f, T> {
+    pub(crate) most: usize,
+    pub(crate) group: &'f dyn Fn(&T) -> usize,
+    pub(crate) reason: &'static str,
+}
+
+/// [`fit`] within a consumer's [`Cap`] as well.
+pub(crate) fn fit_capped<T>(
+    target: &Target<'_>,
+    units: &[Ranked<'_, T>],
+    cap: Option<&Cap<'_, T>>,
+    render: impl Fn(&[bool], usize) -> String,
+) -> Result<Fitted, ExportError> {
     let output = target.output;
-    if output.max_entries.is_none() && output.max_bytes.is_none() {
+    let ranked = ranking(units);
+    // The units the cap leaves out, by index.
+    let mut capped = vec![false; units.len()];
+    if let Some(cap) = cap {
+        let mut counts: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+        for &index in &ranked {
+            let count = counts.entry((cap.group)(&units[index].item)).or_default();
+            *count += 1;
+            capped[index] = *count > cap.most;
+        }
+    }
+    if output.max_entries.is_none() && output.max_bytes.is_none() && !capped.contains(&true) {
         let text = render(&vec![true; units.len()], units.len());
         return Ok(Fitted { text, kept: units.len(), cut: Vec::new() });
     }
-    let order = ranking(units);
+    let order: Vec<usize> = ranked.iter().copied().filter(|&i| !capped[i]).collect();
     let mask = |kept: usize| {
         let mut mask = vec![false; units.len()];
         for &index in &order[..kept] {
@@ -202,7 +232,7 @@ pub(crate) fn fit<T>(
         }
         mask
     };
-    let limit = output.max_entries.map_or(units.len(), |max| units.len().min(max as usize));
+    let limit = output.max_entries.map_or(order.len(), |max| order.len().min(max as usize));
     let mut kept = limit;
     let mut text = render(&mask(limit), limit);
     if let Some(max) = output.max_bytes
@@ -233,20 +263,27 @@ pub(crate) fn fit<T>(
         kept = low;
         text = low_text;
     }
-    let cut = order
+    let cut_for = |index: usize, reason: &'static str| {
+        let unit = &units[index];
+        Cut { value: unit.value.clone(), score: unit.score, feeds: unit.feeds.join(" "), reason }
+    };
+    let mut reasons: Vec<(usize, &'static str)> = order
         .iter()
         .enumerate()
         .skip(kept)
-        .map(|(rank, &index)| {
-            let unit = &units[index];
-            Cut {
-                value: unit.value.clone(),
-                score: unit.score,
-                feeds: unit.feeds.join(" "),
-                reason: if rank < limit { "max_bytes" } else { "max_entries" },
-            }
-        })
+        .map(|(rank, &index)| (index, if rank < limit { "max_bytes" } else { "max_entries" }))
         .collect();
+    if let Some(cap) = &cap {
+        reasons
+            .extend(capped.iter().enumerate().filter(|(_, c)| **c).map(|(i, _)| (i, cap.reason)));
+    }
+    // Best-ranked first, whatever cut it.
+    let mut rank_of = vec![0; units.len()];
+    for (rank, &index) in ranked.iter().enumerate() {
+        rank_of[index] = rank;
+    }
+    reasons.sort_by_key(|(index, _)| rank_of[*index]);
+    let cut = reasons.into_iter().map(|(index, reason)| cut_for(index, reason)).collect();
     Ok(Fitted { text, kept, cut })
 }
 

@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 
 use ipnet::IpNet;
 
-use super::budget::{Ranked, finish_fitted, fit};
+use super::budget::{Cap, Ranked, finish_fitted, fit, fit_capped};
 use super::syntax::{Skips, entry_net, identifier, net_text};
 use super::{Entry, ExportError, Target, header};
 use crate::indicator::AddressSet;
@@ -214,7 +214,11 @@ pub(crate) fn ipset(
     let base = set_base(target);
     let hashsize = target.output.hashsize.unwrap_or(DEFAULT_HASHSIZE);
     let maxelem = target.output.maxelem.unwrap_or(DEFAULT_MAXELEM);
-    let fitted = fit(target, &blocks, |keep, _| {
+    // A set holds at most `maxelem` elements, and a restore that adds one more fails before
+    // its swap, leaving the live set as it was: the lowest-ranked blocks beyond it are cut.
+    let group = |net: &IpNet| usize::from(matches!(net, IpNet::V6(_)));
+    let cap = Cap { most: maxelem as usize, group: &group, reason: "maxelem" };
+    let fitted = fit_capped(target, &blocks, Some(&cap), |keep, _| {
         let mut out = String::new();
         let split = by_version(&blocks, keep);
         for ((suffix, family), nets) in [("v4", "inet"), ("v6", "inet6")].iter().zip(split) {
@@ -236,16 +240,6 @@ pub(crate) fn ipset(
         }
         out
     })?;
-    let written = fitted.kept;
-    if written > maxelem as usize {
-        tracing::warn!(
-            task = target.task_id,
-            output = target.relative,
-            written,
-            maxelem,
-            "The ipset restore holds more elements than `maxelem`; it will fail before the swap"
-        );
-    }
     finish_fitted(target, &fitted, &skips)
 }
 
@@ -416,6 +410,34 @@ mod tests {
         );
         assert_eq!(report.skipped_reasons["whole_address_space"], 1);
         assert_eq!(report.entries, 1);
+    }
+
+    #[test]
+    fn ipset_keeps_each_set_within_maxelem_and_cuts_the_lowest_ranked() {
+        // Three IPv4 blocks, not adjacent, scored 90, 50 and 70, and one IPv6 address: with
+        // `maxelem = 2` each set holds two, so the IPv4 block scored 50 goes, the IPv6 stays.
+        let dir = tempfile::tempdir().unwrap();
+        let indicators = ips(&["198.51.100.1", "198.51.100.3", "198.51.100.5", "2001:db8::1"]);
+        let mut entries: Vec<Entry<'_>> = indicators.iter().map(entry).collect();
+        for (entry, score) in entries.iter_mut().zip([90.0, 50.0, 70.0, 10.0]) {
+            entry.score = Some(score);
+        }
+        let allowed = AddressSet::default();
+        let t = target_with(dir.path(), "sets.ipset", OutputFormat::Ipset, &allowed, |o| {
+            o.maxelem = Some(2);
+        });
+        let report = ipset(&t, &entries).unwrap();
+        let text = read(dir.path(), "sets.ipset");
+        let added: Vec<&str> = text.lines().filter(|l| l.starts_with("add ")).collect();
+        assert_eq!(
+            added,
+            ["add t_v4_tmp 198.51.100.1", "add t_v4_tmp 198.51.100.5", "add t_v6_tmp 2001:db8::1"]
+        );
+        assert_eq!(report.entries, 3);
+        assert_eq!(report.cut, 1);
+        assert_eq!(report.cut_reasons["maxelem"], 1);
+        let cut = read(dir.path(), "sets.ipset.cut.csv");
+        assert_eq!(cut.lines().nth(1), Some("198.51.100.3,50.00,,maxelem"), "{cut}");
     }
 
     #[test]
