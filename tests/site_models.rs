@@ -348,3 +348,52 @@ fn a_hostile_model_name_and_description_come_out_escaped() {
         assert!(!svg.contains("<script"));
     }
 }
+
+#[test]
+fn a_feed_page_charts_its_indicators_over_the_builds() {
+    // One address on day 1, three on day 2, two on day 3.
+    let root =
+        crate::util::one_list_project("198.51.100.1\n", &[("all", "exclude_reserved = false")]);
+    let days = ["2026-08-21T00:00:00Z", "2026-08-22T00:00:00Z", "2026-08-23T00:00:00Z"];
+    let lists = [
+        "198.51.100.1\n",
+        "198.51.100.1\n198.51.100.2\n198.51.100.3\n",
+        "198.51.100.1\n198.51.100.2\n",
+    ];
+    let page = |root: &Path| read(&root.join("site/feeds/list.html"));
+    for (index, (day, list)) in days.iter().zip(lists).enumerate() {
+        std::fs::write(root.path().join("list.txt"), list).unwrap();
+        let output = crate::util::feedsmith(root.path(), &["build", "--now", day]);
+        assert_eq!(output.status.code(), Some(0), "{output:?}");
+        if index == 0 {
+            assert!(page(root.path()).contains("starts with its second build"));
+            assert!(svgs(&page(root.path())).is_empty());
+        }
+    }
+    let page = page(root.path());
+    let chart = svgs(&page)[0];
+    let doc = roxmltree::Document::parse(chart).unwrap();
+    let desc = doc.descendants().find(|n| n.has_tag_name("desc")).unwrap().text().unwrap();
+    assert!(
+        desc.contains("last 3 builds: 1 on 2026-08-21T00:00:00Z, 3 on 2026-08-22T00:00:00Z, 2 on 2026-08-23T00:00:00Z"),
+        "{desc}"
+    );
+    // Three points, left to right one day apart, the second highest (smallest y), the
+    // first lowest.
+    let line = doc.descendants().find(|n| n.has_tag_name("polyline")).unwrap();
+    let points: Vec<(f64, f64)> = line
+        .attribute("points")
+        .unwrap()
+        .split_whitespace()
+        .map(|p| {
+            let (x, y) = p.split_once(',').unwrap();
+            (x.parse().unwrap(), y.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(points.len(), 3, "{points:?}");
+    assert!(points[0].0 < points[1].0 && points[1].0 < points[2].0);
+    close(points[1].0 - points[0].0, points[2].0 - points[1].0, "one day apart");
+    assert!(points[1].1 < points[2].1 && points[2].1 < points[0].1, "{points:?}");
+    // On a linear axis, 1 → 2 and 2 → 3 indicators are the same height.
+    close(points[0].1 - points[2].1, points[2].1 - points[1].1, "one indicator apart");
+}

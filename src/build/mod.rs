@@ -477,12 +477,14 @@ pub fn run(
             .map(|note| note.replace(&format!("{}/", project.root.display()), ""))
             .collect(),
     };
-    site::write(&staging, &report, &models::curves(&models), &project.root.join("templates"))?;
+    // This build's counts join the history first, for the site's charts.
+    history.record(state::counts(&report), settings.history_builds);
+    let templates = project.root.join("templates");
+    site::write(&staging, &report, &history, &models::curves(&models), &templates)?;
     let report_json = serde_json::to_vec_pretty(&report).unwrap_or_default();
     export::write_file(&staging.join("report.json"), &report_json)?;
 
     // The state goes out with the site, so that a machine without it carries it on.
-    history.record(state::counts(&report), settings.history_builds);
     let encoded = state::Encoded::new(&ledger, &history, &health);
     encoded.publish(&staging, options.now)?;
     swap_in(&staging, &output_dir)?;

@@ -23,6 +23,7 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior, context};
 
 use super::chart::{self, Axis, Bar, BarChart, LineChart, Marker, Rule, Series};
 use super::{ExportError, rfc3339, write_file};
+use crate::history::History;
 use crate::report::{BuildReport, ModelReport, SCORE_BUCKETS, ScoreHistogram};
 
 /// The built-in templates and assets, by name.
@@ -64,6 +65,7 @@ pub struct ModelCurves {
 pub fn write(
     dir: &Path,
     report: &BuildReport,
+    history: &History,
     curves: &[ModelCurves],
     user_templates: &Path,
 ) -> Result<u64, ExportError> {
@@ -89,6 +91,7 @@ pub fn write(
             context! {
                 report => report_value.clone(),
                 feed => Value::from(Serde(feed)),
+                history_chart => feed_history_chart(&feed.id, history).map(Value::from_safe_string),
                 root => "../",
                 built => built.clone(),
             },
@@ -240,6 +243,46 @@ fn curve_chart(model: &ModelReport, curves: &[Curve]) -> String {
         markers,
     }
     .to_svg()
+}
+
+/// The builds a feed page's chart shows, the latest last.
+pub const HISTORY_CHART_BUILDS: usize = 90;
+
+/// A feed's indicators over the last [`HISTORY_CHART_BUILDS`] builds that read it, as a line
+/// chart against days before the latest; `None` before the feed's second build.
+fn feed_history_chart(feed: &str, history: &History) -> Option<String> {
+    let builds: Vec<(i64, u64)> = history
+        .builds
+        .iter()
+        .filter_map(|b| b.feeds.get(feed).map(|f| (b.now_unix, f.indicators)))
+        .collect();
+    let builds = &builds[builds.len().saturating_sub(HISTORY_CHART_BUILDS)..];
+    let (&(latest, _), &(first, _)) = (builds.last()?, builds.first()?);
+    if builds.len() < 2 {
+        return None;
+    }
+    let day = |time: i64| (time - latest) as f64 / 86_400.0;
+    let most = builds.iter().map(|&(_, n)| n).max().unwrap_or(0);
+    let said: Vec<String> =
+        builds.iter().map(|&(time, n)| format!("{n} on {}", rfc3339(time))).collect();
+    let chart = LineChart {
+        id: "history".to_owned(),
+        title: format!("Indicators of {feed} per build"),
+        desc: format!(
+            "Distinct indicators the feed gave in each of its last {} builds: {}.",
+            builds.len(),
+            said.join(", ")
+        ),
+        x: Axis::new("days before this build", day(first).min(-1.0), 0.0, 6),
+        y: Axis::rounded("indicators", (most as f64).max(1.0), 5, true),
+        series: vec![Series {
+            name: "indicators".to_owned(),
+            points: builds.iter().map(|&(time, n)| (day(time), n as f64)).collect(),
+        }],
+        rules: Vec::new(),
+        markers: Vec::new(),
+    };
+    Some(chart.to_svg())
 }
 
 /// The labels of the score buckets: `0–10` … `90–100`, `≥100`.
