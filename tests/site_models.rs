@@ -368,6 +368,8 @@ fn a_feed_page_charts_its_indicators_over_the_builds() {
         if index == 0 {
             assert!(page(root.path()).contains("starts with its second build"));
             assert!(svgs(&page(root.path())).is_empty());
+            let index = read(&root.path().join("site/index.html"));
+            assert!(index.contains("This is the first build in the history"), "{index}");
         }
     }
     let page = page(root.path());
@@ -394,6 +396,16 @@ fn a_feed_page_charts_its_indicators_over_the_builds() {
     assert!(points[0].0 < points[1].0 && points[1].0 < points[2].0);
     close(points[1].0 - points[0].0, points[2].0 - points[1].0, "one day apart");
     assert!(points[1].1 < points[2].1 && points[2].1 < points[0].1, "{points:?}");
+    // The index compares with day 2: three addresses then, two now.
+    let index = read(&root.path().join("site/index.html"));
+    assert!(index.contains("at the previous build (2026-08-22T00:00:00Z) and now"), "{index}");
+    let row = |name: &str| {
+        format!(
+            "<tr><td>{name}</td><td class=\"num\">3</td><td class=\"num\">2</td><td class=\"num\">−1</td></tr>"
+        )
+    };
+    assert!(index.contains(&row("ip-dst")), "{index}");
+    assert!(index.contains(&row("<a href=\"feeds/list.html\">list</a>")), "{index}");
     // On a linear axis, 1 → 2 and 2 → 3 indicators are the same height.
     close(points[0].1 - points[2].1, points[2].1 - points[1].1, "one indicator apart");
 }

@@ -81,7 +81,12 @@ pub fn write(
     let report_value = Value::from(Serde(report));
     let index = render(
         "index.html",
-        context! { report => report_value.clone(), root => "", built => built.clone() },
+        context! {
+            report => report_value.clone(),
+            root => "",
+            built => built.clone(),
+            changes => Value::from(Serde(changes(report, history))),
+        },
     )?;
     write_file(&dir.join("index.html"), index.as_bytes())?;
     pages += 1;
@@ -243,6 +248,46 @@ fn curve_chart(model: &ModelReport, curves: &[Curve]) -> String {
         markers,
     }
     .to_svg()
+}
+
+/// What changed since the previous build, from the history: per type and per feed, the
+/// indicators then and now, for the index.
+#[derive(serde::Serialize)]
+struct Changes {
+    /// The previous build's time, RFC 3339; `None` on a first build.
+    since: Option<String>,
+    /// `(type, then, now)`, every type of either build, by name.
+    types: Vec<(String, u64, u64)>,
+    /// `(feed id, then, now)` of the feeds whose count moved, by feed id.
+    feeds: Vec<(String, u64, u64)>,
+}
+
+fn changes(report: &BuildReport, history: &History) -> Changes {
+    // The history already holds this build, at its end.
+    let previous = history.builds.iter().rev().find(|b| b.now_unix < report.now_unix);
+    let Some(previous) = previous else {
+        return Changes { since: None, types: Vec::new(), feeds: Vec::new() };
+    };
+    let mut types: std::collections::BTreeMap<&str, (u64, u64)> = std::collections::BTreeMap::new();
+    for (kind, &count) in &previous.by_type {
+        types.entry(kind).or_default().0 = count;
+    }
+    for (kind, &count) in &report.by_type {
+        types.entry(kind).or_default().1 = count;
+    }
+    let feeds = report
+        .feeds
+        .iter()
+        .map(|f| {
+            (f.id.clone(), previous.feeds.get(&f.id).map_or(0, |p| p.indicators), f.indicators)
+        })
+        .filter(|(_, then, now)| then != now)
+        .collect();
+    Changes {
+        since: Some(rfc3339(previous.now_unix)),
+        types: types.into_iter().map(|(k, (then, now))| (k.to_owned(), then, now)).collect(),
+        feeds,
+    }
 }
 
 /// The builds a feed page's chart shows, the latest last.
