@@ -373,15 +373,9 @@ pub fn run(
         .filter(|o| o.format == crate::config::OutputFormat::MispFeed)
         .map(|o| o.path.as_str())
         .collect();
-    let scratch = tempfile::tempdir()
-        .map_err(|source| BuildError::Io { path: std::env::temp_dir(), source })?;
-    let (previous, previous_notes) = state::previous_outputs(
-        settings,
-        options.state_from.as_ref(),
-        &output_dir,
-        &misp_paths,
-        scratch.path(),
-    );
+    // `_fetched` holds the copies fetched from the site, if any, until the outputs are written.
+    let (previous, _fetched, previous_notes) =
+        state::previous_outputs(settings, options.state_from.as_ref(), &output_dir, &misp_paths);
     notes.extend(previous_notes);
     let mut task_reports = Vec::with_capacity(project.tasks.len());
     let mut model_scores: BTreeMap<usize, crate::report::ScoreHistogram> = BTreeMap::new();

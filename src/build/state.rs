@@ -296,26 +296,34 @@ pub(super) fn counts(report: &BuildReport) -> BuildCounts {
 
 /// The folder a build reads the previous build's outputs from: the output folder, unless it
 /// lacks one of the MISP feed folders `misp_paths` and `--state-from` names the published
-/// site. Then `scratch` is filled with the feed folders, each copied from the output folder
-/// when it is there and fetched from the site when not, and returned instead; with the notes
-/// that say so. A MISP feed carries its events, timestamps and revocations forward from
+/// site. Then a temporary folder is filled with the feed folders, each copied from the
+/// output folder when it is there and fetched from the site when not, and returned instead
+/// (kept until the caller drops it); with the notes that say so. A MISP feed carries its events, timestamps and revocations forward from
 /// the previous build's files, so a fresh machine must not start it afresh.
 pub(super) fn previous_outputs(
     settings: &Settings,
     given: Option<&StateSource>,
     output_dir: &Path,
     misp_paths: &[&str],
-    scratch: &Path,
-) -> (PathBuf, Vec<String>) {
+) -> (PathBuf, Option<tempfile::TempDir>, Vec<String>) {
     let has = |path: &str| output_dir.join(path).join(MANIFEST).is_file();
     let Some(given) = given.filter(|_| misp_paths.iter().any(|p| !has(p))) else {
-        return (output_dir.to_owned(), Vec::new());
+        return (output_dir.to_owned(), None, Vec::new());
+    };
+    let scratch = match tempfile::tempdir() {
+        Ok(scratch) => scratch,
+        Err(e) => {
+            let note =
+                format!("no temporary folder for the previous MISP feeds ({e}); they start afresh");
+            tracing::warn!("{note}");
+            return (output_dir.to_owned(), None, vec![note]);
+        }
     };
     let site = site_root(given);
     let mut published = Published::new(settings, std::slice::from_ref(&site), 1);
     let mut notes = Vec::new();
     for path in misp_paths {
-        let into = scratch.join(path);
+        let into = scratch.path().join(path);
         let copied = if has(path) {
             copy_misp_folder(&StateSource::Path(output_dir.join(path)), &into, &mut published)
         } else {
@@ -337,7 +345,7 @@ pub(super) fn previous_outputs(
             tracing::warn!(path, "The previous MISP feed cannot be read: {why}");
         }
     }
-    (scratch.to_owned(), notes)
+    (scratch.path().to_owned(), Some(scratch), notes)
 }
 
 /// The root of the published site that `given` names: the place itself, or the folder above
