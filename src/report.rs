@@ -124,6 +124,10 @@ pub struct OutputReport {
     /// `entries` is 0. Absent when the output was written.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Which of the task's entries the output left out (skipped or cut), for the site's
+    /// look-up index; not part of `report.json`.
+    #[serde(skip)]
+    pub left_out: crate::export::LeftOut,
 }
 
 /// How many cut entries an [`OutputReport`] shows.

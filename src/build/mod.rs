@@ -18,10 +18,12 @@
 //! - `score`: one record's score under one model, and how it was reached.
 //! - `select`: a task's selection and sort order.
 //! - `models`: the decay models' reports and sampled curves, for the site's model pages.
+//! - `index`: the rows of the site's look-up index: listings, verdicts, outputs.
 //! - `lookup`: what a build would do with one value, from the cached data, writing nothing.
 
 mod gather;
 mod health;
+mod index;
 mod lookup;
 mod models;
 mod score;
@@ -349,7 +351,17 @@ pub fn run(
         log_feed(&report);
         feed_reports.push(report);
     }
+    // The look-up index: every feed's listings now, every task's verdicts as it is written.
+    let feed_ids: Vec<&str> = results.iter().map(|r| project.feeds[r.index].id.as_str()).collect();
+    let positions = index::Positions::new(&feed_ids);
+    let mut lookup_index = export::lookup_index::IndexBuilder::new(distinct.len(), options.now);
     drop(distinct);
+    for result in &results {
+        if let Some(parsed) = &result.parsed {
+            let id = &project.feeds[result.index].id;
+            index::add_listings(&mut lookup_index, &positions, id, parsed, &ledger);
+        }
+    }
 
     // Select and write.
     reporter.stage("write");
@@ -378,6 +390,7 @@ pub fn run(
         state::previous_outputs(settings, options.state_from.as_ref(), &output_dir, &misp_paths);
     notes.extend(previous_notes);
     let mut task_reports = Vec::with_capacity(project.tasks.len());
+    let mut first_output = 0;
     let mut model_scores: BTreeMap<usize, crate::report::ScoreHistogram> = BTreeMap::new();
     for task in &project.tasks {
         let selection = select::select(
@@ -402,6 +415,16 @@ pub fn run(
             )?;
             outputs.push(written);
         }
+        index::add_verdicts(
+            &mut lookup_index,
+            &positions,
+            task_reports.len(),
+            &selection,
+            &outputs,
+            first_output,
+            &task.warninglists,
+        );
+        first_output += outputs.len();
         for (index, scores) in &selection.scores {
             model_scores.entry(*index).or_default().merge(scores);
         }
@@ -454,6 +477,8 @@ pub fn run(
         .flat_map(|t| &t.outputs)
         .flat_map(|o| std::iter::once(o.path.as_str()).chain(o.cut_file.as_deref()));
     export::checksums::write(&staging, outputs)?;
+    let written = lookup_index.write(&staging, &index::meta(project, &feed_ids, options.now))?;
+    tracing::info!(values = written.values, shards = written.shards, "Look-up index written");
 
     let report = BuildReport {
         version: env!("CARGO_PKG_VERSION"),
