@@ -499,7 +499,7 @@ pub fn run(
     // This build's counts join the history first, for the site's charts.
     history.record(state::counts(&report), settings.history_builds);
     let templates = project.root.join("templates");
-    site::write(&staging, &report, &history, &models::curves(&models), &templates)?;
+    site::write(&staging, &report, &history, &models::curves(&models), &written, &templates)?;
     let report_json = serde_json::to_vec_pretty(&report).unwrap_or_default();
     export::write_file(&staging.join("report.json"), &report_json)?;
 

@@ -22,6 +22,7 @@ use minijinja::value::{Serde, Value};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, context};
 
 use super::chart::{self, Axis, Bar, BarChart, LineChart, Marker, Rule, Series};
+use super::lookup_index::Written;
 use super::{ExportError, rfc3339, write_file};
 use crate::history::History;
 use crate::report::{BuildReport, ModelReport, SCORE_BUCKETS, ScoreHistogram};
@@ -33,8 +34,13 @@ const BUILTIN: &[(&str, &str)] = &[
     ("feed.html", include_str!("../../templates/feed.html")),
     ("task.html", include_str!("../../templates/task.html")),
     ("model.html", include_str!("../../templates/model.html")),
+    ("lookup.html", include_str!("../../templates/lookup.html")),
     ("style.css", include_str!("../../templates/style.css")),
+    ("lookup.js", include_str!("../../templates/lookup.js")),
 ];
+
+/// The built-in files copied to the site as they are, not rendered.
+const ASSETS: &[&str] = &["style.css", "lookup.js"];
 
 /// One decay curve of a model's page: the score of one base score from 0 to τ days.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -67,6 +73,7 @@ pub fn write(
     report: &BuildReport,
     history: &History,
     curves: &[ModelCurves],
+    lookup: &Written,
     user_templates: &Path,
 ) -> Result<u64, ExportError> {
     let env = environment(user_templates)?;
@@ -136,8 +143,21 @@ pub fn write(
         write_file(&dir.join("models").join(format!("{}.html", model.id)), page.as_bytes())?;
         pages += 1;
     }
-    let css = template_source("style.css", user_templates).unwrap_or_default();
-    write_file(&dir.join("style.css"), css.as_bytes())?;
+    let page = render(
+        "lookup.html",
+        context! {
+            report => report_value.clone(),
+            index_values => lookup.values,
+            root => "",
+            built => built.clone(),
+        },
+    )?;
+    write_file(&dir.join("lookup.html"), page.as_bytes())?;
+    pages += 1;
+    for asset in ASSETS {
+        let text = template_source(asset, user_templates).unwrap_or_default();
+        write_file(&dir.join(asset), text.as_bytes())?;
+    }
     Ok(pages)
 }
 
@@ -160,7 +180,7 @@ fn environment(user_templates: &Path) -> Result<Environment<'static>, ExportErro
     env.add_filter("bytes", human_bytes);
     env.add_filter("number", number);
     env.add_filter("duration", duration);
-    for (name, _) in BUILTIN {
+    for (name, _) in BUILTIN.iter().filter(|(name, _)| !ASSETS.contains(name)) {
         if let Some(source) = template_source(name, user_templates) {
             env.add_template_owned((*name).to_owned(), source).map_err(|e| {
                 ExportError::Template { name: (*name).to_owned(), message: describe(&e) }
