@@ -323,6 +323,10 @@ pub struct BuildReport {
     pub models: Vec<ModelReport>,
     /// Distinct indicators over every feed, per attribute type.
     pub by_type: BTreeMap<String, u64>,
+    /// What each output gained and lost since the previous build, and each feed, from the
+    /// two builds' look-up indexes; `null` on a first build, or when the previous build's
+    /// index is not at hand (a fresh machine).
+    pub changes: Option<crate::export::lookup_index::Changes>,
     /// Notes about the state carried between builds (a ledger recovered, for instance).
     pub notes: Vec<String>,
 }

@@ -477,7 +477,16 @@ pub fn run(
         .flat_map(|t| &t.outputs)
         .flat_map(|o| std::iter::once(o.path.as_str()).chain(o.cut_file.as_deref()));
     export::checksums::write(&staging, outputs)?;
-    let written = lookup_index.write(&staging, &index::meta(project, &feed_ids, options.now))?;
+    // The previous build's index, to say what changed: the output folder's, else the site
+    // that `--state-from` names when it is a folder.
+    let previous_site = std::iter::once(output_dir.clone())
+        .chain(match &options.state_from {
+            Some(StateSource::Path(dir)) => Some(dir.clone()),
+            _ => None,
+        })
+        .find(|dir| dir.join(export::lookup_index::INDEX_DIR).join("meta.json").is_file());
+    let meta = index::meta(project, &feed_ids, options.now);
+    let written = lookup_index.write(&staging, &meta, previous_site.as_deref())?;
     tracing::info!(values = written.values, shards = written.shards, "Look-up index written");
 
     let report = BuildReport {
@@ -489,6 +498,7 @@ pub fn run(
         tasks: task_reports,
         models: models::reports(project, &models, &model_scores),
         by_type: all_types,
+        changes: written.changes.clone(),
         // The site is published: a note names paths inside the repository, never the build
         // machine's folders.
         notes: std::mem::take(&mut notes)

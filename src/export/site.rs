@@ -35,6 +35,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("task.html", include_str!("../../templates/task.html")),
     ("model.html", include_str!("../../templates/model.html")),
     ("lookup.html", include_str!("../../templates/lookup.html")),
+    ("changes.html", include_str!("../../templates/changes.html")),
     ("style.css", include_str!("../../templates/style.css")),
     ("lookup.js", include_str!("../../templates/lookup.js")),
 ];
@@ -104,6 +105,10 @@ pub fn write(
                 report => report_value.clone(),
                 feed => Value::from(Serde(feed)),
                 history_chart => feed_history_chart(&feed.id, history).map(Value::from_safe_string),
+                changed => report.changes.as_ref().map(|c| {
+                    Value::from(Serde(c.feeds.iter().find(|change| change.name == feed.id)))
+                }),
+                changes_since => report.changes.as_ref().map(|c| c.since.clone()),
                 root => "../",
                 built => built.clone(),
             },
@@ -153,7 +158,17 @@ pub fn write(
         },
     )?;
     write_file(&dir.join("lookup.html"), page.as_bytes())?;
-    pages += 1;
+    let page = render(
+        "changes.html",
+        context! {
+            report => report_value.clone(),
+            examples => super::lookup_index::CHANGE_EXAMPLES,
+            root => "",
+            built => built.clone(),
+        },
+    )?;
+    write_file(&dir.join("changes.html"), page.as_bytes())?;
+    pages += 2;
     for asset in ASSETS {
         let text = template_source(asset, user_templates).unwrap_or_default();
         write_file(&dir.join(asset), text.as_bytes())?;
