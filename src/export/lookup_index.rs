@@ -201,22 +201,10 @@ impl IndexBuilder {
         // Shards are handled in groups that the previous index names by the same prefix.
         let group_digits = before.as_ref().map_or(digits, |b| b.digits.min(digits));
         let per_group = 1 << (4 * (digits - group_digits));
-        let mut shards = self.shards;
-        let groups: Vec<Vec<(usize, Vec<u8>)>> = {
-            let mut groups = Vec::with_capacity(shards.len() / per_group);
-            let mut shard = 0;
-            while !shards.is_empty() {
-                let rest = shards.split_off(per_group.min(shards.len()));
-                let group: Vec<(usize, Vec<u8>)> = std::mem::replace(&mut shards, rest)
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, f)| (shard + i, f))
-                    .collect();
-                shard += group.len();
-                groups.push(group);
-            }
-            groups
-        };
+        let group_count = self.shards.len() / per_group;
+        let mut shards = self.shards.into_iter().enumerate();
+        let groups: Vec<Vec<(usize, Vec<u8>)>> =
+            (0..group_count).map(|_| shards.by_ref().take(per_group).collect()).collect();
         let results: Vec<(usize, Option<Diff>)> = groups
             .into_par_iter()
             .enumerate()
