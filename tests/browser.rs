@@ -51,7 +51,7 @@ const UNLISTED: &str = "www.feedsmith-browser-test.org";
 const FEED: &str = "ipsum";
 /// How long one Chromium run may take before it is killed. A page takes about two seconds on
 /// an idle machine; CI's two cores are shared with the other tests.
-const CHROMIUM_TIMEOUT: Duration = Duration::from_secs(60);
+const CHROMIUM_TIMEOUT: Duration = Duration::from_mins(1);
 
 /// Chromium's flags for every run.
 const CHROMIUM_FLAGS: &[&str] = &[
@@ -228,7 +228,7 @@ fn console_lines(stderr: &str) -> Vec<String> {
     stderr.lines().filter(|l| CONSOLE.is_match(l)).map(str::to_owned).collect()
 }
 
-/// Every URL request of a network log (Chromium's NetLog JSON: event types are numbers,
+/// Every URL request of a network log (Chromium's `NetLog` JSON: event types are numbers,
 /// named in `constants.logEventTypes`; the events of one request share `source.id`).
 fn requests(netlog: &serde_json::Value) -> Vec<Request> {
     let kind = |name: &str| {
@@ -252,8 +252,8 @@ fn requests(netlog: &serde_json::Value) -> Vec<Request> {
             // A redirect starts another job: the first URL is the one the page asked for.
             let request = by_source.entry(source).or_default();
             if request.url.is_empty() {
-                request.url = url.to_owned();
-                request.initiator = params["initiator"].as_str().unwrap_or_default().to_owned();
+                url.clone_into(&mut request.url);
+                params["initiator"].as_str().unwrap_or_default().clone_into(&mut request.initiator);
             }
         } else if kind == headers {
             // `"HTTP/1.1 404 Not Found"`
@@ -467,9 +467,10 @@ struct Answer {
 /// Opens `lookup.html?q=<value>` and reads the answer; checks the search form on the way.
 fn look_up(chromium: &Path, site: &Preview, value: &str, shot: &str) -> Answer {
     let origin = site.url("").trim_end_matches('/').to_owned();
-    let query = percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC);
+    // Encoded as submitting the form encodes it.
+    let query: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
     let page = open(
-        &chromium,
+        chromium,
         &site.url(&format!("lookup.html?q={query}")),
         &origin,
         Some(&screenshot(shot)),
