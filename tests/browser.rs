@@ -122,8 +122,8 @@ struct Page {
 
 impl Page {
     /// The site's requests that failed, as `url: what`. Chromium asks for `/favicon.ico` on
-    /// its own when a page names no icon; that request is no load of the page's, and a browser
-    /// does not report it as an error.
+    /// its own when a page names no icon (the site names none); that request is the
+    /// browser's guess, not a load the page asked for, so its 404 is left out.
     fn failed_loads(&self, origin: &str) -> Vec<String> {
         let names_icon = elements(&self.dom).iter().any(|e| {
             e.name == "link"
