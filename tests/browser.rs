@@ -41,13 +41,15 @@ use regex::Regex;
 use crate::util::{Preview, StaticServer, build_replay, copy_root_definitions, lookup_json, repo};
 
 const NOW: &str = "2026-08-23T00:00:00Z";
-/// A value of the recorded data listed by several feeds and selected by tasks, one of which
-/// leaves it out too (`ipv6-blocklist`, as an address of the other version): the look-up
-/// shows feeds, scores and more than one verdict. The test checks that it still is so.
-const LISTED: &str = "77.239.124.108";
+/// Values of the recorded data listed by several feeds and selected by tasks, with the name
+/// of their screenshot. The first is listed by five feeds and left out too by one task (as
+/// an address of the other IP version); the second has decayed scores that are no whole
+/// numbers, so the page's rounding is checked. The test checks that they still are so.
+const LISTED: [(&str, &str); 2] =
+    [("77.239.124.108", "lookup.png"), ("193.141.65.199", "lookup-decayed.png")];
 /// A value no feed lists.
 const UNLISTED: &str = "www.feedsmith-browser-test.org";
-/// The feed page opened, one of the feeds that list [`LISTED`].
+/// The feed page opened, one of the feeds that list the values of [`LISTED`].
 const FEED: &str = "ipsum";
 /// How long one Chromium run may take before it is killed. A page takes about two seconds on
 /// an idle machine; CI's two cores are shared with the other tests.
@@ -461,8 +463,11 @@ fn the_index_and_a_feed_page_show_their_titles_without_errors() {
 struct Answer {
     state: Option<String>,
     feeds: BTreeSet<String>,
-    tasks: BTreeMap<String, (String, Option<String>)>,
+    tasks: Verdicts<String>,
 }
+
+/// Per task id: the verdict and the score (a number, or the text of `data-score`), if any.
+type Verdicts<S> = BTreeMap<String, (String, Option<S>)>;
 
 /// Opens `lookup.html?q=<value>` and reads the answer; checks the search form on the way.
 fn look_up(chromium: &Path, site: &Preview, value: &str, shot: &str) -> Answer {
@@ -512,61 +517,77 @@ fn look_up(chromium: &Path, site: &Preview, value: &str, shot: &str) -> Answer {
     }
 }
 
-#[test]
-fn the_look_up_page_answers_as_feedsmith_lookup_does() {
-    let Some(chromium) = chromium() else { return };
-    let root = copy_root_definitions();
-    build_replay(root.path(), NOW);
-
-    // The expected answer, from the command line.
-    let (code, json) = lookup_json(root.path(), LISTED, NOW);
-    let feeds: BTreeSet<String> = json["feeds"]
+/// What `feedsmith lookup --json` says of `value`: the feeds that list the value itself, and
+/// per task its verdict and score. It must be listed.
+fn expected_answer(root: &Path, value: &str) -> (BTreeSet<String>, Verdicts<f64>) {
+    let (code, json) = lookup_json(root, value, NOW);
+    assert_eq!(code, 0, "{value} is not listed: {json}");
+    let feeds = json["feeds"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|l| l["match"] == "exact")
         .map(|l| l["feed"].as_str().unwrap().to_owned())
         .collect();
-    let mut tasks: BTreeMap<String, (String, Option<f64>)> = BTreeMap::new();
+    let mut tasks = BTreeMap::new();
     for task in json["tasks"].as_array().unwrap() {
         let id = task["task"].as_str().unwrap().to_owned();
         let verdict = task["verdict"].as_str().unwrap().to_owned();
         let earlier = tasks.insert(id.clone(), (verdict, task["score"].as_f64()));
-        assert!(earlier.is_none(), "task {id} takes {LISTED} twice: {json}");
+        assert!(earlier.is_none(), "task {id} takes {value} twice: {json}");
     }
-    // The value still shows what the test is for.
-    assert!(code == 0 && feeds.len() >= 2, "{LISTED} is no longer listed by several feeds: {json}");
-    assert!(tasks.values().any(|(v, _)| v == "selected"), "no task selects {LISTED}: {json}");
-    assert!(tasks.values().any(|(v, _)| v != "selected"), "every task selects {LISTED}: {json}");
+    (feeds, tasks)
+}
 
+#[test]
+fn the_look_up_page_answers_as_feedsmith_lookup_does() {
+    let Some(chromium) = chromium() else { return };
+    let root = copy_root_definitions();
+    build_replay(root.path(), NOW);
     let site = Preview::start(root.path());
-    let answer = look_up(&chromium, &site, LISTED, "lookup.png");
-    assert_eq!(answer.state.as_deref(), Some("found"), "data-state of the answer to {LISTED}");
-    assert_eq!(answer.feeds, feeds, "the feeds shown for {LISTED}");
-    assert_eq!(
-        answer.tasks.keys().collect::<Vec<_>>(),
-        tasks.keys().collect::<Vec<_>>(),
-        "the tasks shown for {LISTED}"
-    );
-    // `data-score`: at most 2 decimals, no trailing zeros, within half a hundredth of the
-    // score (a tie may be rounded either way).
+    // `data-score`: at most 2 decimals, no trailing zeros.
     let score_text = Regex::new(r"^(0|[1-9][0-9]*)(\.[0-9]?[1-9])?$").unwrap();
-    for (task, (verdict, score)) in &tasks {
-        let (shown_verdict, shown_score) = &answer.tasks[task];
-        assert_eq!(shown_verdict, verdict, "the verdict of {task} on {LISTED}");
-        match (score, shown_score) {
-            (None, None) => {}
-            (Some(score), Some(shown)) => {
-                assert!(score_text.is_match(shown), "{task}: data-score=\"{shown}\"");
-                let shown: f64 = shown.parse().unwrap();
-                assert!(
-                    (shown - score).abs() <= 0.005 + 1e-9,
-                    "{task}: shown {shown}, score {score}"
-                );
+    let (mut other_verdict, mut fraction) = (false, false);
+
+    for (value, shot) in LISTED {
+        let (feeds, tasks) = expected_answer(root.path(), value);
+        assert!(feeds.len() >= 2, "{value} is no longer listed by several feeds: {feeds:?}");
+        assert!(tasks.values().any(|(v, _)| v == "selected"), "no task selects {value}");
+        other_verdict |= tasks.values().any(|(v, _)| v != "selected");
+        fraction |= tasks.values().any(|(_, s)| s.is_some_and(|s| s.fract() != 0.0));
+
+        let answer = look_up(&chromium, &site, value, shot);
+        assert_eq!(answer.state.as_deref(), Some("found"), "data-state of the answer to {value}");
+        assert_eq!(answer.feeds, feeds, "the feeds shown for {value}");
+        assert_eq!(
+            answer.tasks.keys().collect::<Vec<_>>(),
+            tasks.keys().collect::<Vec<_>>(),
+            "the tasks shown for {value}"
+        );
+        for (task, (verdict, score)) in &tasks {
+            let (shown_verdict, shown_score) = &answer.tasks[task];
+            assert_eq!(shown_verdict, verdict, "the verdict of {task} on {value}");
+            match (score, shown_score) {
+                (None, None) => {}
+                // Within half a hundredth of the score: a tie may be rounded either way.
+                (Some(score), Some(shown)) => {
+                    assert!(
+                        score_text.is_match(shown),
+                        "{task} on {value}: data-score=\"{shown}\""
+                    );
+                    let shown: f64 = shown.parse().unwrap();
+                    assert!(
+                        (shown - score).abs() <= 0.005 + 1e-9,
+                        "{task} on {value}: shown {shown}, score {score}"
+                    );
+                }
+                _ => panic!("{task} on {value}: score {score:?}, data-score {shown_score:?}"),
             }
-            _ => panic!("{task}: score {score:?}, data-score {shown_score:?}"),
         }
     }
+    // The values still show what the test is for.
+    assert!(other_verdict, "every task selects every value of LISTED");
+    assert!(fraction, "no score of LISTED's values needs rounding");
 
     let (code, json) = lookup_json(root.path(), UNLISTED, NOW);
     assert!(
