@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Output;
 
-use crate::util::{build_replay, copy_root_definitions, feedsmith, plain_values, recorded, repo};
+use crate::util::{
+    build_replay, copy_root_definitions, feedsmith, lookup_json, plain_values, recorded, repo,
+};
 
 const DAY: i64 = 86_400;
 /// The first and the second build.
@@ -62,16 +64,6 @@ fn run(root: &Path, args: &[&str]) -> Output {
     let mut all = vec!["lookup"];
     all.extend_from_slice(args);
     feedsmith(root, &all)
-}
-
-/// `lookup --json --replay <recorded> --now <now> VALUE`, which must exit 0 (listed) or 1.
-fn lookup_json(root: &Path, value: &str, now: &str) -> (i32, serde_json::Value) {
-    let recorded = recorded();
-    let output =
-        run(root, &["--json", "--replay", recorded.to_str().unwrap(), "--now", now, "--", value]);
-    let code = output.status.code().unwrap();
-    assert!(matches!(code, 0 | 1), "{output:?}");
-    (code, serde_json::from_slice(&output.stdout).expect("the JSON parses"))
 }
 
 fn lookup_text(root: &Path, value: &str, now: &str) -> (i32, String) {

@@ -1,20 +1,9 @@
 //! `feedsmith serve`: the built site on 127.0.0.1, nothing outside it.
 
-use std::io::{BufRead as _, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
-use std::process::{Child, Stdio};
 
-use crate::util::{feedsmith, one_list_project};
-
-/// Kills the server when the test ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use crate::util::{Preview, feedsmith, one_list_project};
 
 /// `method path` against `address`: the status code, the headers' text and the body.
 fn request(address: &str, method: &str, path: &str) -> (u16, String, Vec<u8>) {
@@ -36,18 +25,9 @@ fn the_built_site_is_served_and_nothing_outside_it() {
     let output = feedsmith(root.path(), &["build", "--now", "2026-08-23T00:00:00Z"]);
     assert_eq!(output.status.code(), Some(0), "{output:?}");
 
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("feedsmith"))
-        .args(["--root", root.path().to_str().unwrap(), "--no-progress", "serve", "--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut server = Server(child);
-    let mut line = String::new();
-    std::io::BufReader::new(server.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.split(" at ").nth(1).unwrap().split(' ').next().unwrap();
-    let address = url.trim_start_matches("http://").trim_end_matches('/').to_owned();
-    assert!(address.starts_with("127.0.0.1:"), "{line}");
+    let server = Preview::start(root.path());
+    let address = server.address.clone();
+    assert!(address.starts_with("127.0.0.1:"), "{}", server.line);
 
     let (status, head, body) = request(&address, "GET", "/");
     assert_eq!(status, 200);

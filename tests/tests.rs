@@ -1,5 +1,8 @@
 //! Integration tests: the `feedsmith` binary run on real definitions and recorded data.
 
+// The built site in headless Chromium: the index, a feed page and the look-up page served on
+// 127.0.0.1, without console errors or failed loads; the look-up answers as `feedsmith lookup`.
+mod browser;
 // Size budgets through a build: the best-ranked merged blocks kept, the rest in the companion
 // file, the report and the task's page; names covered by a listed parent dropped.
 mod budget;

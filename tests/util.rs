@@ -255,3 +255,64 @@ pub(crate) fn write_file(root: &Path, relative: &str, text: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, text).unwrap();
 }
+
+/// `feedsmith lookup --json --replay <recorded> --now <now> -- VALUE` in `root`, which must
+/// exit 0 (listed) or 1 (not listed): the exit code and the parsed answer.
+pub(crate) fn lookup_json(root: &Path, value: &str, now: &str) -> (i32, serde_json::Value) {
+    let recorded = recorded();
+    let output = feedsmith(
+        root,
+        &["lookup", "--json", "--replay", recorded.to_str().unwrap(), "--now", now, "--", value],
+    );
+    let code = output.status.code().unwrap();
+    assert!(matches!(code, 0 | 1), "{output:?}");
+    (code, serde_json::from_slice(&output.stdout).expect("the JSON parses"))
+}
+
+/// `feedsmith serve --port 0` on the built site of a project, killed when dropped, however
+/// the test ends.
+pub(crate) struct Preview {
+    child: std::process::Child,
+    /// Kept open: the server's stdout, so that a late line never meets a closed pipe.
+    _stdout: std::io::BufReader<std::process::ChildStdout>,
+    /// The line the server printed when it started listening.
+    pub(crate) line: String,
+    /// The site's address, `127.0.0.1:<port>`.
+    pub(crate) address: String,
+}
+
+impl Preview {
+    /// Starts the server on `root`'s built site and waits until it listens: it prints its URL
+    /// only once it is bound.
+    pub(crate) fn start(root: &Path) -> Preview {
+        use std::io::BufRead as _;
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("feedsmith"))
+            .args(["--root", root.to_str().unwrap(), "--no-progress", "serve", "--port", "0"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start feedsmith serve");
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        let read = stdout.read_line(&mut line);
+        let mut preview = Preview { child, _stdout: stdout, line, address: String::new() };
+        assert!(matches!(read, Ok(n) if n > 0), "`feedsmith serve` printed nothing: {read:?}");
+        // "Serving <dir> at http://127.0.0.1:<port>/ (Ctrl-C stops it)"
+        let url = preview.line.rsplit(" at ").next().unwrap().split(' ').next().unwrap();
+        preview.address = url.trim_start_matches("http://").trim_end_matches('/').to_owned();
+        preview
+    }
+
+    /// The URL of `path` on the site (`path` without a leading `/`).
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("http://{}/{path}", self.address)
+    }
+}
+
+impl Drop for Preview {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
