@@ -230,11 +230,11 @@
     }
     if (row.t.length) {
       part.appendChild(table("What each task did with it",
-        ["Task", "Verdict", "Score", "Model", "Expires", "Outputs that hold it", "Warning lists checked", "From feeds"],
+        ["Task", "As type", "Verdict", "Score", "Model", "Expires", "Outputs that hold it", "Warning lists checked", "From feeds"],
         row.t.map(function (t) {
           var task = m.tasks[t[0]];
           var model = t[4] === null ? null : m.models[t[4]];
-          var attrs = { "data-task": task.id, "data-verdict": t[2] };
+          var attrs = { "data-task": task.id, "data-type": m.types[t[1]], "data-verdict": t[2] };
           if (t[3] !== null) {
             attrs["data-score"] = String(t[3]);
           }
@@ -258,6 +258,7 @@
           }
           return el("tr", attrs, [
             el("td", {}, [link("tasks/" + encodeURIComponent(task.id) + ".html", task.name)]),
+            el("td", {}, [m.types[t[1]]]),
             el("td", {}, [verdict]),
             el("td", { "class": "num" }, [t[3] === null ? "unscored" : String(t[3])]),
             el("td", {}, [model ? link("models/" + encodeURIComponent(model.id) + ".html", model.name) : "none"]),

@@ -22,7 +22,8 @@
 //! (`meta.now_unix`), so that most of them are short; a missing time or score is `null`.
 //! `l` holds one entry per feed that lists the value (with first and last sighting from the
 //! ledger), `t` one per task that took it: the verdict (`selected`, `expired`,
-//! `warninglisted`, `reserved`, `other_ip_version`, `unscored`), the score rounded to two
+//! `warninglisted`, `reserved`, `unscored`; an address of the other IP version than a task's
+//! `ip_version` is not a row of that task), the score rounded to two
 //! decimals, the outputs that hold it, the task's warning lists that match it and the feeds
 //! behind the task's decision.
 //!
@@ -95,7 +96,7 @@ pub struct Verdict<'v> {
     pub task: usize,
     /// The value's type, by position in [`crate::indicator::AttrType::ALL`].
     pub kind: usize,
-    /// `selected`, `expired`, `warninglisted`, `reserved`, `other_ip_version` or `unscored`.
+    /// `selected`, `expired`, `warninglisted`, `reserved` or `unscored`.
     pub verdict: &'static str,
     /// The score, when a model gave one.
     pub score: Option<f64>,
