@@ -18,12 +18,14 @@
 //! - `score`: one record's score under one model, and how it was reached.
 //! - `select`: a task's selection and sort order.
 //! - `models`: the decay models' reports and sampled curves, for the site's model pages.
+//! - `overlap`: the distinct indicators of a build and how many each pair of feeds shares.
 //! - `lookup`: what a build would do with one value, from the cached data, writing nothing.
 
 mod gather;
 mod health;
 mod lookup;
 mod models;
+mod overlap;
 mod score;
 mod select;
 mod state;
@@ -336,12 +338,13 @@ pub fn run(
     // Report per feed.
     let mut feed_reports = Vec::with_capacity(results.len());
     let mut all_types: BTreeMap<String, u64> = BTreeMap::new();
-    let mut distinct = std::collections::HashSet::new();
-    for result in &results {
+    // One pass gives both the distinct indicators per type and what each pair of feeds shares.
+    let mut overlap = overlap::Overlap::new(results.len());
+    for (position, result) in results.iter().enumerate() {
         let report = feed_report(project, result);
         if let Some(parsed) = &result.parsed {
             for record in &parsed.records {
-                if distinct.insert(&record.indicator) {
+                if overlap.add(position, &record.indicator) {
                     *all_types.entry(record.indicator.kind.as_str().to_owned()).or_default() += 1;
                 }
             }
@@ -349,7 +352,8 @@ pub fn run(
         log_feed(&report);
         feed_reports.push(report);
     }
-    drop(distinct);
+    let ids: Vec<&str> = feed_reports.iter().map(|f| f.id.as_str()).collect();
+    let overlap = overlap.pairs(&ids);
 
     // Select and write.
     reporter.stage("write");
@@ -464,6 +468,7 @@ pub fn run(
         tasks: task_reports,
         models: models::reports(project, &models, &model_scores),
         by_type: all_types,
+        overlap,
         // The site is published: a note names paths inside the repository, never the build
         // machine's folders.
         notes: std::mem::take(&mut notes)
