@@ -1,5 +1,5 @@
-//! The static site: an index with feed health and downloads, one page per feed, per task and
-//! per decay model.
+//! The static site: an index with feed health and downloads, an overlap page, and one page
+//! per feed, per task and per decay model.
 //!
 //! Pages are rendered with minijinja from the templates built into the binary
 //! (`templates/` in the source tree). A file of the same name in the repository's own
@@ -12,6 +12,11 @@
 //! A model's page carries two charts drawn here as inline SVG (see [`chart`]): its decay
 //! curves, from points the build sampled, and the histogram of the scores it gave. They reach
 //! the template as markup marked safe; the chart code escapes every text inside them.
+//!
+//! Feed and task pages chart their counts over the last [`HISTORY_CHART_BUILDS`] builds of the
+//! history, through one function that takes the series to draw. The overlap page draws the
+//! report's pairs of feeds as a heat map; each feed page lists the feeds it shares
+//! indicators with.
 //!
 //! [`chart`]: super::chart
 
