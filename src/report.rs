@@ -124,6 +124,10 @@ pub struct OutputReport {
     /// `entries` is 0. Absent when the output was written.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Which of the task's entries the output left out (skipped or cut), for the site's
+    /// look-up index; not part of `report.json`.
+    #[serde(skip)]
+    pub left_out: crate::export::LeftOut,
 }
 
 /// How many cut entries an [`OutputReport`] shows.
@@ -325,6 +329,10 @@ pub struct BuildReport {
     /// listed shares none. A feed's indicators are those it contributes to this build (its
     /// last good data when stale), as in [`FeedReport::indicators`].
     pub overlap: Vec<OverlapPair>,
+    /// What each output gained and lost since the previous build, and each feed, from the
+    /// two builds' look-up indexes; `null` on a first build, or when the previous build's
+    /// index is not at hand (a fresh machine).
+    pub changes: Option<crate::export::lookup_index::Changes>,
     /// Notes about the state carried between builds (a ledger recovered, for instance).
     pub notes: Vec<String>,
 }

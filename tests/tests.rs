@@ -40,6 +40,8 @@ mod real_feeds;
 mod report;
 // `feedsmith serve`: the built site on 127.0.0.1, and nothing outside it.
 mod serve;
+// The site's look-up index (rows read from the shard the hash names) and the changes page.
+mod site_lookup;
 // The site's decay-model pages: curves and score histograms as SVG, linked and escaped.
 mod site_models;
 // The site's overlap page and feed-page overlap, the task pages' chart over the builds and

@@ -19,10 +19,12 @@
 //! - `select`: a task's selection and sort order.
 //! - `models`: the decay models' reports and sampled curves, for the site's model pages.
 //! - `overlap`: the distinct indicators of a build and how many each pair of feeds shares.
+//! - `index`: the rows of the site's look-up index: listings, verdicts, outputs.
 //! - `lookup`: what a build would do with one value, from the cached data, writing nothing.
 
 mod gather;
 mod health;
+mod index;
 mod lookup;
 mod models;
 mod overlap;
@@ -352,8 +354,19 @@ pub fn run(
         log_feed(&report);
         feed_reports.push(report);
     }
-    let ids: Vec<&str> = feed_reports.iter().map(|f| f.id.as_str()).collect();
-    let overlap = overlap.pairs(&ids);
+    let feed_ids: Vec<&str> = results.iter().map(|r| project.feeds[r.index].id.as_str()).collect();
+    let distinct = overlap.distinct();
+    // The pairs; the map of every indicator goes with `overlap`.
+    let overlap = overlap.pairs(&feed_ids);
+    // The look-up index: every feed's listings now, every task's verdicts as it is written.
+    let positions = index::Positions::new(&feed_ids);
+    let mut lookup_index = export::lookup_index::IndexBuilder::new(distinct, options.now);
+    for result in &results {
+        if let Some(parsed) = &result.parsed {
+            let id = &project.feeds[result.index].id;
+            index::add_listings(&mut lookup_index, &positions, id, parsed, &ledger);
+        }
+    }
 
     // Select and write.
     reporter.stage("write");
@@ -382,6 +395,7 @@ pub fn run(
         state::previous_outputs(settings, options.state_from.as_ref(), &output_dir, &misp_paths);
     notes.extend(previous_notes);
     let mut task_reports = Vec::with_capacity(project.tasks.len());
+    let mut first_output = 0;
     let mut model_scores: BTreeMap<usize, crate::report::ScoreHistogram> = BTreeMap::new();
     for task in &project.tasks {
         let selection = select::select(
@@ -406,6 +420,16 @@ pub fn run(
             )?;
             outputs.push(written);
         }
+        index::add_verdicts(
+            &mut lookup_index,
+            &positions,
+            task_reports.len(),
+            &selection,
+            &outputs,
+            first_output,
+            &task.warninglists,
+        );
+        first_output += outputs.len();
         for (index, scores) in &selection.scores {
             model_scores.entry(*index).or_default().merge(scores);
         }
@@ -458,6 +482,17 @@ pub fn run(
         .flat_map(|t| &t.outputs)
         .flat_map(|o| std::iter::once(o.path.as_str()).chain(o.cut_file.as_deref()));
     export::checksums::write(&staging, outputs)?;
+    // The previous build's index, to say what changed: the output folder's, else the site
+    // that `--state-from` names when it is a folder.
+    let previous_site = std::iter::once(output_dir.clone())
+        .chain(match &options.state_from {
+            Some(StateSource::Path(dir)) => Some(dir.clone()),
+            _ => None,
+        })
+        .find(|dir| dir.join(export::lookup_index::INDEX_DIR).join("meta.json").is_file());
+    let meta = index::meta(project, &feed_ids, options.now);
+    let written = lookup_index.write(&staging, &meta, previous_site.as_deref())?;
+    tracing::info!(values = written.values, shards = written.shards, "Look-up index written");
 
     let report = BuildReport {
         version: env!("CARGO_PKG_VERSION"),
@@ -469,6 +504,7 @@ pub fn run(
         models: models::reports(project, &models, &model_scores),
         by_type: all_types,
         overlap,
+        changes: written.changes.clone(),
         // The site is published: a note names paths inside the repository, never the build
         // machine's folders.
         notes: std::mem::take(&mut notes)
@@ -479,7 +515,7 @@ pub fn run(
     // This build's counts join the history first, for the site's charts.
     history.record(state::counts(&report), settings.history_builds);
     let templates = project.root.join("templates");
-    site::write(&staging, &report, &history, &models::curves(&models), &templates)?;
+    site::write(&staging, &report, &history, &models::curves(&models), &written, &templates)?;
     let report_json = serde_json::to_vec_pretty(&report).unwrap_or_default();
     export::write_file(&staging.join("report.json"), &report_json)?;
 

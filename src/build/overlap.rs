@@ -84,6 +84,11 @@ impl<'a> Overlap<'a> {
         false
     }
 
+    /// How many distinct indicators the feeds list together.
+    pub(super) fn distinct(&self) -> usize {
+        self.seen.len()
+    }
+
     /// The pairs that share at least one indicator, named by `ids` (one per feed, in feed
     /// order), in feed order: `a` before `b`, rows by `a`, then by `b`. The map of every
     /// indicator goes with `self`, before the build selects and writes.

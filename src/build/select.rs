@@ -74,12 +74,66 @@ pub(super) struct Selection<'a> {
     /// Per model index: the scores of the indicators it scored that the task kept or left out
     /// as expired.
     pub(super) scores: std::collections::BTreeMap<usize, ScoreHistogram>,
+    /// Per entry, in the order of `entries`: the model that scored it and when its best score
+    /// falls below the model's threshold.
+    pub(super) scored: Vec<ModelExpiry>,
+    /// Every distinct indicator the task took but left out, and why, for the site's look-up.
+    pub(super) dropped: Vec<Dropped<'a>>,
+}
+
+/// The model that scored an entry, by index, and when its best score falls below the model's
+/// threshold.
+pub(super) type ModelExpiry = (Option<usize>, Option<i64>);
+
+/// Why a task left out an indicator it took.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Why {
+    /// Its score is below the minimum.
+    Expired,
+    /// A warning list of the task matches it.
+    Warninglisted,
+    /// It overlaps a special-purpose range.
+    Reserved,
+    /// No model scores it and the task keeps scored indicators only.
+    Unscored,
+}
+
+impl Why {
+    /// The code the look-up index and page use.
+    pub(crate) const fn as_str(self) -> &'static str {
+        match self {
+            Why::Expired => "expired",
+            Why::Warninglisted => "warninglisted",
+            Why::Reserved => "reserved",
+            Why::Unscored => "unscored",
+        }
+    }
+}
+
+/// An indicator a task took and left out.
+pub(crate) struct Dropped<'a> {
+    /// The indicator as the task took it.
+    pub(crate) indicator: Cow<'a, Indicator>,
+    /// Why.
+    pub(crate) why: Why,
+    /// Its best score, when a model scored it.
+    pub(crate) score: Option<f64>,
+    /// The model, by index.
+    pub(crate) model: Option<usize>,
+    /// When its best score falls below the model's threshold.
+    pub(crate) expires_at: Option<i64>,
+    /// The slots (in the task's list of warning lists) of the lists that match it.
+    pub(crate) lists: Vec<usize>,
+    /// The feeds that list it, sorted (empty for the indicators left out before scoring).
+    pub(crate) feeds: Vec<&'a str>,
 }
 
 struct Candidate<'a> {
     score: Option<f64>,
     /// The model that scored it: the same in every feed, since it follows from the type.
     model: Option<usize>,
+    /// When the best score falls below the model's threshold.
+    expires_at: Option<i64>,
     to_ids: bool,
     reference_time: i64,
     /// The earliest first sighting in the ledger over the listing feeds.
@@ -118,22 +172,32 @@ pub(super) fn select<'a>(
                 }
             };
             let model_index = model_for(project, task, indicator.kind);
-            let (score, reference_time) = match model_index {
+            let (score, expires_at, reference_time) = match model_index {
                 Some(model) => {
                     let result = scorer.score(&mut bases, record, model);
-                    (Some(result.score.value), result.reference.time)
+                    (Some(result.score.value), result.score.expires_at, result.reference.time)
                 }
-                None => (None, scorer.reference(record, feed).time),
+                None => (None, None, scorer.reference(record, feed).time),
             };
             let candidate = candidates.entry(indicator).or_insert_with(|| Candidate {
                 score: None,
                 model: model_index,
+                expires_at: None,
                 to_ids: false,
                 reference_time: i64::MIN,
                 first_seen: None,
                 feeds: Vec::new(),
             });
             if let Some(value) = score {
+                // The best score's expiry; of equal scores, the latest.
+                let better = candidate.score.is_none_or(|best| value > best);
+                let equal = candidate.score == Some(value);
+                if better
+                    || (equal
+                        && expires_at.is_none_or(|e| candidate.expires_at.is_some_and(|c| e > c)))
+                {
+                    candidate.expires_at = expires_at;
+                }
                 candidate.score = Some(candidate.score.map_or(value, |s: f64| s.max(value)));
             }
             candidate.to_ids |= record.to_ids;
@@ -162,16 +226,47 @@ pub(super) fn select<'a>(
     };
     let mut expired = 0;
     let mut unscored_dropped = 0;
+    let mut dropped: Vec<Dropped<'a>> = Vec::new();
+    let before = |why: Why| {
+        move |indicator: Cow<'a, Indicator>| Dropped {
+            indicator,
+            why,
+            score: None,
+            model: None,
+            expires_at: None,
+            lists: Vec::new(),
+            feeds: Vec::new(),
+        }
+    };
+    dropped.extend(reserved.iter().cloned().map(before(Why::Reserved)));
+    // Addresses of the other IP version are not dropped values: the task does not take them.
     let mut kept: Vec<(Cow<'a, Indicator>, Candidate<'a>)> = Vec::with_capacity(candidates.len());
-    for (indicator, candidate) in candidates {
-        match keeps(project, task, indicator.kind, candidate.score) {
+    for (indicator, mut candidate) in candidates {
+        let why = match keeps(project, task, indicator.kind, candidate.score) {
             Keeps::Expired => {
                 expired += 1;
                 count_score(&indicator, &candidate);
+                Why::Expired
             }
-            Keeps::Unscored => unscored_dropped += 1,
-            Keeps::Kept => kept.push((indicator, candidate)),
-        }
+            Keeps::Unscored => {
+                unscored_dropped += 1;
+                Why::Unscored
+            }
+            Keeps::Kept => {
+                kept.push((indicator, candidate));
+                continue;
+            }
+        };
+        candidate.feeds.sort_unstable();
+        dropped.push(Dropped {
+            indicator,
+            why,
+            score: candidate.score,
+            model: candidate.model,
+            expires_at: candidate.expires_at,
+            lists: Vec::new(),
+            feeds: candidate.feeds,
+        });
     }
 
     // Warning lists: each distinct indicator once, against every list of the task.
@@ -198,13 +293,23 @@ pub(super) fn select<'a>(
     let mut unscored = 0;
     let mut in_several_feeds = 0;
     let mut by_feed: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
-    let mut keyed: Vec<(SortKey, Entry<'a>)> = Vec::with_capacity(kept.len());
+    let mut keyed: Vec<(SortKey, Entry<'a>, ModelExpiry)> = Vec::with_capacity(kept.len());
     for (position, (indicator, mut candidate)) in kept.into_iter().enumerate() {
         if let Some(Some(hits)) = matched.get(position) {
             for &slot in hits {
                 removed[slot].push(indicator.clone());
             }
             warninglisted += 1;
+            candidate.feeds.sort_unstable();
+            dropped.push(Dropped {
+                indicator,
+                why: Why::Warninglisted,
+                score: candidate.score,
+                model: candidate.model,
+                expires_at: candidate.expires_at,
+                lists: hits.clone(),
+                feeds: candidate.feeds,
+            });
             continue;
         }
         if candidate.score.is_none() {
@@ -219,6 +324,7 @@ pub(super) fn select<'a>(
             *by_feed.entry((*feed).to_owned()).or_default() += 1;
         }
         let key = SortKey::of(&indicator);
+        let model_expiry = (candidate.model, candidate.expires_at);
         let entry = Entry {
             indicator,
             to_ids: candidate.to_ids,
@@ -227,13 +333,15 @@ pub(super) fn select<'a>(
             first_seen: candidate.first_seen,
             feeds: candidate.feeds,
         };
-        keyed.push((key, entry));
+        keyed.push((key, entry, model_expiry));
     }
     keyed.sort_unstable_by(|a, b| {
         a.0.cmp(&b.0)
             .then_with(|| a.1.indicator.value.cmp(&b.1.indicator.value))
             .then_with(|| a.1.indicator.kind.cmp(&b.1.indicator.kind))
     });
+    let (entries, model_expiries): (Vec<Entry<'a>>, Vec<ModelExpiry>) =
+        keyed.into_iter().map(|(_, entry, e)| (entry, e)).unzip();
     let removed = removed
         .into_iter()
         .map(|indicators| {
@@ -254,7 +362,7 @@ pub(super) fn select<'a>(
         })
         .collect();
     Selection {
-        entries: keyed.into_iter().map(|(_, e)| e).collect(),
+        entries,
         expired,
         unscored,
         unscored_dropped,
@@ -265,6 +373,8 @@ pub(super) fn select<'a>(
         warninglisted,
         removed,
         scores: histograms,
+        scored: model_expiries,
+        dropped,
     }
 }
 

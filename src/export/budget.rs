@@ -155,7 +155,7 @@ pub(crate) fn drop_covered<'e, T>(
             if let Some(top) = kept[parent].as_mut() {
                 top.absorb_unit(&unit);
             }
-            skips.add("covered_by_parent");
+            skips.add_held("covered_by_parent");
         }
     }
     kept.into_iter().flatten().collect()
@@ -328,6 +328,7 @@ pub(crate) fn record_cut(
     let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
     for cut in &fitted.cut {
         *reasons.entry(cut.reason.to_owned()).or_default() += 1;
+        written.left_out.add_cut(&cut.value);
     }
     tracing::warn!(
         task = target.task_id,

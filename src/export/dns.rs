@@ -38,7 +38,7 @@ pub(crate) fn names<'e, 'a: 'e>(
     for entry in entries {
         match entry_name(entry).and_then(|name| check_name(name, rules).map(|()| name)) {
             Ok(name) => names.push(name),
-            Err(reason) => skips.add(reason),
+            Err(reason) => skips.add(reason, &entry.indicator.value),
         }
     }
     names.sort_unstable();
@@ -57,7 +57,7 @@ pub(crate) fn ranked_names<'e, 'a: 'e>(
     for entry in entries {
         match entry_name(entry).and_then(|name| check_name(name, rules).map(|()| name)) {
             Ok(name) => pairs.push((name, entry)),
-            Err(reason) => skips.add(reason),
+            Err(reason) => skips.add(reason, &entry.indicator.value),
         }
     }
     by_key(pairs, |name| (*name, (*name).to_owned()))
@@ -102,7 +102,7 @@ pub(crate) fn hosts(
     let mut kept = Vec::with_capacity(entries.len());
     for entry in entries {
         if &*entry.indicator.value == "localhost.localdomain" {
-            skips.add("hosts_boilerplate");
+            skips.add("hosts_boilerplate", &entry.indicator.value);
         } else {
             kept.push(entry);
         }
@@ -214,14 +214,14 @@ pub(crate) fn rpz(target: &Target<'_>, entries: &[Entry<'_>]) -> Result<OutputRe
         }
         match entry_net(entry) {
             Ok(net) => ip_entries.push((net, entry)),
-            Err(reason) => skips.add(reason),
+            Err(reason) => skips.add(reason, &entry.indicator.value),
         }
     }
     let mut domain_names = ranked_names(name_entries, rules, &mut skips);
     domain_names.retain(|unit| {
         let trigger = unit.item.split('.').any(|label| label.starts_with("rpz-"));
         if trigger {
-            skips.add("rpz_label");
+            skips.add("rpz_label", &unit.value);
         }
         !trigger
     });
@@ -231,7 +231,7 @@ pub(crate) fn rpz(target: &Target<'_>, entries: &[Entry<'_>]) -> Result<OutputRe
     for (net, entry) in ip_entries {
         let kept = pieces(net, target.allowed);
         if kept.is_empty() {
-            skips.add("allow_listed");
+            skips.add("allow_listed", &entry.indicator.value);
         }
         pieces_of.extend(kept.into_iter().map(|piece| (piece, entry)));
     }
@@ -246,7 +246,7 @@ pub(crate) fn rpz(target: &Target<'_>, entries: &[Entry<'_>]) -> Result<OutputRe
         .collect();
     for trigger in by_key(pieces_of, |net| (rpz_ip(net), net_text(net))) {
         if trigger.item.len() + 1 + zone.len() > MAX_NAME {
-            skips.add("name_too_long");
+            skips.add("name_too_long", &trigger.value);
         } else {
             units.push(trigger);
         }

@@ -42,7 +42,7 @@ fn lines<'e>(
         if entry.indicator.kind.family() == family {
             own.push(entry);
         } else {
-            skips.add("not_in_list_type");
+            skips.add("not_in_list_type", &entry.indicator.value);
         }
     }
     let lines = match list {
@@ -51,7 +51,7 @@ fn lines<'e>(
             for block in ranked_blocks(own, target.allowed, &mut skips) {
                 // A whole address space blocks everything; no list means it.
                 if block.item.prefix_len() == 0 {
-                    skips.add("whole_address_space");
+                    skips.add("whole_address_space", &block.value);
                 } else {
                     lines.push(Ranked {
                         item: block.value.clone(),
@@ -80,9 +80,11 @@ fn lines<'e>(
                 match url_without_scheme(entry) {
                     // `*` and `^` are wildcards in PAN-OS URL lists; a URL holding one would
                     // match more than it says.
-                    Ok(url) if url.contains(['*', '^']) => skips.add("url_wildcard_character"),
+                    Ok(url) if url.contains(['*', '^']) => {
+                        skips.add("url_wildcard_character", &entry.indicator.value);
+                    }
                     Ok(url) => urls.push((url.to_owned(), entry)),
-                    Err(reason) => skips.add(reason),
+                    Err(reason) => skips.add(reason, &entry.indicator.value),
                 }
             }
             by_key(urls, |url| (url.clone(), url.clone()))
@@ -98,11 +100,11 @@ fn lines<'e>(
                     _ => 0,
                 };
                 match length {
-                    0 => skips.add("unsupported_type"),
+                    0 => skips.add("unsupported_type", value),
                     _ if value.len() == length && value.bytes().all(|b| b.is_ascii_hexdigit()) => {
                         hashes.push((value.to_ascii_lowercase(), entry));
                     }
-                    _ => skips.add("not_a_hash"),
+                    _ => skips.add("not_a_hash", value),
                 }
             }
             by_key(hashes, |hash| (hash.clone(), hash.clone()))

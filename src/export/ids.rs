@@ -73,17 +73,17 @@ pub(crate) fn suricata(
                 Ok(net) => {
                     let kept = pieces(net, target.allowed);
                     if kept.is_empty() {
-                        skips.add("allow_listed");
+                        skips.add("allow_listed", &entry.indicator.value);
                     }
                     for piece in kept {
                         let value = addresses.entry(piece).or_default();
                         *value = (*value).max(reputation(entry.score));
                     }
                 }
-                Err(reason) => skips.add(reason),
+                Err(reason) => skips.add(reason, &entry.indicator.value),
             },
             Family::Domain => name_entries.push(entry),
-            _ => skips.add("unsupported_type"),
+            _ => skips.add("unsupported_type", &entry.indicator.value),
         }
     }
     let domain_names = names(name_entries, NameRules::RESOLVER, &mut skips);
@@ -267,7 +267,7 @@ pub(crate) fn zeek(
         let (key, kind) = match intel_item(entry) {
             Ok(found) => found,
             Err(reason) => {
-                skips.add(reason);
+                skips.add(reason, &entry.indicator.value);
                 continue;
             }
         };
@@ -275,7 +275,7 @@ pub(crate) fn zeek(
             ItemKey::Net(net) => {
                 let kept = pieces(net, target.allowed);
                 if kept.is_empty() {
-                    skips.add("allow_listed");
+                    skips.add("allow_listed", &entry.indicator.value);
                 }
                 kept.into_iter()
                     .map(|piece| {

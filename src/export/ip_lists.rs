@@ -55,9 +55,11 @@ where
     let mut members: Vec<(IpNet, &'x Entry<'a>)> = Vec::new();
     for entry in entries {
         match entry_net(entry) {
-            Ok(net) if !allowed.is_empty() && allowed.contains(&net) => skips.add("allow_listed"),
+            Ok(net) if !allowed.is_empty() && allowed.contains(&net) => {
+                skips.add("allow_listed", &entry.indicator.value);
+            }
             Ok(net) => members.push((net, entry)),
-            Err(reason) => skips.add(reason),
+            Err(reason) => skips.add(reason, &entry.indicator.value),
         }
     }
     let nets: Vec<IpNet> = members.iter().map(|(net, _)| *net).collect();
@@ -109,7 +111,9 @@ pub(crate) fn cidr(
     let mut own = Vec::with_capacity(entries.len());
     for entry in entries {
         match entry_net(entry) {
-            Ok(net) if version(&net) != ip_version => skips.add("other_ip_version"),
+            Ok(net) if version(&net) != ip_version => {
+                skips.add("other_ip_version", &entry.indicator.value);
+            }
             _ => own.push(entry),
         }
     }
@@ -142,7 +146,7 @@ fn merged_blocks<'e>(
     blocks.retain(|block| {
         let whole = block.item.prefix_len() == 0;
         if whole {
-            skips.add("whole_address_space");
+            skips.add("whole_address_space", &block.value);
         }
         !whole
     });

@@ -22,6 +22,7 @@
 //! - `syntax`: the value checks the writers share (DNS names, tokens, URLs).
 //! - `budget`: `max_entries` and `max_bytes`: ranking, cutting, the companion `.cut.csv`.
 //! - `checksums`: `SHA256SUMS`, every output file's SHA-256 for `sha256sum -c`.
+//! - `lookup_index`: every indicator in hash-named JSON shards, for the site's look-up page.
 //! - `misp_feed`: `manifest.json`, one event file and `hashes.csv`, as MISP pulls them.
 //! - `site`: the HTML pages, rendered with minijinja from built-in or user templates.
 //! - `chart`: line and bar charts as inline SVG, for the site's pages.
@@ -35,6 +36,7 @@ mod dns;
 mod firewall;
 mod ids;
 mod ip_lists;
+pub mod lookup_index;
 pub mod misp_feed;
 mod plain;
 pub mod site;
@@ -50,7 +52,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{OutputConfig, OutputFormat, Project, Task};
 use crate::filter::ListKind;
-use crate::indicator::{AddressSet, AttrType, Indicator};
+use crate::indicator::{AddressSet, AttrType, Indicator, parse_net};
 use crate::report::OutputReport;
 use syntax::Skips;
 
@@ -255,6 +257,7 @@ pub(crate) fn report(
         file_report(target.relative, target.output.format, entries as u64, skipped, hashed);
     report.bytes = bytes;
     report.skipped_reasons = skips.by_reason();
+    report.left_out = LeftOut::skipped(skips);
     report
 }
 
@@ -288,6 +291,69 @@ pub(crate) fn file_report(
         cut_file: None,
         cut_examples: Vec::new(),
         error: None,
+        left_out: LeftOut::default(),
+    }
+}
+
+/// The key of a value in the sets of values an output left out: a 64-bit hash, so that a
+/// list that skips millions of values of a type it cannot hold keeps 8 bytes for each.
+pub(crate) fn value_key(value: &str) -> u64 {
+    use std::hash::BuildHasher as _;
+    foldhash::quality::FixedState::with_seed(0x6665_6564_736d_6974).hash_one(value)
+}
+
+/// Which of its task's entries an output does not hold: those its writer skipped, and those
+/// its size budget cut (a cut block of addresses, a cut name and the names below it).
+///
+/// A name dropped because its listed parent covers it is held (the parent's line blocks it),
+/// unless the parent was cut.
+#[derive(Clone, Debug, Default)]
+pub struct LeftOut {
+    skipped: std::collections::HashSet<u64>,
+    cut: std::collections::HashSet<String>,
+    cut_nets: Vec<ipnet::IpNet>,
+}
+
+impl LeftOut {
+    /// Records the values a writer skipped.
+    pub(crate) fn skipped(skips: &Skips) -> LeftOut {
+        LeftOut { skipped: skips.values().clone(), ..LeftOut::default() }
+    }
+
+    /// Records a unit the budget cut, as the companion file names it.
+    pub(crate) fn add_cut(&mut self, unit: &str) {
+        if let Some(net) = parse_net(unit) {
+            self.cut_nets.push(net);
+        }
+        self.cut.insert(unit.to_owned());
+    }
+
+    /// Whether the output holds `indicator`, one of its task's entries.
+    #[must_use]
+    pub fn holds(&self, indicator: &Indicator) -> bool {
+        let value = &*indicator.value;
+        if !self.skipped.is_empty() && self.skipped.contains(&value_key(value)) {
+            return false;
+        }
+        if self.cut.is_empty() {
+            return true;
+        }
+        if self.cut.contains(value) {
+            return false;
+        }
+        match indicator.kind.family() {
+            crate::indicator::Family::Ip => {
+                match parse_net(value.split('|').next().unwrap_or(value)) {
+                    Some(net) => !self.cut_nets.iter().any(|cut| cut.contains(&net)),
+                    None => true,
+                }
+            }
+            crate::indicator::Family::Url => {
+                let bare = value.split_once("://").map_or(value, |(_, rest)| rest);
+                !self.cut.contains(bare)
+            }
+            _ => !value.match_indices('.').any(|(at, _)| self.cut.contains(&value[at + 1..])),
+        }
     }
 }
 

@@ -36,7 +36,7 @@ pub(crate) fn write(
     for entry in entries {
         let value = &*entry.indicator.value;
         if let Err(reason) = check_line(value) {
-            skips.add(reason);
+            skips.add(reason, value);
             continue;
         }
         let index = *seen.entry(value).or_insert_with(|| {

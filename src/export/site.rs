@@ -27,6 +27,7 @@ use minijinja::value::{Serde, Value};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, context};
 
 use super::chart::{self, Axis, Bar, BarChart, HeatCell, HeatMap, LineChart, Marker, Rule, Series};
+use super::lookup_index::Written;
 use super::{ExportError, rfc3339, write_file};
 use crate::history::History;
 use crate::report::{BuildReport, FeedReport, ModelReport, SCORE_BUCKETS, ScoreHistogram};
@@ -39,8 +40,14 @@ const BUILTIN: &[(&str, &str)] = &[
     ("task.html", include_str!("../../templates/task.html")),
     ("model.html", include_str!("../../templates/model.html")),
     ("overlap.html", include_str!("../../templates/overlap.html")),
+    ("lookup.html", include_str!("../../templates/lookup.html")),
+    ("changes.html", include_str!("../../templates/changes.html")),
     ("style.css", include_str!("../../templates/style.css")),
+    ("lookup.js", include_str!("../../templates/lookup.js")),
 ];
+
+/// The built-in files copied to the site as they are, not rendered.
+const ASSETS: &[&str] = &["style.css", "lookup.js"];
 
 /// One decay curve of a model's page: the score of one base score from 0 to τ days.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -73,6 +80,7 @@ pub fn write(
     report: &BuildReport,
     history: &History,
     curves: &[ModelCurves],
+    lookup: &Written,
     user_templates: &Path,
 ) -> Result<u64, ExportError> {
     let env = environment(user_templates)?;
@@ -119,6 +127,10 @@ pub fn write(
                 feed => Value::from(Serde(feed)),
                 history_chart => feed_history_chart(&feed.id, history).map(Value::from_safe_string),
                 overlap => Value::from(Serde(overlap.of_feed(&feed.id))),
+                changed => report.changes.as_ref().map(|c| {
+                    Value::from(Serde(c.feeds.iter().find(|change| change.name == feed.id)))
+                }),
+                changes_since => report.changes.as_ref().map(|c| c.since.clone()),
                 root => "../",
                 current => "",
                 built => built.clone(),
@@ -162,8 +174,33 @@ pub fn write(
         write_file(&dir.join("models").join(format!("{}.html", model.id)), page.as_bytes())?;
         pages += 1;
     }
-    let css = template_source("style.css", user_templates).unwrap_or_default();
-    write_file(&dir.join("style.css"), css.as_bytes())?;
+    let page = render(
+        "lookup.html",
+        context! {
+            report => report_value.clone(),
+            index_values => lookup.values,
+            root => "",
+            current => "lookup.html",
+            built => built.clone(),
+        },
+    )?;
+    write_file(&dir.join("lookup.html"), page.as_bytes())?;
+    let page = render(
+        "changes.html",
+        context! {
+            report => report_value.clone(),
+            examples => super::lookup_index::CHANGE_EXAMPLES,
+            root => "",
+            current => "changes.html",
+            built => built.clone(),
+        },
+    )?;
+    write_file(&dir.join("changes.html"), page.as_bytes())?;
+    pages += 2;
+    for asset in ASSETS {
+        let text = template_source(asset, user_templates).unwrap_or_default();
+        write_file(&dir.join(asset), text.as_bytes())?;
+    }
     Ok(pages)
 }
 
@@ -186,7 +223,7 @@ fn environment(user_templates: &Path) -> Result<Environment<'static>, ExportErro
     env.add_filter("bytes", human_bytes);
     env.add_filter("number", number);
     env.add_filter("duration", duration);
-    for (name, _) in BUILTIN {
+    for (name, _) in BUILTIN.iter().filter(|(name, _)| !ASSETS.contains(name)) {
         if let Some(source) = template_source(name, user_templates) {
             env.add_template_owned((*name).to_owned(), source).map_err(|e| {
                 ExportError::Template { name: (*name).to_owned(), message: describe(&e) }
@@ -788,6 +825,7 @@ mod tests {
                         cut_file: None,
                         cut_examples: Vec::new(),
                         error: None,
+                        left_out: crate::export::LeftOut::default(),
                     })
                     .collect(),
             })
@@ -813,6 +851,7 @@ mod tests {
             models: Vec::new(),
             by_type: [("ip-dst".to_owned(), 9_000_000)].into(),
             overlap,
+            changes: None,
             notes: Vec::new(),
         };
         let mut history = History::default();
@@ -838,8 +877,11 @@ mod tests {
     fn the_index_of_110_feeds_and_50_outputs_stays_under_200_kb() {
         let (report, history) = big_report(110, 50);
         let dir = tempfile::tempdir().unwrap();
-        let pages = write(dir.path(), &report, &history, &[], &dir.path().join("none")).unwrap();
-        assert_eq!(pages, 1 + 1 + 110 + 5);
+        let lookup = Written { digits: 1, values: 0, shards: 0, changes: None };
+        let pages =
+            write(dir.path(), &report, &history, &[], &lookup, &dir.path().join("none")).unwrap();
+        // Index, overlap, look-up and changes, then the feeds and the tasks.
+        assert_eq!(pages, 4 + 110 + 5);
         let index = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
         assert!(index.len() < 200_000, "the index is {} bytes", index.len());
         // Every failing feed is in the table of feeds that need a look, and every output in

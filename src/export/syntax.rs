@@ -7,7 +7,7 @@
 //! Unbound include, one with a `;` or a `$ORIGIN` rewrites a zone file, one with a newline
 //! adds a rule of the feed's choosing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use ipnet::IpNet;
 
@@ -21,24 +21,41 @@ pub(crate) const MAX_NAME: usize = 253;
 /// The longest label (RFC 1035 §2.3.4).
 const MAX_LABEL: usize = 63;
 
-/// Values left out of one output, by reason.
+/// Values left out of one output, by reason, and which ones.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Skips(BTreeMap<&'static str, u64>);
+pub(crate) struct Skips {
+    counts: BTreeMap<&'static str, u64>,
+    /// The keys ([`super::value_key`]) of the values the output does not hold, for the
+    /// look-up index's "outputs that hold it".
+    values: HashSet<u64>,
+}
 
 impl Skips {
-    /// Counts one value left out for `reason`.
-    pub(crate) fn add(&mut self, reason: &'static str) {
-        *self.0.entry(reason).or_default() += 1;
+    /// Counts `value` left out for `reason`: the output does not hold it.
+    pub(crate) fn add(&mut self, reason: &'static str, value: &str) {
+        *self.counts.entry(reason).or_default() += 1;
+        self.values.insert(super::value_key(value));
+    }
+
+    /// Counts a value not written as a line of its own for `reason`, although the output
+    /// still holds it (a name that its listed parent covers).
+    pub(crate) fn add_held(&mut self, reason: &'static str) {
+        *self.counts.entry(reason).or_default() += 1;
     }
 
     /// How many values were left out.
     pub(crate) fn total(&self) -> u64 {
-        self.0.values().sum()
+        self.counts.values().sum()
     }
 
     /// The counts by reason, for the report.
     pub(crate) fn by_reason(&self) -> BTreeMap<String, u64> {
-        self.0.iter().map(|(reason, count)| ((*reason).to_owned(), *count)).collect()
+        self.counts.iter().map(|(reason, count)| ((*reason).to_owned(), *count)).collect()
+    }
+
+    /// The keys of the values left out.
+    pub(crate) fn values(&self) -> &HashSet<u64> {
+        &self.values
     }
 }
 

@@ -56,7 +56,7 @@ pub(crate) fn csv(target: &Target<'_>, entries: &[Entry<'_>]) -> Result<OutputRe
     let mut written = 0;
     for entry in entries {
         if let Err(reason) = check_csv(&entry.indicator.value) {
-            skips.add(reason);
+            skips.add(reason, &entry.indicator.value);
             continue;
         }
         let score = rounded(entry.score).map(|s| format!("{s:.2}")).unwrap_or_default();

@@ -54,7 +54,7 @@ fn context<'e>(
     let mut written = Vec::with_capacity(entries.len());
     for entry in entries {
         if let Err(reason) = check(syntax, entry) {
-            skips.add(reason);
+            skips.add(reason, &entry.indicator.value);
             continue;
         }
         let kind = entry.indicator.kind.as_str();

@@ -1,0 +1,774 @@
+//! The look-up index: every indicator of a build, in small JSON shards that the site's
+//! look-up page reads in the browser, one shard per question.
+//!
+//! A value's shard is named by the first `digits` hexadecimal digits of a 32-bit hash of its
+//! canonical text ([`shard_of`]: FNV-1a over the UTF-8 bytes, then the `MurmurHash3` finalizer
+//! so that the leading digits are evenly spread). The page computes the same hash, so one
+//! look-up reads `lookup/meta.json` once and one shard. `digits` grows with the number of
+//! values ([`digits_for`]) so that a shard holds about [`VALUES_PER_SHARD`] values or fewer
+//! on average, whatever the size of the build: a few tens of kilobytes at ten million
+//! indicators.
+//!
+//! Each shard is one JSON object from value to row:
+//!
+//! ```json
+//! {"198.51.100.7": {
+//!   "l": [[type, feed, first_age, last_age]],
+//!   "t": [[task, type, verdict, score, model, expires_in, [outputs], [lists], [feeds]]]}}
+//! ```
+//!
+//! `type`, `feed`, `task`, `model`, the outputs and the warning lists are positions in the
+//! arrays of `meta.json`; ages and `expires_in` are seconds before and after the build time
+//! (`meta.now_unix`), so that most of them are short; a missing time or score is `null`.
+//! `l` holds one entry per feed that lists the value (with first and last sighting from the
+//! ledger), `t` one per task that took it: the verdict (`selected`, `expired`,
+//! `warninglisted`, `reserved`, `other_ip_version`, `unscored`), the score rounded to two
+//! decimals, the outputs that hold it, the task's warning lists that match it and the feeds
+//! behind the task's decision.
+//!
+//! While rows arrive (feed by feed, then task by task) each shard keeps them as fragments in
+//! one byte buffer, already in JSON; shards are then grouped and written in parallel. The
+//! memory this takes is about the size of the index itself.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::{ExportError, write_file};
+
+/// The layout version of the index, in `meta.json`.
+pub const INDEX_FORMAT: u32 = 1;
+
+/// The number of values a shard holds on average at most; [`digits_for`] picks the shard
+/// count from it.
+pub const VALUES_PER_SHARD: usize = 1000;
+
+/// The folder of the index inside the site.
+pub const INDEX_DIR: &str = "lookup";
+
+/// The 32-bit hash the shards are named by: FNV-1a, then the `MurmurHash3` finalizer.
+#[must_use]
+pub fn hash32(value: &str) -> u32 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in value.bytes() {
+        hash ^= u32::from(byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    hash ^= hash >> 16;
+    hash = hash.wrapping_mul(0x85eb_ca6b);
+    hash ^= hash >> 13;
+    hash = hash.wrapping_mul(0xc2b2_ae35);
+    hash ^ (hash >> 16)
+}
+
+/// The shard of a value among `16^digits`.
+#[must_use]
+pub fn shard_of(value: &str, digits: u32) -> usize {
+    (hash32(value) >> (32 - 4 * digits)) as usize
+}
+
+/// The number of hexadecimal digits that name the shards for `values` values: the fewest
+/// (at least 1, at most 6) with no more than [`VALUES_PER_SHARD`] values per shard on average.
+#[must_use]
+pub fn digits_for(values: usize) -> u32 {
+    let mut digits = 1;
+    while digits < 6 && values > VALUES_PER_SHARD << (4 * digits) {
+        digits += 1;
+    }
+    digits
+}
+
+/// The path of shard `shard` inside the index folder: `ab.json` for two digits or fewer,
+/// `ab/cdef.json` beyond, so that no folder holds more than 256 entries at the top.
+#[must_use]
+pub fn shard_path(shard: usize, digits: u32) -> String {
+    let hex = format!("{shard:0width$x}", width = digits as usize);
+    if hex.len() <= 2 { format!("{hex}.json") } else { format!("{}/{}.json", &hex[..2], &hex[2..]) }
+}
+
+/// What a task did with a value, as a row of the index says it.
+#[derive(Clone, Debug)]
+pub struct Verdict<'v> {
+    /// The task, by position in `meta.tasks`.
+    pub task: usize,
+    /// The value's type, by position in [`crate::indicator::AttrType::ALL`].
+    pub kind: usize,
+    /// `selected`, `expired`, `warninglisted`, `reserved`, `other_ip_version` or `unscored`.
+    pub verdict: &'static str,
+    /// The score, when a model gave one.
+    pub score: Option<f64>,
+    /// The model, by position in `meta.models`.
+    pub model: Option<usize>,
+    /// When the score falls below the model's threshold, Unix seconds.
+    pub expires_at: Option<i64>,
+    /// The outputs that hold it, by position in `meta.outputs`.
+    pub outputs: &'v [usize],
+    /// The warning lists that match it, by position in `meta.warninglists`.
+    pub lists: &'v [usize],
+    /// The feeds behind the task's decision, by position in `meta.feeds`.
+    pub feeds: &'v [usize],
+}
+
+/// The index while rows arrive.
+pub struct IndexBuilder {
+    now: i64,
+    digits: u32,
+    /// Per shard: fragments `[u32 value length][value][u8 kind][u32 text length][text]`.
+    shards: Vec<Vec<u8>>,
+}
+
+/// The kinds of fragment, in the order a row lists them.
+const LISTING: u8 = 0;
+const VERDICT: u8 = 1;
+
+impl IndexBuilder {
+    /// An empty index for about `values` values, at build time `now`.
+    #[must_use]
+    pub fn new(values: usize, now: i64) -> IndexBuilder {
+        let digits = digits_for(values);
+        IndexBuilder { now, digits, shards: vec![Vec::new(); 1 << (4 * digits)] }
+    }
+
+    /// The number of hexadecimal digits of the shard names.
+    #[must_use]
+    pub fn digits(&self) -> u32 {
+        self.digits
+    }
+
+    /// Records that feed `feed` lists `value` of type `kind`, first and last seen at these
+    /// times (Unix seconds) when the ledger knows them.
+    pub fn listing(&mut self, value: &str, kind: usize, feed: usize, seen: Option<(i64, i64)>) {
+        let mut text = String::with_capacity(24);
+        let _ = write!(text, "[{kind},{feed},");
+        match seen {
+            Some((first, last)) => {
+                let _ = write!(text, "{},{}]", self.now - first, self.now - last);
+            }
+            None => text.push_str("null,null]"),
+        }
+        self.push(value, LISTING, &text);
+    }
+
+    /// Records what a task did with `value`.
+    pub fn verdict(&mut self, value: &str, verdict: &Verdict<'_>) {
+        let mut text = String::with_capacity(48);
+        let _ = write!(text, "[{},{},\"{}\",", verdict.task, verdict.kind, verdict.verdict);
+        match verdict.score.filter(|s| s.is_finite()) {
+            Some(score) => text.push_str(&crate::export::chart::plain_number(score, 2)),
+            None => text.push_str("null"),
+        }
+        text.push(',');
+        push_option(&mut text, verdict.model.map(|m| m as i64));
+        text.push(',');
+        push_option(&mut text, verdict.expires_at.map(|at| at.saturating_sub(self.now)));
+        for list in [verdict.outputs, verdict.lists, verdict.feeds] {
+            text.push_str(",[");
+            for (i, n) in list.iter().enumerate() {
+                if i > 0 {
+                    text.push(',');
+                }
+                let _ = write!(text, "{n}");
+            }
+            text.push(']');
+        }
+        text.push(']');
+        self.push(value, VERDICT, &text);
+    }
+
+    fn push(&mut self, value: &str, kind: u8, text: &str) {
+        let shard = &mut self.shards[shard_of(value, self.digits)];
+        shard.extend_from_slice(&(value.len() as u32).to_le_bytes());
+        shard.extend_from_slice(value.as_bytes());
+        shard.push(kind);
+        shard.extend_from_slice(&(text.len() as u32).to_le_bytes());
+        shard.extend_from_slice(text.as_bytes());
+    }
+
+    /// Writes `meta.json` and every shard into `<site>/lookup/`. With the folder of the
+    /// previous build's site, also compares the two indexes shard by shard: what each output
+    /// holds and each feed lists that it did not, and the reverse.
+    pub fn write(
+        self,
+        site: &Path,
+        meta: &Meta,
+        previous: Option<&Path>,
+    ) -> Result<Written, ExportError> {
+        let dir = site.join(INDEX_DIR);
+        let digits = self.digits;
+        let before = previous.and_then(|p| Previous::open(&p.join(INDEX_DIR)));
+        // Shards are handled in groups that the previous index names by the same prefix.
+        let group_digits = before.as_ref().map_or(digits, |b| b.digits.min(digits));
+        let per_group = 1 << (4 * (digits - group_digits));
+        let group_count = self.shards.len() / per_group;
+        let mut shards = self.shards.into_iter().enumerate();
+        let groups: Vec<Vec<(usize, Vec<u8>)>> =
+            (0..group_count).map(|_| shards.by_ref().take(per_group).collect()).collect();
+        let results: Vec<(usize, Option<Diff>)> = groups
+            .into_par_iter()
+            .enumerate()
+            .map(|(group, shards)| {
+                let mut values = 0;
+                let mut diff = before.as_ref().map(|_| Diff::default());
+                let mut now_rows = Vec::new();
+                for (shard, fragments) in &shards {
+                    let rows = rows(fragments);
+                    let text = shard_json(&rows);
+                    write_file(&dir.join(shard_path(*shard, digits)), text.as_bytes())?;
+                    values += rows.len();
+                    if diff.is_some() {
+                        now_rows.extend(rows.iter().map(|row| held(row, meta)));
+                    }
+                }
+                if let (Some(diff), Some(before)) = (diff.as_mut(), before.as_ref()) {
+                    let then_rows = before.group(group, group_digits);
+                    diff.compare(then_rows, now_rows);
+                }
+                Ok((values, diff))
+            })
+            .collect::<Result<_, ExportError>>()?;
+        let total: usize = results.iter().map(|(n, _)| n).sum();
+        let changes = before.map(|before| {
+            let mut all = Diff::default();
+            for (_, diff) in results {
+                if let Some(diff) = diff {
+                    all.merge(diff);
+                }
+            }
+            all.into_changes(before.built, meta)
+        });
+        let meta = MetaFile { format: INDEX_FORMAT, digits, values: total, meta };
+        let text = serde_json::to_string(&meta).unwrap_or_default();
+        write_file(&dir.join("meta.json"), text.as_bytes())?;
+        Ok(Written { digits, values: total, shards: 1 << (4 * digits), changes })
+    }
+}
+
+fn push_option(text: &mut String, value: Option<i64>) {
+    match value {
+        Some(n) => {
+            let _ = write!(text, "{n}");
+        }
+        None => text.push_str("null"),
+    }
+}
+
+/// One value of a shard: its listings and verdicts, as JSON arrays.
+struct Row<'s> {
+    value: &'s str,
+    listings: Vec<&'s str>,
+    verdicts: Vec<&'s str>,
+}
+
+/// The rows of a shard's fragments, by value in byte order; within a row, fragments keep
+/// the order they arrived in.
+fn rows(fragments: &[u8]) -> Vec<Row<'_>> {
+    let mut parts: Vec<(&str, u8, &str)> = Vec::new();
+    let mut at = 0;
+    let take = |n: usize, at: &mut usize| {
+        let bytes = &fragments[*at..*at + n];
+        *at += n;
+        bytes
+    };
+    while at < fragments.len() {
+        let len = u32::from_le_bytes(take(4, &mut at).try_into().unwrap_or_default()) as usize;
+        let value = std::str::from_utf8(take(len, &mut at)).unwrap_or_default();
+        let kind = take(1, &mut at)[0];
+        let len = u32::from_le_bytes(take(4, &mut at).try_into().unwrap_or_default()) as usize;
+        let text = std::str::from_utf8(take(len, &mut at)).unwrap_or_default();
+        parts.push((value, kind, text));
+    }
+    // Stable: the fragments of one value stay in arrival order.
+    parts.sort_by(|a, b| a.0.cmp(b.0));
+    let mut rows: Vec<Row<'_>> = Vec::new();
+    for (value, kind, text) in parts {
+        if rows.last().is_none_or(|row| row.value != value) {
+            rows.push(Row { value, listings: Vec::new(), verdicts: Vec::new() });
+        }
+        if let Some(row) = rows.last_mut() {
+            if kind == LISTING { row.listings.push(text) } else { row.verdicts.push(text) }
+        }
+    }
+    rows
+}
+
+fn shard_json(rows: &[Row<'_>]) -> String {
+    let mut out = String::from("{");
+    for (i, row) in rows.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('\n');
+        out.push_str(&serde_json::to_string(row.value).unwrap_or_default());
+        out.push_str(":{\"l\":[");
+        out.push_str(&row.listings.join(","));
+        out.push_str("],\"t\":[");
+        out.push_str(&row.verdicts.join(","));
+        out.push_str("]}");
+    }
+    out.push_str("\n}\n");
+    out
+}
+
+/// What the index's `meta.json` names by position, besides the shard layout.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Meta {
+    /// The build time, RFC 3339.
+    pub built: String,
+    /// The build time, Unix seconds: the origin of the rows' ages and expiries.
+    pub now_unix: i64,
+    /// Every attribute type, in the order rows number them.
+    pub types: Vec<&'static str>,
+    /// Every enabled feed.
+    pub feeds: Vec<MetaFeed>,
+    /// Every task.
+    pub tasks: Vec<MetaTask>,
+    /// Every decay model.
+    pub models: Vec<MetaModel>,
+    /// Every output of every task.
+    pub outputs: Vec<MetaOutput>,
+    /// Every warning list of the project.
+    pub warninglists: Vec<MetaList>,
+}
+
+/// A feed in `meta.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct MetaFeed {
+    /// Its id (its page is `feeds/<id>.html`).
+    pub id: String,
+    /// Its display name.
+    pub name: String,
+}
+
+/// A task in `meta.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct MetaTask {
+    /// Its id (its page is `tasks/<id>.html`).
+    pub id: String,
+    /// Its display name.
+    pub name: String,
+    /// The warning lists it checks, by position in `meta.warninglists`.
+    pub warninglists: Vec<usize>,
+}
+
+/// A decay model in `meta.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct MetaModel {
+    /// Its id (its page is `models/<id>.html`).
+    pub id: String,
+    /// Its display name.
+    pub name: String,
+    /// θ.
+    pub threshold: f64,
+}
+
+/// An output in `meta.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct MetaOutput {
+    /// Its path inside the site.
+    pub path: String,
+    /// Its format.
+    pub format: &'static str,
+    /// Its task, by position in `meta.tasks`.
+    pub task: usize,
+}
+
+/// A warning list in `meta.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct MetaList {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+}
+
+#[derive(Serialize)]
+struct MetaFile<'m> {
+    format: u32,
+    digits: u32,
+    values: usize,
+    #[serde(flatten)]
+    meta: &'m Meta,
+}
+
+/// What [`IndexBuilder::write`] wrote.
+#[derive(Clone, Debug)]
+pub struct Written {
+    /// Hexadecimal digits of the shard names.
+    pub digits: u32,
+    /// Distinct values.
+    pub values: usize,
+    /// Shard files.
+    pub shards: usize,
+    /// What changed since the previous build's index, when there was one to compare with.
+    pub changes: Option<Changes>,
+}
+
+/// How many added and removed values a change lists by name, the first in byte order.
+pub const CHANGE_EXAMPLES: usize = 20;
+
+/// What changed between the previous build's index and this one's.
+#[derive(Clone, Debug, Serialize)]
+pub struct Changes {
+    /// The previous build's time, RFC 3339.
+    pub since: String,
+    /// Per output path (this build's, then those only the previous build had), the values
+    /// it holds now and did not hold then, and the reverse.
+    pub outputs: Vec<Change>,
+    /// Per feed id, the values it lists now and did not then, and the reverse.
+    pub feeds: Vec<Change>,
+}
+
+/// The values one output or feed gained and lost.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Change {
+    /// The output's path or the feed's id.
+    pub name: String,
+    /// Values held now and not then.
+    pub added: u64,
+    /// Values held then and not now.
+    pub removed: u64,
+    /// The first added values in byte order (at most [`CHANGE_EXAMPLES`]).
+    pub added_examples: Vec<String>,
+    /// The first removed values in byte order (at most [`CHANGE_EXAMPLES`]).
+    pub removed_examples: Vec<String>,
+}
+
+impl Change {
+    fn count(&mut self, value: &str, added: bool) {
+        let (count, examples) = if added {
+            (&mut self.added, &mut self.added_examples)
+        } else {
+            (&mut self.removed, &mut self.removed_examples)
+        };
+        *count += 1;
+        keep_first(examples, value);
+    }
+
+    fn merge(&mut self, other: Change) {
+        self.added += other.added;
+        self.removed += other.removed;
+        for value in other.added_examples {
+            keep_first(&mut self.added_examples, &value);
+        }
+        for value in other.removed_examples {
+            keep_first(&mut self.removed_examples, &value);
+        }
+    }
+}
+
+/// Keeps the [`CHANGE_EXAMPLES`] smallest values of `examples` and `value`, sorted.
+fn keep_first(examples: &mut Vec<String>, value: &str) {
+    if examples.len() == CHANGE_EXAMPLES
+        && examples.last().is_some_and(|last| value >= last.as_str())
+    {
+        return;
+    }
+    let at = examples.partition_point(|e| e.as_str() < value);
+    examples.insert(at, value.to_owned());
+    examples.truncate(CHANGE_EXAMPLES);
+}
+
+/// One value and where it is: the names of the outputs that hold it and the feeds that list
+/// it.
+struct Held {
+    value: String,
+    outputs: Vec<String>,
+    feeds: Vec<String>,
+}
+
+/// The outputs and feeds of a row of this build's index.
+fn held(row: &Row<'_>, meta: &Meta) -> Held {
+    let mut feeds = Vec::new();
+    for listing in &row.listings {
+        if let Ok((_, feed, _, _)) = serde_json::from_str::<ListingRow>(listing)
+            && let Some(f) = meta.feeds.get(feed)
+        {
+            feeds.push(f.id.clone());
+        }
+    }
+    let mut outputs = Vec::new();
+    for verdict in &row.verdicts {
+        if let Ok(parsed) = serde_json::from_str::<VerdictRow>(verdict) {
+            outputs.extend(
+                parsed.6.iter().filter_map(|&o| meta.outputs.get(o)).map(|o| o.path.clone()),
+            );
+        }
+    }
+    Held { value: row.value.to_owned(), outputs, feeds }
+}
+
+/// A listing as a shard stores it: type, feed, first and last age.
+type ListingRow = (usize, usize, Option<i64>, Option<i64>);
+
+/// A verdict as a shard stores it (see the module documentation).
+type VerdictRow = (
+    usize,
+    usize,
+    String,
+    Option<f64>,
+    Option<usize>,
+    Option<i64>,
+    Vec<usize>,
+    Vec<usize>,
+    Vec<usize>,
+);
+
+#[derive(serde::Deserialize)]
+struct StoredRow {
+    l: Vec<ListingRow>,
+    t: Vec<VerdictRow>,
+}
+
+#[derive(serde::Deserialize)]
+struct StoredMeta {
+    format: u32,
+    digits: u32,
+    built: String,
+    feeds: Vec<StoredName>,
+    outputs: Vec<StoredOutput>,
+}
+
+#[derive(serde::Deserialize)]
+struct StoredName {
+    id: String,
+}
+
+#[derive(serde::Deserialize)]
+struct StoredOutput {
+    path: String,
+}
+
+/// The previous build's index, read one group of shards at a time.
+struct Previous {
+    dir: std::path::PathBuf,
+    digits: u32,
+    built: String,
+    feeds: Vec<String>,
+    outputs: Vec<String>,
+}
+
+/// The largest `meta.json` or shard of a previous index that is read; a larger file is not
+/// one this program wrote.
+const MAX_STORED_BYTES: u64 = 64 << 20;
+
+fn read_small(path: &Path) -> Option<Vec<u8>> {
+    let file = std::fs::File::open(path).ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() > MAX_STORED_BYTES {
+        return None;
+    }
+    std::fs::read(path).ok()
+}
+
+impl Previous {
+    fn open(dir: &Path) -> Option<Previous> {
+        let meta: StoredMeta = serde_json::from_slice(&read_small(&dir.join("meta.json"))?).ok()?;
+        if meta.format != INDEX_FORMAT || !(1..=6).contains(&meta.digits) {
+            tracing::warn!(path = %dir.display(), "The previous look-up index is of another layout; changes start with this build");
+            return None;
+        }
+        Some(Previous {
+            dir: dir.to_owned(),
+            digits: meta.digits,
+            built: meta.built,
+            feeds: meta.feeds.into_iter().map(|f| f.id).collect(),
+            outputs: meta.outputs.into_iter().map(|o| o.path).collect(),
+        })
+    }
+
+    /// The values of the shards whose names start with the `group_digits` digits of `group`.
+    fn group(&self, group: usize, group_digits: u32) -> Vec<Held> {
+        let per_group = 1usize << (4 * (self.digits - group_digits));
+        let mut held = Vec::new();
+        for shard in group * per_group..(group + 1) * per_group {
+            let path = self.dir.join(shard_path(shard, self.digits));
+            let Some(bytes) = read_small(&path) else { continue };
+            let Ok(rows) =
+                serde_json::from_slice::<std::collections::HashMap<String, StoredRow>>(&bytes)
+            else {
+                tracing::warn!(path = %path.display(), "A shard of the previous look-up index does not parse; its values count as new");
+                continue;
+            };
+            for (value, row) in rows {
+                let feeds = row.l.iter().filter_map(|l| self.feeds.get(l.1).cloned()).collect();
+                let outputs = row
+                    .t
+                    .iter()
+                    .flat_map(|t| t.6.iter().filter_map(|&o| self.outputs.get(o).cloned()))
+                    .collect();
+                held.push(Held { value, outputs, feeds });
+            }
+        }
+        held
+    }
+}
+
+/// The changes of some shards, by output path and feed id.
+#[derive(Default)]
+struct Diff {
+    outputs: std::collections::BTreeMap<String, Change>,
+    feeds: std::collections::BTreeMap<String, Change>,
+}
+
+impl Diff {
+    fn compare(&mut self, then: Vec<Held>, now: Vec<Held>) {
+        let mut before: std::collections::HashMap<String, Held> =
+            then.into_iter().map(|h| (h.value.clone(), h)).collect();
+        for held in now {
+            let old = before.remove(&held.value);
+            let (old_outputs, old_feeds) =
+                old.map_or((Vec::new(), Vec::new()), |o| (o.outputs, o.feeds));
+            count(&mut self.outputs, &held.value, &old_outputs, &held.outputs);
+            count(&mut self.feeds, &held.value, &old_feeds, &held.feeds);
+        }
+        for (value, old) in before {
+            count(&mut self.outputs, &value, &old.outputs, &[]);
+            count(&mut self.feeds, &value, &old.feeds, &[]);
+        }
+    }
+
+    fn merge(&mut self, other: Diff) {
+        for (name, change) in other.outputs {
+            self.outputs.entry(name).or_default().merge(change);
+        }
+        for (name, change) in other.feeds {
+            self.feeds.entry(name).or_default().merge(change);
+        }
+    }
+
+    /// The changes in the order of this build's outputs and feeds, then those only the
+    /// previous build had; every output and feed of this build is listed, changed or not.
+    fn into_changes(mut self, since: String, meta: &Meta) -> Changes {
+        let ordered = |map: &mut std::collections::BTreeMap<String, Change>, names: Vec<&str>| {
+            let mut list: Vec<Change> = names
+                .into_iter()
+                .map(|name| {
+                    let mut change = map.remove(name).unwrap_or_default();
+                    name.clone_into(&mut change.name);
+                    change
+                })
+                .collect();
+            list.extend(std::mem::take(map).into_iter().map(|(name, mut change)| {
+                change.name = name;
+                change
+            }));
+            list
+        };
+        let outputs =
+            ordered(&mut self.outputs, meta.outputs.iter().map(|o| o.path.as_str()).collect());
+        let feeds = ordered(&mut self.feeds, meta.feeds.iter().map(|f| f.id.as_str()).collect());
+        Changes { since, outputs, feeds }
+    }
+}
+
+/// Counts `value` as added to the names in `now` and not in `then`, and removed from the
+/// names in `then` and not in `now`.
+fn count(
+    into: &mut std::collections::BTreeMap<String, Change>,
+    value: &str,
+    then: &[String],
+    now: &[String],
+) {
+    for name in now.iter().filter(|n| !then.contains(n)) {
+        into.entry(name.clone()).or_default().count(value, true);
+    }
+    for name in then.iter().filter(|n| !now.contains(n)) {
+        into.entry(name.clone()).or_default().count(value, false);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hash_is_fnv_1a_then_the_murmur_finalizer() {
+        // FNV-1a of "a" is 0xe40c292c (the published test vector); the finalizer is
+        // computed here step by step, independently of `hash32`.
+        let mut h: u32 = 0xe40c_292c;
+        h ^= h >> 16;
+        h = h.wrapping_mul(0x85eb_ca6b);
+        h ^= h >> 13;
+        h = h.wrapping_mul(0xc2b2_ae35);
+        h ^= h >> 16;
+        assert_eq!(hash32("a"), h);
+        // The empty string: FNV's offset basis through the finalizer.
+        let mut e: u32 = 0x811c_9dc5;
+        e ^= e >> 16;
+        e = e.wrapping_mul(0x85eb_ca6b);
+        e ^= e >> 13;
+        e = e.wrapping_mul(0xc2b2_ae35);
+        e ^= e >> 16;
+        assert_eq!(hash32(""), e);
+    }
+
+    #[test]
+    fn shards_grow_with_the_values_so_that_each_holds_about_a_thousand() {
+        assert_eq!(digits_for(0), 1);
+        assert_eq!(digits_for(16_000), 1);
+        assert_eq!(digits_for(16_001), 2);
+        assert_eq!(digits_for(256_000), 2);
+        assert_eq!(digits_for(10_000_000), 4);
+        assert_eq!(digits_for(usize::MAX), 6);
+    }
+
+    #[test]
+    fn shard_paths_split_after_two_digits() {
+        assert_eq!(shard_path(0xa, 1), "a.json");
+        assert_eq!(shard_path(0x0b, 2), "0b.json");
+        assert_eq!(shard_path(0x0bc, 3), "0b/c.json");
+        assert_eq!(shard_path(0xabcd, 4), "ab/cd.json");
+    }
+
+    #[test]
+    fn a_value_lands_in_the_shard_its_leading_hash_digits_name() {
+        let h = hash32("198.51.100.7");
+        assert_eq!(shard_of("198.51.100.7", 1), (h >> 28) as usize);
+        assert_eq!(shard_of("198.51.100.7", 4), (h >> 16) as usize);
+    }
+
+    #[test]
+    fn rows_gather_the_fragments_of_a_value_and_escape_it() {
+        let mut index = IndexBuilder::new(10, 1000);
+        let hostile = "evil\"</script>\n.example";
+        index.listing(hostile, 3, 1, Some((400, 900)));
+        index.listing("b.example", 3, 0, None);
+        index.listing(hostile, 3, 2, None);
+        index.verdict(
+            hostile,
+            &Verdict {
+                task: 0,
+                kind: 3,
+                verdict: "selected",
+                score: Some(46.876),
+                model: Some(1),
+                expires_at: Some(5000),
+                outputs: &[0, 2],
+                lists: &[],
+                feeds: &[1, 2],
+            },
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let written = index.write(dir.path(), &Meta::default(), None).unwrap();
+        assert_eq!(written.values, 2);
+        let shard = shard_of(hostile, written.digits);
+        let text =
+            std::fs::read_to_string(dir.path().join("lookup").join(shard_path(shard, 1))).unwrap();
+        let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let row = &parsed[hostile];
+        assert_eq!(row["l"], serde_json::json!([[3, 1, 600, 100], [3, 2, null, null]]));
+        assert_eq!(
+            row["t"],
+            serde_json::json!([[0, 3, "selected", 46.88, 1, 4000, [0, 2], [], [1, 2]]])
+        );
+        assert!(!text.contains("</script>\n"), "the value's newline is escaped");
+        let meta: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("lookup/meta.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(meta["digits"], 1);
+        assert_eq!(meta["values"], 2);
+    }
+}
