@@ -323,12 +323,29 @@ pub struct BuildReport {
     pub models: Vec<ModelReport>,
     /// Distinct indicators over every feed, per attribute type.
     pub by_type: BTreeMap<String, u64>,
+    /// Indicators that two feeds both list, per pair of feeds: an indicator is the same in
+    /// two feeds when its type and canonical value are. Each pair appears once, `a` before `b`
+    /// in the order of `feeds`, and only when they share at least one indicator; a pair not
+    /// listed shares none. A feed's indicators are those it contributes to this build (its
+    /// last good data when stale), as in [`FeedReport::indicators`].
+    pub overlap: Vec<OverlapPair>,
     /// What each output gained and lost since the previous build, and each feed, from the
     /// two builds' look-up indexes; `null` on a first build, or when the previous build's
     /// index is not at hand (a fresh machine).
     pub changes: Option<crate::export::lookup_index::Changes>,
     /// Notes about the state carried between builds (a ledger recovered, for instance).
     pub notes: Vec<String>,
+}
+
+/// Two feeds and the distinct indicators both list, in one build.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OverlapPair {
+    /// The id of the feed that comes first in the report.
+    pub a: String,
+    /// The id of the other feed.
+    pub b: String,
+    /// Distinct indicators (type and canonical value) that both feeds list; at least 1.
+    pub shared: u64,
 }
 
 impl BuildReport {

@@ -47,6 +47,9 @@ mod serve;
 mod site_lookup;
 // The site's decay-model pages: curves and score histograms as SVG, linked and escaped.
 mod site_models;
+// The site's overlap page and feed-page overlap, the task pages' chart over the builds and
+// the index's health dashboard, checked against the feed files written.
+mod site_overlap;
 // Last good data: failing, emptied and shrunk feeds across builds.
 mod stale;
 // The state folder: damaged, deleted, and restored on a fresh machine from the published site.

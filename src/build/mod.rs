@@ -18,6 +18,7 @@
 //! - `score`: one record's score under one model, and how it was reached.
 //! - `select`: a task's selection and sort order.
 //! - `models`: the decay models' reports and sampled curves, for the site's model pages.
+//! - `overlap`: the distinct indicators of a build and how many each pair of feeds shares.
 //! - `index`: the rows of the site's look-up index: listings, verdicts, outputs.
 //! - `lookup`: what a build would do with one value, from the cached data, writing nothing.
 
@@ -26,6 +27,7 @@ mod health;
 mod index;
 mod lookup;
 mod models;
+mod overlap;
 mod score;
 mod select;
 mod state;
@@ -338,12 +340,13 @@ pub fn run(
     // Report per feed.
     let mut feed_reports = Vec::with_capacity(results.len());
     let mut all_types: BTreeMap<String, u64> = BTreeMap::new();
-    let mut distinct = std::collections::HashSet::new();
-    for result in &results {
+    // One pass gives both the distinct indicators per type and what each pair of feeds shares.
+    let mut overlap = overlap::Overlap::new(results.len());
+    for (position, result) in results.iter().enumerate() {
         let report = feed_report(project, result);
         if let Some(parsed) = &result.parsed {
             for record in &parsed.records {
-                if distinct.insert(&record.indicator) {
+                if overlap.add(position, &record.indicator) {
                     *all_types.entry(record.indicator.kind.as_str().to_owned()).or_default() += 1;
                 }
             }
@@ -351,11 +354,13 @@ pub fn run(
         log_feed(&report);
         feed_reports.push(report);
     }
-    // The look-up index: every feed's listings now, every task's verdicts as it is written.
     let feed_ids: Vec<&str> = results.iter().map(|r| project.feeds[r.index].id.as_str()).collect();
+    let distinct = overlap.distinct();
+    // The pairs; the map of every indicator goes with `overlap`.
+    let overlap = overlap.pairs(&feed_ids);
+    // The look-up index: every feed's listings now, every task's verdicts as it is written.
     let positions = index::Positions::new(&feed_ids);
-    let mut lookup_index = export::lookup_index::IndexBuilder::new(distinct.len(), options.now);
-    drop(distinct);
+    let mut lookup_index = export::lookup_index::IndexBuilder::new(distinct, options.now);
     for result in &results {
         if let Some(parsed) = &result.parsed {
             let id = &project.feeds[result.index].id;
@@ -498,6 +503,7 @@ pub fn run(
         tasks: task_reports,
         models: models::reports(project, &models, &model_scores),
         by_type: all_types,
+        overlap,
         changes: written.changes.clone(),
         // The site is published: a note names paths inside the repository, never the build
         // machine's folders.

@@ -1,5 +1,5 @@
-//! Charts drawn at build time as inline SVG: a line chart (decay curves, counts over builds)
-//! and a bar chart (score histograms).
+//! Charts drawn at build time as inline SVG: a line chart (decay curves, counts over builds),
+//! a bar chart (score histograms) and a heat map (indicators shared by feeds).
 //!
 //! A chart is a plain `<svg>` string with no script, meant to sit inside an HTML page. Every
 //! text in it (title, description, labels) is escaped here, so a caller may pass any string.
@@ -8,7 +8,7 @@
 //! and the dark scheme both work. Every coordinate is written with two fixed decimals, so the
 //! same data gives the same bytes.
 //!
-//! Both charts share one frame: a [`WIDTH`] × [`HEIGHT`] view box (taller when the legend
+//! The line and the bar chart share one frame: a [`WIDTH`] × [`HEIGHT`] view box (taller when the legend
 //! needs more than one row) with the plot area inside
 //! the margins ([`PLOT_LEFT`]..[`PLOT_RIGHT`], [`PLOT_TOP`]..[`PLOT_BOTTOM`]). A value `v` of
 //! an axis from `min` to `max` sits at `PLOT_LEFT + (v − min) / (max − min) × (PLOT_RIGHT −
@@ -386,19 +386,257 @@ impl BarChart {
     }
 }
 
+/// How many shades a heat map has for values above 0 (classes `heat-1` … `heat-5`).
+pub const HEAT_LEVELS: usize = 5;
+
+/// One filled cell of a [`HeatMap`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct HeatCell {
+    /// The row, from 0 at the top.
+    pub row: usize,
+    /// The column, from 0 at the left.
+    pub column: usize,
+    /// The value on a scale of 0 to 1 (a share): it picks the shade.
+    pub level: f64,
+    /// What the cell says when it is large enough to say it: a short number.
+    pub text: String,
+    /// The cell's own `<title>`: its value in words, shown on hover.
+    pub title: String,
+}
+
+/// A square matrix of shaded cells, the same labels along the rows (left) and the columns
+/// (top, turned upright): a heat map of something between every two things, such as the
+/// indicators two feeds share.
+///
+/// The cell size follows the number of labels ([`HeatMap::cell_size`]), from
+/// [`HEAT_CELL_MAX`] for a few down to [`HEAT_CELL_MIN`] for a hundred and more, and the view
+/// box grows with the matrix, so the picture scales to the page as a whole. A cell shows its
+/// text only where it fits at a readable size; its `<title>` always holds the value. The
+/// diagonal (a label against itself) is drawn with the class `heat-self`, cells without a
+/// value are left in the background's shade (`heat-0`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct HeatMap {
+    /// A prefix for the ids of the title and description, unique on the page.
+    pub id: String,
+    /// The accessible name (`<title>`).
+    pub title: String,
+    /// The accessible description (`<desc>`).
+    pub desc: String,
+    /// The labels of the rows, top to bottom, which are also those of the columns, left to
+    /// right. Labels longer than [`HEAT_LABEL_CHARS`] are cut, with the whole label as their
+    /// `<title>`.
+    pub labels: Vec<String>,
+    /// The cells that have a value, in any order; a cell outside the matrix is left out.
+    pub cells: Vec<HeatCell>,
+    /// What the shades measure, written before their legend.
+    pub level_label: String,
+}
+
+/// The largest cell of a heat map, for a few labels.
+pub const HEAT_CELL_MAX: f64 = 40.0;
+/// The smallest cell of a heat map, for many labels.
+pub const HEAT_CELL_MIN: f64 = 10.0;
+/// The longest label a heat map writes whole.
+pub const HEAT_LABEL_CHARS: usize = 24;
+/// The width a heat map's matrix aims at, shared out among its columns.
+const HEAT_MATRIX: f64 = 560.0;
+/// The smallest font a cell's text is written at; below it the cell stays without text.
+const HEAT_TEXT_MIN: f64 = 7.0;
+
+impl HeatMap {
+    /// The side of one cell: [`HEAT_MATRIX`] shared among the labels, kept between
+    /// [`HEAT_CELL_MIN`] and [`HEAT_CELL_MAX`].
+    #[must_use]
+    pub fn cell_size(&self) -> f64 {
+        (HEAT_MATRIX / self.labels.len().max(1) as f64).clamp(HEAT_CELL_MIN, HEAT_CELL_MAX)
+    }
+
+    /// The top left corner of the matrix: right of the row labels, under the column labels.
+    #[must_use]
+    pub fn origin(&self) -> (f64, f64) {
+        let font = self.label_font();
+        let longest = self.labels.iter().map(|l| l.chars().count().min(HEAT_LABEL_CHARS)).max();
+        // A rough width of the text at this size, as for the legends of the other charts.
+        let room = 8.0 + text_width(longest.unwrap_or(0), font);
+        (room, room)
+    }
+
+    /// The font size of the labels: 11 units, smaller when the cells are smaller.
+    fn label_font(&self) -> f64 {
+        (self.cell_size() * 0.85).min(11.0)
+    }
+
+    /// The shade class of a value on the 0..1 scale: `heat-1` for up to 1/[`HEAT_LEVELS`], …,
+    /// `heat-5` for the last step; 0 and values that are not numbers take `heat-0`.
+    #[must_use]
+    pub fn level_class(level: f64) -> usize {
+        if level.is_nan() || level <= 0.0 {
+            0
+        } else {
+            ((level * HEAT_LEVELS as f64).ceil() as usize).clamp(1, HEAT_LEVELS)
+        }
+    }
+
+    /// The heat map as an `<svg>` element.
+    #[must_use]
+    pub fn to_svg(&self) -> String {
+        let n = self.labels.len();
+        let cell = self.cell_size();
+        let (left, top) = self.origin();
+        let side = cell * n as f64;
+        let font = self.label_font();
+        let mut svg = String::new();
+        let _ = write!(
+            svg,
+            r#"<rect class="heat-0" x="{}" y="{}" width="{s}" height="{s}"/>"#,
+            num(left),
+            num(top),
+            s = num(side),
+        );
+        for i in 0..n {
+            let _ = write!(
+                svg,
+                r#"<rect class="heat-self" x="{}" y="{}" width="{c}" height="{c}"/>"#,
+                num(left + cell * i as f64),
+                num(top + cell * i as f64),
+                c = num(cell),
+            );
+        }
+        for (i, label) in self.labels.iter().enumerate() {
+            let middle = cell * (i as f64 + 0.5);
+            let (short, whole) = cut_label(label);
+            let _ = write!(
+                svg,
+                r#"<text class="tick" x="{}" y="{}" text-anchor="end" font-size="{f}">{}{}</text>"#,
+                num(left - 4.0),
+                num(top + middle + font * 0.35),
+                escape(&short),
+                whole,
+                f = num(font),
+            );
+            let (x, y) = (left + middle + font * 0.35, top - 4.0);
+            let _ = write!(
+                svg,
+                r#"<text class="tick" x="{x}" y="{y}" transform="rotate(-90 {x} {y})" font-size="{f}">{}{}</text>"#,
+                escape(&short),
+                whole,
+                x = num(x),
+                y = num(y),
+                f = num(font),
+            );
+        }
+        let text_font = (cell * 0.36).min(11.0);
+        for c in self.cells.iter().filter(|c| c.row < n && c.column < n) {
+            let level = HeatMap::level_class(c.level);
+            let (x, y) = (left + cell * c.column as f64, top + cell * c.row as f64);
+            let _ = write!(
+                svg,
+                r#"<rect class="heat heat-{level}" x="{}" y="{}" width="{s}" height="{s}"><title>{}</title></rect>"#,
+                num(x),
+                num(y),
+                escape(&c.title),
+                s = num(cell),
+            );
+            let fits = text_font >= HEAT_TEXT_MIN
+                && text_width(c.text.chars().count(), text_font) <= cell - 3.0;
+            if fits && !c.text.is_empty() {
+                let _ = write!(
+                    svg,
+                    r#"<text class="cell-value on-heat-{level}" x="{}" y="{}" text-anchor="middle" font-size="{}" aria-hidden="true">{}</text>"#,
+                    num(x + cell / 2.0),
+                    num(y + cell / 2.0 + text_font * 0.35),
+                    num(text_font),
+                    escape(&c.text),
+                );
+            }
+        }
+        let legend_top = top + side + 24.0;
+        let width = self.legend(&mut svg, left, legend_top);
+        let view = ((left + side + 16.0).max(width + 16.0), legend_top + 28.0);
+        svg_element("chart heatmap", &self.id, &self.title, &self.desc, view, &svg)
+    }
+
+    /// The legend under the matrix: what the shades measure, then a swatch per shade and
+    /// one for the diagonal. Returns where its right end is.
+    fn legend(&self, svg: &mut String, left: f64, top: f64) -> f64 {
+        let _ = write!(
+            svg,
+            r#"<text class="legend" x="{}" y="{}">{}</text>"#,
+            num(left),
+            num(top),
+            escape(&self.level_label),
+        );
+        let step = 100.0 / HEAT_LEVELS as f64;
+        let mut entries: Vec<(String, String)> = vec![("heat-0".to_owned(), "none".to_owned())];
+        for level in 1..=HEAT_LEVELS {
+            let (from, to) = (step * (level - 1) as f64, step * level as f64);
+            let range = format!("{}–{} %", plain_number(from, 1), plain_number(to, 1));
+            entries.push((format!("heat-{level}"), range));
+        }
+        entries.push(("heat-self".to_owned(), "itself".to_owned()));
+        let mut x = left + text_width(self.level_label.chars().count(), 11.0) + 8.0;
+        let mut right = x;
+        for (class, name) in &entries {
+            let _ = write!(
+                svg,
+                r#"<rect class="{}" x="{}" y="{}" width="12.00" height="12.00"/><text class="legend" x="{}" y="{}">{}</text>"#,
+                escape(class),
+                num(x),
+                num(top - 10.0),
+                num(x + 16.0),
+                num(top),
+                escape(name),
+            );
+            x += 24.0 + text_width(name.chars().count(), 11.0);
+            right = x;
+        }
+        right
+    }
+}
+
+/// A rough width of `chars` characters at `font` units.
+fn text_width(chars: usize, font: f64) -> f64 {
+    chars as f64 * font * 0.6
+}
+
+/// A label cut to [`HEAT_LABEL_CHARS`] characters, and, when it was cut, a `<title>` element
+/// with the whole label (escaped).
+fn cut_label(label: &str) -> (String, String) {
+    if label.chars().count() <= HEAT_LABEL_CHARS {
+        return (label.to_owned(), String::new());
+    }
+    let short = label.chars().take(HEAT_LABEL_CHARS - 1).chain(['…']).collect();
+    (short, format!("<title>{}</title>", escape(label)))
+}
+
 /// How many series colours `style.css` defines (`series-0` …).
 pub const SERIES_COLOURS: usize = 4;
 
-/// The whole `<svg>`: its opening with the accessible name and description, sized for
-/// `rows` rows of legend, then `body`.
+/// The whole `<svg>` of a line or bar chart: its opening with the accessible name and
+/// description, sized for `rows` rows of legend, then `body`.
 fn close_svg(id: &str, title: &str, desc: &str, rows: usize, body: &str) -> String {
+    let height = HEIGHT + LEGEND_ROW * rows.saturating_sub(1) as f64;
+    svg_element("chart", id, title, desc, (WIDTH, height), body)
+}
+
+/// An `<svg>` of class `class` with a view box of `size`, its accessible name and
+/// description first, then `body`.
+fn svg_element(
+    class: &str,
+    id: &str,
+    title: &str,
+    desc: &str,
+    size: (f64, f64),
+    body: &str,
+) -> String {
     // An id is one token of `aria-labelledby`: letters, digits, `-` and `_` only.
     let id: String =
         id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '-' }).collect();
     format!(
-        r#"<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {}" role="img" aria-labelledby="{id}-title {id}-desc"><title id="{id}-title">{}</title><desc id="{id}-desc">{}</desc>{body}</svg>"#,
-        num(WIDTH),
-        num(HEIGHT + LEGEND_ROW * rows.saturating_sub(1) as f64),
+        r#"<svg class="{}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {}" role="img" aria-labelledby="{id}-title {id}-desc"><title id="{id}-title">{}</title><desc id="{id}-desc">{}</desc>{body}</svg>"#,
+        escape(class),
+        num(size.0),
+        num(size.1),
         escape(title),
         escape(desc),
     )
@@ -762,6 +1000,162 @@ mod tests {
         let counts = Axis::rounded("n", 2.0, 5, true);
         assert_eq!(counts.ticks.iter().map(|t| t.value).collect::<Vec<_>>(), [0.0, 1.0, 2.0]);
         assert_eq!(Axis::rounded("n", 0.0, 5, true).max, 1.0);
+    }
+
+    fn heat_map(labels: &[&str], cells: &[(usize, usize, f64, &str)]) -> HeatMap {
+        HeatMap {
+            id: "overlap".to_owned(),
+            title: "Shared".to_owned(),
+            desc: "Pairs".to_owned(),
+            labels: labels.iter().map(|&l| l.to_owned()).collect(),
+            cells: cells
+                .iter()
+                .map(|&(row, column, level, text)| HeatCell {
+                    row,
+                    column,
+                    level,
+                    text: text.to_owned(),
+                    title: format!("{row} and {column}: {text}"),
+                })
+                .collect(),
+            level_label: "share of the row".to_owned(),
+        }
+    }
+
+    fn view_box(doc: &roxmltree::Document<'_>) -> Vec<f64> {
+        let text = doc.root_element().attribute("viewBox").unwrap();
+        text.split(' ').map(|v| v.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn a_heat_map_puts_each_cell_in_its_row_and_column_with_its_shade() {
+        let chart = heat_map(&["a", "bb", "c"], &[(0, 1, 0.5, "12"), (1, 0, 0.05, "12")]);
+        // Three labels share 560 units, at most 40 each.
+        assert_eq!(chart.cell_size(), 40.0);
+        let (left, top) = chart.origin();
+        let svg = chart.to_svg();
+        let doc = roxmltree::Document::parse(&svg).expect("the heat map is XML");
+        let root = doc.root_element();
+        assert_eq!(root.attribute("role"), Some("img"));
+        assert_eq!(root.attribute("aria-labelledby"), Some("overlap-title overlap-desc"));
+        let cells: Vec<roxmltree::Node<'_, '_>> = doc
+            .descendants()
+            .filter(|n| n.attribute("class").is_some_and(|c| c.starts_with("heat ")))
+            .collect();
+        assert_eq!(cells.len(), 2);
+        let attr = |node: roxmltree::Node<'_, '_>, name| {
+            node.attribute(name).unwrap().parse::<f64>().unwrap()
+        };
+        // Row 0, column 1: one cell right of the corner; half: the third of five shades.
+        close(attr(cells[0], "x"), left + 40.0);
+        close(attr(cells[0], "y"), top);
+        assert_eq!(cells[0].attribute("class"), Some("heat heat-3"));
+        close(attr(cells[1], "x"), left);
+        close(attr(cells[1], "y"), top + 40.0);
+        assert_eq!(cells[1].attribute("class"), Some("heat heat-1"));
+        let title = cells[0].first_element_child().unwrap();
+        assert_eq!(title.text(), Some("0 and 1: 12"));
+        // Each cell says its number, centred in it.
+        let values: Vec<roxmltree::Node<'_, '_>> = doc
+            .descendants()
+            .filter(|n| n.attribute("class").is_some_and(|c| c.starts_with("cell-value")))
+            .collect();
+        assert_eq!(values.len(), 2);
+        assert_eq!(values[0].text(), Some("12"));
+        close(attr(values[0], "x"), left + 60.0);
+        // The diagonal, and every label twice (rows and columns).
+        assert_eq!(
+            doc.descendants().filter(|n| n.attribute("class") == Some("heat-self")).count(),
+            4
+        );
+        let ticks: Vec<&str> = doc
+            .descendants()
+            .filter(|n| n.attribute("class") == Some("tick"))
+            .filter_map(|n| n.text())
+            .collect();
+        assert_eq!(ticks, ["a", "a", "bb", "bb", "c", "c"]);
+    }
+
+    #[test]
+    fn shades_step_by_a_fifth_and_zero_has_none() {
+        assert_eq!(HeatMap::level_class(0.0), 0);
+        assert_eq!(HeatMap::level_class(f64::NAN), 0);
+        assert_eq!(HeatMap::level_class(0.000_1), 1);
+        assert_eq!(HeatMap::level_class(0.2), 1);
+        assert_eq!(HeatMap::level_class(0.200_1), 2);
+        assert_eq!(HeatMap::level_class(0.8), 4);
+        assert_eq!(HeatMap::level_class(1.0), 5);
+        assert_eq!(HeatMap::level_class(3.0), 5);
+    }
+
+    #[test]
+    fn a_heat_map_of_110_labels_has_small_cells_cut_labels_and_no_cramped_numbers() {
+        let labels: Vec<String> =
+            (0..110).map(|i| format!("feed-with-a-rather-long-id-{i:03}")).collect();
+        let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+        let chart = heat_map(&labels, &[(3, 100, 0.9, "1.2k")]);
+        assert_eq!(chart.cell_size(), HEAT_CELL_MIN);
+        let svg = chart.to_svg();
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let (left, top) = chart.origin();
+        // The view box holds the labels and the 1 100 units of the matrix.
+        let size = view_box(&doc);
+        assert!(size[2] >= left + 1100.0 && size[3] >= top + 1100.0, "{size:?}");
+        assert!(size[2] < 1500.0, "{size:?}");
+        // A cell of 10 units has no room for a readable number; its title keeps the value.
+        assert!(!svg.contains("cell-value"));
+        assert!(svg.contains("<title>3 and 100: 1.2k</title>"));
+        // Labels are cut to 24 characters, the whole one in their title.
+        let first = doc.descendants().find(|n| n.attribute("class") == Some("tick")).unwrap();
+        let shown: String =
+            first.children().filter(roxmltree::Node::is_text).filter_map(|c| c.text()).collect();
+        assert_eq!(shown.chars().count(), HEAT_LABEL_CHARS);
+        assert!(shown.ends_with('…'));
+        assert_eq!(first.first_element_child().unwrap().text(), Some(labels[0]));
+    }
+
+    #[test]
+    fn a_number_too_wide_for_its_cell_is_left_to_the_title() {
+        let chart = heat_map(&["a", "b"], &[(0, 1, 0.5, "123456789"), (1, 0, 0.5, "99")]);
+        let svg = chart.to_svg();
+        assert!(!svg.contains(">123456789</text>"), "{svg}");
+        assert!(svg.contains(">99</text>"), "{svg}");
+        assert!(svg.contains("<title>0 and 1: 123456789</title>"));
+    }
+
+    #[test]
+    fn every_text_of_a_heat_map_is_escaped() {
+        let hostile = "<script>alert(\"x\")</script> & 'q'";
+        // A label short enough to be written whole, and one that is cut.
+        let short = "<script>&\"'</script>";
+        let long_hostile = format!("{hostile}{}", "&<".repeat(20));
+        let mut chart = heat_map(&[short, &long_hostile], &[(0, 1, 0.5, hostile)]);
+        chart.id = hostile.to_owned();
+        chart.title = hostile.to_owned();
+        chart.desc = hostile.to_owned();
+        chart.cells[0].title = hostile.to_owned();
+        chart.level_label = hostile.to_owned();
+        let svg = chart.to_svg();
+        assert!(!svg.contains("<script"), "{svg}");
+        let doc = roxmltree::Document::parse(&svg).expect("still XML");
+        let root = doc.root_element();
+        assert_eq!(root.first_element_child().unwrap().text(), Some(hostile));
+        let ids = root.attribute("aria-labelledby").unwrap();
+        assert!(ids.chars().all(|c| c.is_ascii_alphanumeric() || "-_ ".contains(c)), "{ids}");
+        let ticks: Vec<String> = doc
+            .descendants()
+            .filter(|n| n.attribute("class") == Some("tick"))
+            .map(|n| {
+                n.children().filter(roxmltree::Node::is_text).filter_map(|c| c.text()).collect()
+            })
+            .collect();
+        assert_eq!(ticks[0], short);
+        // The long label is cut, and its title holds it whole.
+        let cut =
+            doc.descendants().filter(|n| n.attribute("class") == Some("tick")).nth(2).unwrap();
+        assert_eq!(cut.first_element_child().unwrap().text(), Some(long_hostile.as_str()));
+        let legend = doc.descendants().find(|n| n.attribute("class") == Some("legend")).unwrap();
+        assert_eq!(legend.text(), Some(hostile));
     }
 
     #[test]

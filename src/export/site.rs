@@ -1,5 +1,5 @@
-//! The static site: an index with feed health and downloads, one page per feed, per task and
-//! per decay model.
+//! The static site: an index with feed health and downloads, an overlap page, and one page
+//! per feed, per task and per decay model.
 //!
 //! Pages are rendered with minijinja from the templates built into the binary
 //! (`templates/` in the source tree). A file of the same name in the repository's own
@@ -13,6 +13,11 @@
 //! curves, from points the build sampled, and the histogram of the scores it gave. They reach
 //! the template as markup marked safe; the chart code escapes every text inside them.
 //!
+//! Feed and task pages chart their counts over the last [`HISTORY_CHART_BUILDS`] builds of the
+//! history, through one function that takes the series to draw. The overlap page draws the
+//! report's pairs of feeds as a heat map; each feed page lists the feeds it shares
+//! indicators with.
+//!
 //! [`chart`]: super::chart
 
 use std::fmt::Write as _;
@@ -21,11 +26,11 @@ use std::path::Path;
 use minijinja::value::{Serde, Value};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, context};
 
-use super::chart::{self, Axis, Bar, BarChart, LineChart, Marker, Rule, Series};
+use super::chart::{self, Axis, Bar, BarChart, HeatCell, HeatMap, LineChart, Marker, Rule, Series};
 use super::lookup_index::Written;
 use super::{ExportError, rfc3339, write_file};
 use crate::history::History;
-use crate::report::{BuildReport, ModelReport, SCORE_BUCKETS, ScoreHistogram};
+use crate::report::{BuildReport, FeedReport, ModelReport, SCORE_BUCKETS, ScoreHistogram};
 
 /// The built-in templates and assets, by name.
 const BUILTIN: &[(&str, &str)] = &[
@@ -34,6 +39,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("feed.html", include_str!("../../templates/feed.html")),
     ("task.html", include_str!("../../templates/task.html")),
     ("model.html", include_str!("../../templates/model.html")),
+    ("overlap.html", include_str!("../../templates/overlap.html")),
     ("lookup.html", include_str!("../../templates/lookup.html")),
     ("changes.html", include_str!("../../templates/changes.html")),
     ("style.css", include_str!("../../templates/style.css")),
@@ -92,11 +98,26 @@ pub fn write(
         context! {
             report => report_value.clone(),
             root => "",
+            current => "index.html",
             built => built.clone(),
             changes => Value::from(Serde(changes(report, history))),
         },
     )?;
     write_file(&dir.join("index.html"), index.as_bytes())?;
+    pages += 1;
+    let overlap = Overlap::new(report);
+    let page = render(
+        "overlap.html",
+        context! {
+            report => report_value.clone(),
+            root => "",
+            current => "overlap.html",
+            built => built.clone(),
+            overlap => Value::from(Serde(overlap.page())),
+            heat_map => overlap.heat_map().map(Value::from_safe_string),
+        },
+    )?;
+    write_file(&dir.join("overlap.html"), page.as_bytes())?;
     pages += 1;
     for feed in &report.feeds {
         let page = render(
@@ -105,11 +126,13 @@ pub fn write(
                 report => report_value.clone(),
                 feed => Value::from(Serde(feed)),
                 history_chart => feed_history_chart(&feed.id, history).map(Value::from_safe_string),
+                overlap => Value::from(Serde(overlap.of_feed(&feed.id))),
                 changed => report.changes.as_ref().map(|c| {
                     Value::from(Serde(c.feeds.iter().find(|change| change.name == feed.id)))
                 }),
                 changes_since => report.changes.as_ref().map(|c| c.since.clone()),
                 root => "../",
+                current => "",
                 built => built.clone(),
             },
         )?;
@@ -122,7 +145,9 @@ pub fn write(
             context! {
                 report => report_value.clone(),
                 task => Value::from(Serde(task)),
+                history_chart => task_history_chart(&task.id, history).map(Value::from_safe_string),
                 root => "../",
+                current => "",
                 built => built.clone(),
             },
         )?;
@@ -142,6 +167,7 @@ pub fn write(
                 score_chart => Value::from_safe_string(score_chart(model)),
                 threshold_bucket => (model.threshold > 0.0).then(|| ScoreHistogram::bucket(model.threshold)),
                 root => "../",
+                current => "",
                 built => built.clone(),
             },
         )?;
@@ -154,6 +180,7 @@ pub fn write(
             report => report_value.clone(),
             index_values => lookup.values,
             root => "",
+            current => "lookup.html",
             built => built.clone(),
         },
     )?;
@@ -164,6 +191,7 @@ pub fn write(
             report => report_value.clone(),
             examples => super::lookup_index::CHANGE_EXAMPLES,
             root => "",
+            current => "changes.html",
             built => built.clone(),
         },
     )?;
@@ -331,38 +359,291 @@ pub const HISTORY_CHART_BUILDS: usize = 90;
 /// A feed's indicators over the last [`HISTORY_CHART_BUILDS`] builds that read it, as a line
 /// chart against days before the latest; `None` before the feed's second build.
 fn feed_history_chart(feed: &str, history: &History) -> Option<String> {
-    let builds: Vec<(i64, u64)> = history
+    let builds: Vec<(i64, Vec<u64>)> = history
         .builds
         .iter()
-        .filter_map(|b| b.feeds.get(feed).map(|f| (b.now_unix, f.indicators)))
+        .filter_map(|b| b.feeds.get(feed).map(|f| (b.now_unix, vec![f.indicators])))
         .collect();
+    history_chart(
+        &format!("Indicators of {feed} per build"),
+        "Distinct indicators the feed gave",
+        &["indicators"],
+        &builds,
+    )
+}
+
+/// A task's selected, expired and warning-listed indicators over the last
+/// [`HISTORY_CHART_BUILDS`] builds that ran it, one line each; `None` before its second build.
+fn task_history_chart(task: &str, history: &History) -> Option<String> {
+    let builds: Vec<(i64, Vec<u64>)> = history
+        .builds
+        .iter()
+        .filter_map(|b| {
+            b.tasks.get(task).map(|t| (b.now_unix, vec![t.selected, t.expired, t.warninglisted]))
+        })
+        .collect();
+    history_chart(
+        &format!("Indicators of {task} per build"),
+        "Indicators the task selected, left out as expired and left out by warning lists",
+        &["selected", "expired", "warning-listed"],
+        &builds,
+    )
+}
+
+/// Counts over builds as a line chart against days before the latest build: `builds` holds
+/// `(time, counts)` in time order, `counts[i]` the value of the series named `names[i]`. Only
+/// the last [`HISTORY_CHART_BUILDS`] are drawn, and nothing before the second build. The
+/// description says every count with its build time, after `what`.
+fn history_chart(
+    title: &str,
+    what: &str,
+    names: &[&str],
+    builds: &[(i64, Vec<u64>)],
+) -> Option<String> {
     let builds = &builds[builds.len().saturating_sub(HISTORY_CHART_BUILDS)..];
-    let (&(latest, _), &(first, _)) = (builds.last()?, builds.first()?);
+    let (latest, first) = (builds.last()?.0, builds.first()?.0);
     if builds.len() < 2 {
         return None;
     }
     let day = |time: i64| (time - latest) as f64 / 86_400.0;
-    let most = builds.iter().map(|&(_, n)| n).max().unwrap_or(0);
-    let said: Vec<String> =
-        builds.iter().map(|&(time, n)| format!("{n} on {}", rfc3339(time))).collect();
+    let most = builds.iter().flat_map(|(_, counts)| counts.iter().copied()).max().unwrap_or(0);
+    let said: Vec<String> = builds
+        .iter()
+        .map(|(time, counts)| {
+            if let ([_], [n]) = (names, counts.as_slice()) {
+                return format!("{n} on {}", rfc3339(*time));
+            }
+            let counts: Vec<String> =
+                names.iter().zip(counts).map(|(name, n)| format!("{n} {name}")).collect();
+            format!("on {}, {}", rfc3339(*time), counts.join(", "))
+        })
+        .collect();
+    let separator = if names.len() == 1 { ", " } else { "; " };
+    let series = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| Series {
+            name: (*name).to_owned(),
+            points: builds
+                .iter()
+                .map(|(time, counts)| (day(*time), counts.get(i).copied().unwrap_or(0) as f64))
+                .collect(),
+        })
+        .collect();
     let chart = LineChart {
         id: "history".to_owned(),
-        title: format!("Indicators of {feed} per build"),
+        title: title.to_owned(),
         desc: format!(
-            "Distinct indicators the feed gave in each of its last {} builds: {}.",
+            "{what} in each of its last {} builds: {}.",
             builds.len(),
-            said.join(", ")
+            said.join(separator)
         ),
         x: Axis::new("days before this build", day(first).min(-1.0), 0.0, 6),
         y: Axis::rounded("indicators", (most as f64).max(1.0), 5, true),
-        series: vec![Series {
-            name: "indicators".to_owned(),
-            points: builds.iter().map(|&(time, n)| (day(time), n as f64)).collect(),
-        }],
+        series,
         rules: Vec::new(),
         markers: Vec::new(),
     };
     Some(chart.to_svg())
+}
+
+/// How many pairs the overlap page's table shows, the most shared first.
+pub const OVERLAP_TOP_PAIRS: usize = 50;
+
+/// How many pairs the heat map's description names, the most shared first; each feed's page
+/// lists all of its own.
+const OVERLAP_DESC_PAIRS: usize = 100;
+
+/// What the site says about the indicators feeds share, from the report's pairs.
+struct Overlap<'a> {
+    /// Every feed, in report order.
+    feeds: &'a [FeedReport],
+    /// `(a, b, shared)` by position in `feeds`, the most shared first, then in feed order.
+    pairs: Vec<(usize, usize, u64)>,
+}
+
+/// One pair of feeds in the overlap page's table.
+#[derive(serde::Serialize)]
+struct PairRow<'a> {
+    a: SharedWith<'a>,
+    b: SharedWith<'a>,
+    shared: u64,
+}
+
+/// A feed seen from another one: how many indicators they share and what part of each.
+#[derive(serde::Serialize)]
+struct SharedWith<'a> {
+    id: &'a str,
+    name: &'a str,
+    /// Its distinct indicators.
+    indicators: u64,
+    /// Indicators it shares with the other feed.
+    shared: u64,
+    /// `shared` in percent of the other feed's indicators (the page's feed, on a feed page).
+    percent_of_this: f64,
+    /// `shared` in percent of its own indicators.
+    percent_of_it: f64,
+}
+
+/// The overlap page's data besides the heat map.
+#[derive(serde::Serialize)]
+struct OverlapPage<'a> {
+    /// The feeds in the matrix: those with indicators.
+    drawn: usize,
+    /// The feeds left out of it, having no indicators in this build.
+    left_out: Vec<(&'a str, &'a str)>,
+    /// How many pairs share at least one indicator.
+    pairs: usize,
+    /// The first [`OVERLAP_TOP_PAIRS`] of them.
+    top: Vec<PairRow<'a>>,
+}
+
+/// `part` in percent of `whole`; 0 of nothing.
+fn percent(part: u64, whole: u64) -> f64 {
+    if whole == 0 { 0.0 } else { part as f64 * 100.0 / whole as f64 }
+}
+
+impl<'a> Overlap<'a> {
+    fn new(report: &'a BuildReport) -> Overlap<'a> {
+        let position: std::collections::HashMap<&str, usize> =
+            report.feeds.iter().enumerate().map(|(i, f)| (f.id.as_str(), i)).collect();
+        let mut pairs: Vec<(usize, usize, u64)> = report
+            .overlap
+            .iter()
+            .filter_map(|p| {
+                Some((*position.get(p.a.as_str())?, *position.get(p.b.as_str())?, p.shared))
+            })
+            .collect();
+        pairs.sort_by(|x, y| y.2.cmp(&x.2).then((x.0, x.1).cmp(&(y.0, y.1))));
+        Overlap { feeds: &report.feeds, pairs }
+    }
+
+    /// Feed `other` as seen from feed `this`, sharing `shared`.
+    fn seen_from(&self, this: usize, other: usize, shared: u64) -> SharedWith<'a> {
+        let (this, other) = (&self.feeds[this], &self.feeds[other]);
+        SharedWith {
+            id: &other.id,
+            name: &other.name,
+            indicators: other.indicators,
+            shared,
+            percent_of_this: percent(shared, this.indicators),
+            percent_of_it: percent(shared, other.indicators),
+        }
+    }
+
+    /// The feeds that share indicators with feed `id`, the most shared first.
+    fn of_feed(&self, id: &str) -> Vec<SharedWith<'a>> {
+        let Some(this) = self.feeds.iter().position(|f| f.id == id) else {
+            return Vec::new();
+        };
+        self.pairs
+            .iter()
+            .filter_map(|&(a, b, shared)| match (a == this, b == this) {
+                (true, _) => Some(self.seen_from(this, b, shared)),
+                (_, true) => Some(self.seen_from(this, a, shared)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn page(&self) -> OverlapPage<'a> {
+        let top = self
+            .pairs
+            .iter()
+            .take(OVERLAP_TOP_PAIRS)
+            .map(|&(a, b, shared)| PairRow {
+                a: self.seen_from(b, a, shared),
+                b: self.seen_from(a, b, shared),
+                shared,
+            })
+            .collect();
+        OverlapPage {
+            drawn: self.feeds.iter().filter(|f| f.indicators > 0).count(),
+            left_out: self
+                .feeds
+                .iter()
+                .filter(|f| f.indicators == 0)
+                .map(|f| (f.id.as_str(), f.name.as_str()))
+                .collect(),
+            pairs: self.pairs.len(),
+            top,
+        }
+    }
+
+    /// The feed-by-feed heat map of the feeds with indicators, shaded by the share of the row
+    /// feed's indicators that the column feed lists too; `None` with fewer than two such
+    /// feeds.
+    fn heat_map(&self) -> Option<String> {
+        let drawn: Vec<usize> =
+            (0..self.feeds.len()).filter(|&i| self.feeds[i].indicators > 0).collect();
+        if drawn.len() < 2 {
+            return None;
+        }
+        let place = |feed: usize| drawn.iter().position(|&d| d == feed);
+        let mut cells = Vec::with_capacity(self.pairs.len() * 2);
+        for &(a, b, shared) in &self.pairs {
+            let (Some(ra), Some(rb)) = (place(a), place(b)) else { continue };
+            for (row, column, feed, other) in [(ra, rb, a, b), (rb, ra, b, a)] {
+                let (this, that) = (&self.feeds[feed], &self.feeds[other]);
+                let share = percent(shared, this.indicators);
+                cells.push(HeatCell {
+                    row,
+                    column,
+                    level: share / 100.0,
+                    text: compact_count(shared),
+                    title: format!(
+                        "{} and {}: {shared} shared, {} % of the row feed",
+                        this.id,
+                        that.id,
+                        chart::plain_number(share, 1),
+                    ),
+                });
+            }
+        }
+        let named: Vec<String> = self
+            .pairs
+            .iter()
+            .take(OVERLAP_DESC_PAIRS)
+            .map(|&(a, b, shared)| {
+                format!("{} and {}: {shared}", self.feeds[a].id, self.feeds[b].id)
+            })
+            .collect();
+        let pairs = match self.pairs.len() {
+            0 => "No two of them share an indicator.".to_owned(),
+            1 => format!("1 pair shares indicators: {}.", named.join("; ")),
+            n if n > named.len() => format!(
+                "{n} pairs share indicators; the {} that share the most: {}; each feed's page lists all of its pairs.",
+                named.len(),
+                named.join("; ")
+            ),
+            n => format!("{n} pairs share indicators: {}.", named.join("; ")),
+        };
+        let chart = HeatMap {
+            id: "overlap".to_owned(),
+            title: "Indicators shared by each pair of feeds".to_owned(),
+            desc: format!(
+                "A matrix of the {} feeds with indicators in this build, by feed id; the cell of a row and a column is shaded by the share of the row feed's indicators that the column feed lists too. {pairs}",
+                drawn.len()
+            ),
+            labels: drawn.iter().map(|&i| self.feeds[i].id.clone()).collect(),
+            cells,
+            level_label: "share of the row feed's indicators".to_owned(),
+        };
+        Some(chart.to_svg())
+    }
+}
+
+/// A count in at most four characters: `950`, `1.2k`, `12k`, `3.4M`.
+fn compact_count(count: u64) -> String {
+    let mut value = count as f64;
+    for suffix in ["", "k", "M", "G"] {
+        if value < 999.5 {
+            let decimals = usize::from(!suffix.is_empty() && value < 9.95);
+            return format!("{}{suffix}", chart::plain_number(value, decimals));
+        }
+        value /= 1000.0;
+    }
+    format!("{}T", chart::plain_number(value, 0))
 }
 
 /// The labels of the score buckets: `0–10` … `90–100`, `≥100`.
@@ -455,5 +736,169 @@ mod tests {
         assert_eq!(labels[0], "0–10");
         assert_eq!(labels[9], "90–100");
         assert_eq!(labels[10], "≥100");
+    }
+
+    #[test]
+    fn counts_in_heat_map_cells_take_at_most_four_characters() {
+        let cases = [
+            (0, "0"),
+            (999, "999"),
+            (1000, "1k"),
+            (1234, "1.2k"),
+            (9_960, "10k"),
+            (123_456, "123k"),
+            (999_600, "1M"),
+            (3_456_789, "3.5M"),
+            (12_000_000_000, "12G"),
+        ];
+        for (count, text) in cases {
+            assert_eq!(compact_count(count), text, "{count}");
+            assert!(compact_count(count).chars().count() <= 4);
+        }
+    }
+
+    /// A report of `feeds` feeds (every third failing with a long message, every sixth of
+    /// those stale) and `outputs` outputs over five tasks, every pair of feeds sharing some
+    /// indicators; with a history of two builds.
+    fn big_report(feeds: usize, outputs: usize) -> (BuildReport, History) {
+        use crate::report::{FeedStatus, OutputReport, OverlapPair, TaskReport};
+        use std::collections::BTreeMap;
+        let now = 1_787_443_200;
+        let feed_reports: Vec<FeedReport> = (0..feeds)
+            .map(|i| {
+                let failed = i % 3 == 2;
+                FeedReport {
+                    id: format!("provider-feed-number-{i:03}"),
+                    name: format!("A provider's blocklist of bad addresses, number {i}"),
+                    provider: "A provider of threat intelligence".to_owned(),
+                    format: crate::config::FeedFormat::Freetext,
+                    source: format!("https://feeds.example.com/lists/{i}/addresses.txt"),
+                    licence: Some("CC BY-SA 4.0".to_owned()),
+                    homepage: None,
+                    status: if failed { FeedStatus::Error } else { FeedStatus::Ok },
+                    reason: failed.then(|| "http_status".to_owned()),
+                    error: failed.then(|| format!("HTTP status 503 Service Unavailable from https://feeds.example.com/lists/{i}/addresses.txt after 3 attempts; the server said to retry after 3600 seconds")),
+                    stale: failed && i % 6 == 5,
+                    last_success: Some(rfc3339(now - 86_400 * 3)),
+                    failing_since: failed.then(|| rfc3339(now - 86_400 * 2)),
+                    origin: Some(crate::fetch::Origin::Network),
+                    http_status: Some(if failed { 503 } else { 200 }),
+                    bytes: 1_234_567,
+                    duration_ms: 0,
+                    stats: crate::parse::ParseStats::default(),
+                    rejected: 12,
+                    indicators: 5_000_000 + i as u64,
+                    by_type: [("ip-dst".to_owned(), 5_000_000 + i as u64)].into(),
+                    tags: vec!["ip".to_owned()],
+                }
+            })
+            .collect();
+        let tasks: Vec<TaskReport> = (0..5)
+            .map(|t| TaskReport {
+                id: format!("task-{t}"),
+                name: format!("Firewall blocklist {t}"),
+                description: String::new(),
+                feeds: feed_reports.iter().map(|f| f.id.clone()).collect(),
+                types: Vec::new(),
+                selected: 1_000_000,
+                expired: 10,
+                unscored: 0,
+                unscored_dropped: 0,
+                reserved: 0,
+                other_ip_version: 0,
+                in_several_feeds: 0,
+                by_feed: BTreeMap::new(),
+                warninglisted: 3,
+                warninglists: BTreeMap::new(),
+                by_type: BTreeMap::new(),
+                outputs: (0..outputs / 5)
+                    .map(|o| OutputReport {
+                        path: format!("task-{t}/blocklist-{o}.txt"),
+                        format: crate::config::OutputFormat::Plain,
+                        entries: 1_000_000,
+                        skipped: 0,
+                        skipped_reasons: BTreeMap::new(),
+                        bytes: 15_000_000,
+                        sha256: "ab".repeat(32),
+                        cut: 0,
+                        cut_reasons: BTreeMap::new(),
+                        cut_file: None,
+                        cut_examples: Vec::new(),
+                        error: None,
+                        left_out: crate::export::LeftOut::default(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        let mut overlap = Vec::new();
+        for a in 0..feeds {
+            for b in a + 1..feeds {
+                let shared = (a * b % 1000) as u64 + 1;
+                overlap.push(OverlapPair {
+                    a: feed_reports[a].id.clone(),
+                    b: feed_reports[b].id.clone(),
+                    shared,
+                });
+            }
+        }
+        let report = BuildReport {
+            version: "0",
+            now: rfc3339(now),
+            now_unix: now,
+            title: "Blocklists".to_owned(),
+            feeds: feed_reports,
+            tasks,
+            models: Vec::new(),
+            by_type: [("ip-dst".to_owned(), 9_000_000)].into(),
+            overlap,
+            changes: None,
+            notes: Vec::new(),
+        };
+        let mut history = History::default();
+        for (when, grow) in [(now - 86_400, 0), (now, 1)] {
+            let mut counts = crate::history::BuildCounts {
+                now: rfc3339(when),
+                now_unix: when,
+                ..Default::default()
+            };
+            for feed in &report.feeds {
+                let feed_counts = crate::history::FeedCounts {
+                    indicators: feed.indicators - 1 + grow,
+                    ..Default::default()
+                };
+                counts.feeds.insert(feed.id.clone(), feed_counts);
+            }
+            history.record(counts, 90);
+        }
+        (report, history)
+    }
+
+    #[test]
+    fn the_index_of_110_feeds_and_50_outputs_stays_under_200_kb() {
+        let (report, history) = big_report(110, 50);
+        let dir = tempfile::tempdir().unwrap();
+        let lookup = Written { digits: 1, values: 0, shards: 0, changes: None };
+        let pages =
+            write(dir.path(), &report, &history, &[], &lookup, &dir.path().join("none")).unwrap();
+        // Index, overlap, look-up and changes, then the feeds and the tasks.
+        assert_eq!(pages, 4 + 110 + 5);
+        let index = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+        assert!(index.len() < 200_000, "the index is {} bytes", index.len());
+        // Every failing feed is in the table of feeds that need a look, and every output in
+        // the downloads.
+        let attention = &index[index.find("<table class=\"attention\">").unwrap()..];
+        let attention = &attention[..attention.find("</table>").unwrap()];
+        assert_eq!(attention.matches("<tr>").count(), 1 + 110 / 3);
+        assert_eq!(index.matches("<code>abab").count(), 50);
+        // The overlap page draws every feed, and its SVG is XML.
+        let overlap = std::fs::read_to_string(dir.path().join("overlap.html")).unwrap();
+        let start = overlap.find("<svg").unwrap();
+        let end = overlap.find("</svg>").unwrap() + "</svg>".len();
+        let doc = roxmltree::Document::parse(&overlap[start..end]).expect("the heat map is XML");
+        let cells = doc
+            .descendants()
+            .filter(|n| n.attribute("class").is_some_and(|c| c.starts_with("heat heat-")))
+            .count();
+        assert_eq!(cells, 110 * 109);
     }
 }
