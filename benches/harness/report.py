@@ -38,6 +38,22 @@ def read_time(path: Path) -> dict:
     }
 
 
+def log_stages(path: Path) -> dict:
+    """The stage times the build logs at INFO (fetch, parse) and its closing line."""
+    stages = {}
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return stages
+    for line in lines:
+        if "elapsed_ms=" in line and ("Fetched feeds" in line or "Parsed feeds" in line):
+            stage = "fetch_ms" if "Fetched feeds" in line else "parse_ms"
+            stages[stage] = int(line.rsplit("elapsed_ms=", 1)[1].split()[0])
+        elif line.startswith("Built "):
+            stages["summary"] = line
+    return stages
+
+
 def site_figures(site: Path) -> dict:
     """The sizes issue #7 bounds: the look-up shards and the index page."""
     index = site / "index.html"
@@ -122,6 +138,7 @@ def main(argv: list[str]) -> int:
     for run in RUNS:
         figures = read_time(args.bench / f"{run}-{args.indicators}.time")
         figures["exit_code"] = int((args.bench / f"{run}-{args.indicators}.code").read_text())
+        figures.update(log_stages(args.bench / f"{run}-{args.indicators}.log"))
         result[run] = figures
     site = args.project / "site"
     result["site"] = site_figures(site)
@@ -132,12 +149,14 @@ def main(argv: list[str]) -> int:
           f"{result['input_mib']} MiB), {result['machine']['cores']} cores, "
           f"commit {result['commit']}, {result['date']}")
     print(f"{'run':<10} {'indicators':>12} {'wall s':>8} {'CPU s':>8} {'peak RSS MiB':>13} "
-          f"{'exit':>5}")
+          f"{'exit':>5} {'fetch s':>8} {'parse s':>8}")
     for run in RUNS:
         r = result[run]
+        fetch = f"{r['fetch_ms'] / 1000:.2f}" if "fetch_ms" in r else "-"
+        parse = f"{r['parse_ms'] / 1000:.2f}" if "parse_ms" in r else "-"
         print(f"{run:<10} {args.indicators:>12,} {r['wall_secs']:>8.2f} "
               f"{r['user_secs'] + r['system_secs']:>8.2f} {r['peak_rss_mib']:>13.1f} "
-              f"{r['exit_code']:>5}")
+              f"{r['exit_code']:>5} {fetch:>8} {parse:>8}")
     s = result["site"]
     print()
     if s["index_html_bytes"] is None:
