@@ -139,6 +139,8 @@ def main(argv: list[str]) -> int:
         figures = read_time(args.bench / f"{run}-{args.indicators}.time")
         figures["exit_code"] = int((args.bench / f"{run}-{args.indicators}.code").read_text())
         figures.update(log_stages(args.bench / f"{run}-{args.indicators}.log"))
+        load = args.bench / f"{run}-{args.indicators}.load"
+        figures["load_average_before"] = load.read_text().strip() if load.is_file() else None
         result[run] = figures
     site = args.project / "site"
     result["site"] = site_figures(site)
@@ -149,14 +151,14 @@ def main(argv: list[str]) -> int:
           f"{result['input_mib']} MiB), {result['machine']['cores']} cores, "
           f"commit {result['commit']}, {result['date']}")
     print(f"{'run':<10} {'indicators':>12} {'wall s':>8} {'CPU s':>8} {'peak RSS MiB':>13} "
-          f"{'exit':>5} {'fetch s':>8} {'parse s':>8}")
+          f"{'exit':>5} {'fetch s':>8} {'parse s':>8}  load before")
     for run in RUNS:
         r = result[run]
         fetch = f"{r['fetch_ms'] / 1000:.2f}" if "fetch_ms" in r else "-"
         parse = f"{r['parse_ms'] / 1000:.2f}" if "parse_ms" in r else "-"
         print(f"{run:<10} {args.indicators:>12,} {r['wall_secs']:>8.2f} "
               f"{r['user_secs'] + r['system_secs']:>8.2f} {r['peak_rss_mib']:>13.1f} "
-              f"{r['exit_code']:>5} {fetch:>8} {parse:>8}")
+              f"{r['exit_code']:>5} {fetch:>8} {parse:>8}  {r['load_average_before']}")
     s = result["site"]
     print()
     if s["index_html_bytes"] is None:

@@ -73,6 +73,8 @@ timed_build() {
     local log="$bench/$name-$indicators.log"
     echo "==> feedsmith build ($name)" >&2
     local code=0
+    # The machine may be shared: the load before the build says how much it competed.
+    cut -d' ' -f1-3 /proc/loadavg >"$bench/$name-$indicators.load"
     /usr/bin/time -v -o "$bench/$name-$indicators.time" \
         "$feedsmith" --root "$project" --no-progress build --offline --now "$now" \
         >"$log" 2>&1 || code=$?
