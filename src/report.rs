@@ -332,7 +332,7 @@ pub struct BuildReport {
     /// What each output gained and lost since the previous build, and each feed, from the
     /// two builds' look-up indexes; `null` on a first build, or when the previous build's
     /// index is not at hand (a fresh machine).
-    pub changes: Option<crate::export::lookup_index::Changes>,
+    pub changes: Option<crate::export::index_compare::Changes>,
     /// Notes about the state carried between builds (a ledger recovered, for instance).
     pub notes: Vec<String>,
 }

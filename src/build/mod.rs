@@ -491,7 +491,21 @@ pub fn run(
         })
         .find(|dir| dir.join(export::lookup_index::INDEX_DIR).join("meta.json").is_file());
     let meta = index::meta(project, &feed_ids, options.now);
-    let written = lookup_index.write(&staging, &meta, previous_site.as_deref())?;
+    let written = lookup_index.write(&staging, &meta)?;
+    let changes = previous_site.map(|site| {
+        export::index_compare::StoredIndex::open(&site).and_then(|before| {
+            let after = export::index_compare::StoredIndex::open(&staging)?;
+            Ok(export::index_compare::compare(&before, &after))
+        })
+    });
+    let changes = match changes {
+        Some(Ok(changes)) => Some(changes),
+        Some(Err(why)) => {
+            tracing::warn!(why, "No changes since the previous build: its look-up index cannot be read");
+            None
+        }
+        None => None,
+    };
     tracing::info!(values = written.values, shards = written.shards, "Look-up index written");
 
     let report = BuildReport {
@@ -504,7 +518,7 @@ pub fn run(
         models: models::reports(project, &models, &model_scores),
         by_type: all_types,
         overlap,
-        changes: written.changes.clone(),
+        changes,
         // The site is published: a note names paths inside the repository, never the build
         // machine's folders.
         notes: std::mem::take(&mut notes)

@@ -187,62 +187,26 @@ impl IndexBuilder {
         shard.extend_from_slice(text.as_bytes());
     }
 
-    /// Writes `meta.json` and every shard into `<site>/lookup/`. With the folder of the
-    /// previous build's site, also compares the two indexes shard by shard: what each output
-    /// holds and each feed lists that it did not, and the reverse.
-    pub fn write(
-        self,
-        site: &Path,
-        meta: &Meta,
-        previous: Option<&Path>,
-    ) -> Result<Written, ExportError> {
+    /// Writes `meta.json` and every shard into `<site>/lookup/`, the shards in parallel.
+    pub fn write(self, site: &Path, meta: &Meta) -> Result<Written, ExportError> {
         let dir = site.join(INDEX_DIR);
         let digits = self.digits;
-        let before = previous.and_then(|p| Previous::open(&p.join(INDEX_DIR)));
-        // Shards are handled in groups that the previous index names by the same prefix.
-        let group_digits = before.as_ref().map_or(digits, |b| b.digits.min(digits));
-        let per_group = 1 << (4 * (digits - group_digits));
-        let group_count = self.shards.len() / per_group;
-        let mut shards = self.shards.into_iter().enumerate();
-        let groups: Vec<Vec<(usize, Vec<u8>)>> =
-            (0..group_count).map(|_| shards.by_ref().take(per_group).collect()).collect();
-        let results: Vec<(usize, Option<Diff>)> = groups
+        let values: Vec<usize> = self
+            .shards
             .into_par_iter()
             .enumerate()
-            .map(|(group, shards)| {
-                let mut values = 0;
-                let mut diff = before.as_ref().map(|_| Diff::default());
-                let mut now_rows = Vec::new();
-                for (shard, fragments) in &shards {
-                    let rows = rows(fragments);
-                    let text = shard_json(&rows);
-                    write_file(&dir.join(shard_path(*shard, digits)), text.as_bytes())?;
-                    values += rows.len();
-                    if diff.is_some() {
-                        now_rows.extend(rows.iter().map(|row| held(row, meta)));
-                    }
-                }
-                if let (Some(diff), Some(before)) = (diff.as_mut(), before.as_ref()) {
-                    let then_rows = before.group(group, group_digits);
-                    diff.compare(then_rows, now_rows);
-                }
-                Ok((values, diff))
+            .map(|(shard, fragments)| {
+                let rows = rows(&fragments);
+                let text = shard_json(&rows);
+                write_file(&dir.join(shard_path(shard, digits)), text.as_bytes())?;
+                Ok(rows.len())
             })
             .collect::<Result<_, ExportError>>()?;
-        let total: usize = results.iter().map(|(n, _)| n).sum();
-        let changes = before.map(|before| {
-            let mut all = Diff::default();
-            for (_, diff) in results {
-                if let Some(diff) = diff {
-                    all.merge(diff);
-                }
-            }
-            all.into_changes(before.built, meta)
-        });
+        let total: usize = values.iter().sum();
         let meta = MetaFile { format: INDEX_FORMAT, digits, values: total, meta };
         let text = serde_json::to_string(&meta).unwrap_or_default();
         write_file(&dir.join("meta.json"), text.as_bytes())?;
-        Ok(Written { digits, values: total, shards: 1 << (4 * digits), changes })
+        Ok(Written { digits, values: total, shards: values.len() })
     }
 }
 
@@ -394,7 +358,7 @@ struct MetaFile<'m> {
 }
 
 /// What [`IndexBuilder::write`] wrote.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct Written {
     /// Hexadecimal digits of the shard names.
     pub digits: u32,
@@ -402,282 +366,6 @@ pub struct Written {
     pub values: usize,
     /// Shard files.
     pub shards: usize,
-    /// What changed since the previous build's index, when there was one to compare with.
-    pub changes: Option<Changes>,
-}
-
-/// How many added and removed values a change lists by name, the first in byte order.
-pub const CHANGE_EXAMPLES: usize = 20;
-
-/// What changed between the previous build's index and this one's.
-#[derive(Clone, Debug, Serialize)]
-pub struct Changes {
-    /// The previous build's time, RFC 3339.
-    pub since: String,
-    /// Per output path (this build's, then those only the previous build had), the values
-    /// it holds now and did not hold then, and the reverse.
-    pub outputs: Vec<Change>,
-    /// Per feed id, the values it lists now and did not then, and the reverse.
-    pub feeds: Vec<Change>,
-}
-
-/// The values one output or feed gained and lost.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct Change {
-    /// The output's path or the feed's id.
-    pub name: String,
-    /// Values held now and not then.
-    pub added: u64,
-    /// Values held then and not now.
-    pub removed: u64,
-    /// The first added values in byte order (at most [`CHANGE_EXAMPLES`]).
-    pub added_examples: Vec<String>,
-    /// The first removed values in byte order (at most [`CHANGE_EXAMPLES`]).
-    pub removed_examples: Vec<String>,
-}
-
-impl Change {
-    fn count(&mut self, value: &str, added: bool) {
-        let (count, examples) = if added {
-            (&mut self.added, &mut self.added_examples)
-        } else {
-            (&mut self.removed, &mut self.removed_examples)
-        };
-        *count += 1;
-        keep_first(examples, value);
-    }
-
-    fn merge(&mut self, other: Change) {
-        self.added += other.added;
-        self.removed += other.removed;
-        for value in other.added_examples {
-            keep_first(&mut self.added_examples, &value);
-        }
-        for value in other.removed_examples {
-            keep_first(&mut self.removed_examples, &value);
-        }
-    }
-}
-
-/// Keeps the [`CHANGE_EXAMPLES`] smallest values of `examples` and `value`, sorted.
-fn keep_first(examples: &mut Vec<String>, value: &str) {
-    if examples.len() == CHANGE_EXAMPLES
-        && examples.last().is_some_and(|last| value >= last.as_str())
-    {
-        return;
-    }
-    let at = examples.partition_point(|e| e.as_str() < value);
-    examples.insert(at, value.to_owned());
-    examples.truncate(CHANGE_EXAMPLES);
-}
-
-/// One value and where it is: the names of the outputs that hold it and the feeds that list
-/// it.
-struct Held {
-    value: String,
-    outputs: Vec<String>,
-    feeds: Vec<String>,
-}
-
-/// The outputs and feeds of a row of this build's index.
-fn held(row: &Row<'_>, meta: &Meta) -> Held {
-    let mut feeds = Vec::new();
-    for listing in &row.listings {
-        if let Ok((_, feed, _, _)) = serde_json::from_str::<ListingRow>(listing)
-            && let Some(f) = meta.feeds.get(feed)
-        {
-            feeds.push(f.id.clone());
-        }
-    }
-    let mut outputs = Vec::new();
-    for verdict in &row.verdicts {
-        if let Ok(parsed) = serde_json::from_str::<VerdictRow>(verdict) {
-            outputs.extend(
-                parsed.6.iter().filter_map(|&o| meta.outputs.get(o)).map(|o| o.path.clone()),
-            );
-        }
-    }
-    Held { value: row.value.to_owned(), outputs, feeds }
-}
-
-/// A listing as a shard stores it: type, feed, first and last age.
-type ListingRow = (usize, usize, Option<i64>, Option<i64>);
-
-/// A verdict as a shard stores it (see the module documentation).
-type VerdictRow = (
-    usize,
-    usize,
-    String,
-    Option<f64>,
-    Option<usize>,
-    Option<i64>,
-    Vec<usize>,
-    Vec<usize>,
-    Vec<usize>,
-);
-
-#[derive(serde::Deserialize)]
-struct StoredRow {
-    l: Vec<ListingRow>,
-    t: Vec<VerdictRow>,
-}
-
-#[derive(serde::Deserialize)]
-struct StoredMeta {
-    format: u32,
-    digits: u32,
-    built: String,
-    feeds: Vec<StoredName>,
-    outputs: Vec<StoredOutput>,
-}
-
-#[derive(serde::Deserialize)]
-struct StoredName {
-    id: String,
-}
-
-#[derive(serde::Deserialize)]
-struct StoredOutput {
-    path: String,
-}
-
-/// The previous build's index, read one group of shards at a time.
-struct Previous {
-    dir: std::path::PathBuf,
-    digits: u32,
-    built: String,
-    feeds: Vec<String>,
-    outputs: Vec<String>,
-}
-
-/// The largest `meta.json` or shard of a previous index that is read; a larger file is not
-/// one this program wrote.
-const MAX_STORED_BYTES: u64 = 64 << 20;
-
-fn read_small(path: &Path) -> Option<Vec<u8>> {
-    let file = std::fs::File::open(path).ok()?;
-    let meta = file.metadata().ok()?;
-    if !meta.is_file() || meta.len() > MAX_STORED_BYTES {
-        return None;
-    }
-    std::fs::read(path).ok()
-}
-
-impl Previous {
-    fn open(dir: &Path) -> Option<Previous> {
-        let meta: StoredMeta = serde_json::from_slice(&read_small(&dir.join("meta.json"))?).ok()?;
-        if meta.format != INDEX_FORMAT || !(1..=6).contains(&meta.digits) {
-            tracing::warn!(path = %dir.display(), "The previous look-up index is of another layout; changes start with this build");
-            return None;
-        }
-        Some(Previous {
-            dir: dir.to_owned(),
-            digits: meta.digits,
-            built: meta.built,
-            feeds: meta.feeds.into_iter().map(|f| f.id).collect(),
-            outputs: meta.outputs.into_iter().map(|o| o.path).collect(),
-        })
-    }
-
-    /// The values of the shards whose names start with the `group_digits` digits of `group`.
-    fn group(&self, group: usize, group_digits: u32) -> Vec<Held> {
-        let per_group = 1usize << (4 * (self.digits - group_digits));
-        let mut held = Vec::new();
-        for shard in group * per_group..(group + 1) * per_group {
-            let path = self.dir.join(shard_path(shard, self.digits));
-            let Some(bytes) = read_small(&path) else { continue };
-            let Ok(rows) =
-                serde_json::from_slice::<std::collections::HashMap<String, StoredRow>>(&bytes)
-            else {
-                tracing::warn!(path = %path.display(), "A shard of the previous look-up index does not parse; its values count as new");
-                continue;
-            };
-            for (value, row) in rows {
-                let feeds = row.l.iter().filter_map(|l| self.feeds.get(l.1).cloned()).collect();
-                let outputs = row
-                    .t
-                    .iter()
-                    .flat_map(|t| t.6.iter().filter_map(|&o| self.outputs.get(o).cloned()))
-                    .collect();
-                held.push(Held { value, outputs, feeds });
-            }
-        }
-        held
-    }
-}
-
-/// The changes of some shards, by output path and feed id.
-#[derive(Default)]
-struct Diff {
-    outputs: std::collections::BTreeMap<String, Change>,
-    feeds: std::collections::BTreeMap<String, Change>,
-}
-
-impl Diff {
-    fn compare(&mut self, then: Vec<Held>, now: Vec<Held>) {
-        let mut before: std::collections::HashMap<String, Held> =
-            then.into_iter().map(|h| (h.value.clone(), h)).collect();
-        for held in now {
-            let old = before.remove(&held.value);
-            let (old_outputs, old_feeds) =
-                old.map_or((Vec::new(), Vec::new()), |o| (o.outputs, o.feeds));
-            count(&mut self.outputs, &held.value, &old_outputs, &held.outputs);
-            count(&mut self.feeds, &held.value, &old_feeds, &held.feeds);
-        }
-        for (value, old) in before {
-            count(&mut self.outputs, &value, &old.outputs, &[]);
-            count(&mut self.feeds, &value, &old.feeds, &[]);
-        }
-    }
-
-    fn merge(&mut self, other: Diff) {
-        for (name, change) in other.outputs {
-            self.outputs.entry(name).or_default().merge(change);
-        }
-        for (name, change) in other.feeds {
-            self.feeds.entry(name).or_default().merge(change);
-        }
-    }
-
-    /// The changes in the order of this build's outputs and feeds, then those only the
-    /// previous build had; every output and feed of this build is listed, changed or not.
-    fn into_changes(mut self, since: String, meta: &Meta) -> Changes {
-        let ordered = |map: &mut std::collections::BTreeMap<String, Change>, names: Vec<&str>| {
-            let mut list: Vec<Change> = names
-                .into_iter()
-                .map(|name| {
-                    let mut change = map.remove(name).unwrap_or_default();
-                    name.clone_into(&mut change.name);
-                    change
-                })
-                .collect();
-            list.extend(std::mem::take(map).into_iter().map(|(name, mut change)| {
-                change.name = name;
-                change
-            }));
-            list
-        };
-        let outputs =
-            ordered(&mut self.outputs, meta.outputs.iter().map(|o| o.path.as_str()).collect());
-        let feeds = ordered(&mut self.feeds, meta.feeds.iter().map(|f| f.id.as_str()).collect());
-        Changes { since, outputs, feeds }
-    }
-}
-
-/// Counts `value` as added to the names in `now` and not in `then`, and removed from the
-/// names in `then` and not in `now`.
-fn count(
-    into: &mut std::collections::BTreeMap<String, Change>,
-    value: &str,
-    then: &[String],
-    now: &[String],
-) {
-    for name in now.iter().filter(|n| !then.contains(n)) {
-        into.entry(name.clone()).or_default().count(value, true);
-    }
-    for name in then.iter().filter(|n| !now.contains(n)) {
-        into.entry(name.clone()).or_default().count(value, false);
-    }
 }
 
 #[cfg(test)]
@@ -752,7 +440,7 @@ mod tests {
             },
         );
         let dir = tempfile::tempdir().unwrap();
-        let written = index.write(dir.path(), &Meta::default(), None).unwrap();
+        let written = index.write(dir.path(), &Meta::default()).unwrap();
         assert_eq!(written.values, 2);
         let shard = shard_of(hostile, written.digits);
         let text =

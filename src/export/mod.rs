@@ -23,6 +23,7 @@
 //! - `budget`: `max_entries` and `max_bytes`: ranking, cutting, the companion `.cut.csv`.
 //! - `checksums`: `SHA256SUMS`, every output file's SHA-256 for `sha256sum -c`.
 //! - `lookup_index`: every indicator in hash-named JSON shards, for the site's look-up page.
+//! - `index_compare`: two builds compared through their look-up indexes (changes, `plan`).
 //! - `misp_feed`: `manifest.json`, one event file and `hashes.csv`, as MISP pulls them.
 //! - `site`: the HTML pages, rendered with minijinja from built-in or user templates.
 //! - `chart`: line and bar charts as inline SVG, for the site's pages.
@@ -35,6 +36,7 @@ pub mod checksums;
 mod dns;
 mod firewall;
 mod ids;
+pub mod index_compare;
 mod ip_lists;
 pub mod lookup_index;
 pub mod misp_feed;

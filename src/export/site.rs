@@ -189,7 +189,7 @@ pub fn write(
         "changes.html",
         context! {
             report => report_value.clone(),
-            examples => super::lookup_index::CHANGE_EXAMPLES,
+            examples => super::index_compare::CHANGE_EXAMPLES,
             root => "",
             current => "changes.html",
             built => built.clone(),
@@ -877,7 +877,7 @@ mod tests {
     fn the_index_of_110_feeds_and_50_outputs_stays_under_200_kb() {
         let (report, history) = big_report(110, 50);
         let dir = tempfile::tempdir().unwrap();
-        let lookup = Written { digits: 1, values: 0, shards: 0, changes: None };
+        let lookup = Written { digits: 1, values: 0, shards: 0 };
         let pages =
             write(dir.path(), &report, &history, &[], &lookup, &dir.path().join("none")).unwrap();
         // Index, overlap, look-up and changes, then the feeds and the tasks.

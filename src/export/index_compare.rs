@@ -1,0 +1,443 @@
+//! Comparing two builds through their look-up indexes: what each output holds in one and not
+//! the other, what each feed lists, and which values a warning list newly catches.
+//!
+//! The build compares the previous build's site with its own (the changes page), and `plan`
+//! compares two builds of two versions of the definitions. Both indexes are read one group of
+//! shards at a time: the shards whose names share the first `min(digits)` hexadecimal digits
+//! hold the same values in both, whatever each index's shard count, so the comparison never
+//! holds more than one group of either index in memory, and groups are compared in parallel.
+//!
+//! An index is only read as far as it is sound: a `meta.json` or shard that is too large,
+//! does not parse or names positions that do not exist is skipped with a warning (its values
+//! count as absent), never trusted.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::lookup_index::{INDEX_DIR, INDEX_FORMAT, shard_path};
+
+/// How many values a change names, the first in byte order.
+pub const CHANGE_EXAMPLES: usize = 20;
+
+/// What changed from one build's index to another's.
+#[derive(Clone, Debug, Serialize)]
+pub struct Changes {
+    /// The earlier build's time, RFC 3339.
+    pub since: String,
+    /// Per output path (the later build's outputs in order, then those only the earlier build
+    /// had): the values it holds now and did not hold then, and the reverse.
+    pub outputs: Vec<Change>,
+    /// Per feed id, the same for the values it lists.
+    pub feeds: Vec<Change>,
+    /// Values that a task's warning list leaves out now and did not then (the task selected
+    /// them, or did not take them at all).
+    pub newly_warninglisted: u64,
+    /// The first of them in byte order (at most [`CHANGE_EXAMPLES`]).
+    pub newly_warninglisted_examples: Vec<Caught>,
+}
+
+/// A value a warning list newly leaves out of a task.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Caught {
+    /// The value.
+    pub value: String,
+    /// The task id.
+    pub task: String,
+    /// The ids of the lists that match it.
+    pub lists: Vec<String>,
+}
+
+/// The values one output or feed gained and lost.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Change {
+    /// The output's path or the feed's id.
+    pub name: String,
+    /// Values held now and not then.
+    pub added: u64,
+    /// Values held then and not now.
+    pub removed: u64,
+    /// The first added values in byte order (at most [`CHANGE_EXAMPLES`]).
+    pub added_examples: Vec<String>,
+    /// The first removed values in byte order (at most [`CHANGE_EXAMPLES`]).
+    pub removed_examples: Vec<String>,
+    /// For an output: how many of the added values each feed lists (a value several feeds
+    /// list counts for each); empty for a feed.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub added_by_feed: BTreeMap<String, u64>,
+}
+
+impl Change {
+    fn count(&mut self, value: &str, added: bool) {
+        let (count, examples) = if added {
+            (&mut self.added, &mut self.added_examples)
+        } else {
+            (&mut self.removed, &mut self.removed_examples)
+        };
+        *count += 1;
+        keep_first(examples, value.to_owned());
+    }
+
+    fn merge(&mut self, other: Change) {
+        self.added += other.added;
+        self.removed += other.removed;
+        for value in other.added_examples {
+            keep_first(&mut self.added_examples, value);
+        }
+        for value in other.removed_examples {
+            keep_first(&mut self.removed_examples, value);
+        }
+        for (feed, n) in other.added_by_feed {
+            *self.added_by_feed.entry(feed).or_default() += n;
+        }
+    }
+}
+
+/// Keeps the [`CHANGE_EXAMPLES`] smallest of `examples` and `value`, sorted.
+fn keep_first<T: Ord>(examples: &mut Vec<T>, value: T) {
+    if examples.len() == CHANGE_EXAMPLES && examples.last().is_some_and(|last| value >= *last) {
+        return;
+    }
+    let at = examples.partition_point(|e| *e < value);
+    examples.insert(at, value);
+    examples.truncate(CHANGE_EXAMPLES);
+}
+
+/// One value of a stored index, its positions resolved to names.
+#[derive(Clone, Debug, Default)]
+pub struct Stored {
+    /// The value.
+    pub value: String,
+    /// The ids of the feeds that list it.
+    pub feeds: Vec<String>,
+    /// What each task did with it.
+    pub verdicts: Vec<StoredVerdict>,
+}
+
+/// A task's verdict on a stored value.
+#[derive(Clone, Debug, Default)]
+pub struct StoredVerdict {
+    /// The task id.
+    pub task: String,
+    /// The verdict (`selected`, `expired`, `warninglisted`, …).
+    pub verdict: String,
+    /// The paths of the outputs that hold it.
+    pub outputs: Vec<String>,
+    /// The ids of the task's warning lists that match it.
+    pub lists: Vec<String>,
+}
+
+/// A listing as a shard stores it: type, feed, first and last age.
+type ListingRow = (usize, usize, Option<i64>, Option<i64>);
+
+/// A verdict as a shard stores it (see `lookup_index`).
+type VerdictRow = (
+    usize,
+    usize,
+    String,
+    Option<f64>,
+    Option<usize>,
+    Option<i64>,
+    Vec<usize>,
+    Vec<usize>,
+    Vec<usize>,
+);
+
+#[derive(Deserialize)]
+struct StoredRow {
+    l: Vec<ListingRow>,
+    t: Vec<VerdictRow>,
+}
+
+#[derive(Deserialize)]
+struct StoredMeta {
+    format: u32,
+    digits: u32,
+    built: String,
+    feeds: Vec<Named>,
+    tasks: Vec<Named>,
+    outputs: Vec<Path_>,
+    warninglists: Vec<Named>,
+}
+
+#[derive(Deserialize)]
+struct Named {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct Path_ {
+    path: String,
+}
+
+/// The largest `meta.json` or shard that is read; a larger file is not one feedsmith wrote.
+const MAX_STORED_BYTES: u64 = 64 << 20;
+
+fn read_small(path: &Path) -> Option<Vec<u8>> {
+    let file = std::fs::File::open(path).ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() > MAX_STORED_BYTES {
+        return None;
+    }
+    std::fs::read(path).ok()
+}
+
+/// A built site's look-up index, read a group of shards at a time.
+#[derive(Clone, Debug)]
+pub struct StoredIndex {
+    dir: PathBuf,
+    digits: u32,
+    /// The build's time, RFC 3339.
+    pub built: String,
+    feeds: Vec<String>,
+    tasks: Vec<String>,
+    /// The output paths, in the build's order.
+    pub outputs: Vec<String>,
+    lists: Vec<String>,
+}
+
+impl StoredIndex {
+    /// Opens the index of the site in `site`; the reason when it has none that can be read.
+    pub fn open(site: &Path) -> Result<StoredIndex, String> {
+        let dir = site.join(INDEX_DIR);
+        let path = dir.join("meta.json");
+        let bytes =
+            read_small(&path).ok_or_else(|| format!("{} cannot be read", path.display()))?;
+        let meta: StoredMeta = serde_json::from_slice(&bytes)
+            .map_err(|e| format!("{} does not parse: {e}", path.display()))?;
+        if meta.format != INDEX_FORMAT || !(1..=6).contains(&meta.digits) {
+            return Err(format!("{} is of another layout (format {})", path.display(), meta.format));
+        }
+        let ids = |list: Vec<Named>| list.into_iter().map(|n| n.id).collect();
+        Ok(StoredIndex {
+            dir,
+            digits: meta.digits,
+            built: meta.built,
+            feeds: ids(meta.feeds),
+            tasks: ids(meta.tasks),
+            outputs: meta.outputs.into_iter().map(|o| o.path).collect(),
+            lists: ids(meta.warninglists),
+        })
+    }
+
+    /// The values of the shards whose names start with the `group_digits` digits of `group`.
+    fn group(&self, group: usize, group_digits: u32) -> Vec<Stored> {
+        let per_group = 1usize << (4 * (self.digits - group_digits));
+        let name = |list: &[String], i: usize| list.get(i).cloned();
+        let mut values = Vec::new();
+        for shard in group * per_group..(group + 1) * per_group {
+            let path = self.dir.join(shard_path(shard, self.digits));
+            let Some(bytes) = read_small(&path) else { continue };
+            let Ok(rows) = serde_json::from_slice::<HashMap<String, StoredRow>>(&bytes) else {
+                tracing::warn!(path = %path.display(), "A shard of a look-up index does not parse; its values count as absent");
+                continue;
+            };
+            for (value, row) in rows {
+                let feeds = row.l.iter().filter_map(|l| name(&self.feeds, l.1)).collect();
+                let verdicts = row
+                    .t
+                    .into_iter()
+                    .filter_map(|t| {
+                        Some(StoredVerdict {
+                            task: name(&self.tasks, t.0)?,
+                            verdict: t.2,
+                            outputs: t.6.iter().filter_map(|&o| name(&self.outputs, o)).collect(),
+                            lists: t.7.iter().filter_map(|&l| name(&self.lists, l)).collect(),
+                        })
+                    })
+                    .collect();
+                values.push(Stored { value, feeds, verdicts });
+            }
+        }
+        values
+    }
+}
+
+/// Compares the index of an earlier build with a later one's.
+#[must_use]
+pub fn compare(before: &StoredIndex, after: &StoredIndex) -> Changes {
+    let group_digits = before.digits.min(after.digits);
+    let diff = (0..1usize << (4 * group_digits))
+        .into_par_iter()
+        .map(|group| {
+            let mut diff = Diff::default();
+            diff.compare(before.group(group, group_digits), after.group(group, group_digits));
+            diff
+        })
+        .reduce(Diff::default, |mut a, b| {
+            a.merge(b);
+            a
+        });
+    diff.into_changes(before.built.clone(), after)
+}
+
+/// The changes of some groups of shards.
+#[derive(Default)]
+struct Diff {
+    outputs: BTreeMap<String, Change>,
+    feeds: BTreeMap<String, Change>,
+    caught: u64,
+    caught_examples: Vec<Caught>,
+}
+
+impl Diff {
+    fn compare(&mut self, then: Vec<Stored>, now: Vec<Stored>) {
+        let mut before: HashMap<String, Stored> =
+            then.into_iter().map(|s| (s.value.clone(), s)).collect();
+        for value in now {
+            let old = before.remove(&value.value).unwrap_or_default();
+            let (then_out, now_out) = (outputs_of(&old), outputs_of(&value));
+            for name in now_out.iter().filter(|n| !then_out.contains(n)) {
+                let change = self.outputs.entry((*name).to_owned()).or_default();
+                change.count(&value.value, true);
+                for feed in &value.feeds {
+                    *change.added_by_feed.entry(feed.clone()).or_default() += 1;
+                }
+            }
+            for name in then_out.iter().filter(|n| !now_out.contains(n)) {
+                self.outputs.entry((*name).to_owned()).or_default().count(&value.value, false);
+            }
+            count(&mut self.feeds, &value.value, &old.feeds, &value.feeds);
+            for verdict in value.verdicts.iter().filter(|v| v.verdict == "warninglisted") {
+                let was = old
+                    .verdicts
+                    .iter()
+                    .any(|v| v.task == verdict.task && v.verdict == "warninglisted");
+                if !was {
+                    self.caught += 1;
+                    let caught = Caught {
+                        value: value.value.clone(),
+                        task: verdict.task.clone(),
+                        lists: verdict.lists.clone(),
+                    };
+                    keep_first(&mut self.caught_examples, caught);
+                }
+            }
+        }
+        for (value, old) in before {
+            for name in outputs_of(&old) {
+                self.outputs.entry(name.to_owned()).or_default().count(&value, false);
+            }
+            count(&mut self.feeds, &value, &old.feeds, &[]);
+        }
+    }
+
+    fn merge(&mut self, other: Diff) {
+        for (name, change) in other.outputs {
+            self.outputs.entry(name).or_default().merge(change);
+        }
+        for (name, change) in other.feeds {
+            self.feeds.entry(name).or_default().merge(change);
+        }
+        self.caught += other.caught;
+        for caught in other.caught_examples {
+            keep_first(&mut self.caught_examples, caught);
+        }
+    }
+
+    /// The changes in the order of the later build's outputs and feeds, then those only the
+    /// earlier build had; every output and feed of the later build is listed, changed or not.
+    fn into_changes(mut self, since: String, after: &StoredIndex) -> Changes {
+        let ordered = |map: &mut BTreeMap<String, Change>, names: &[String]| {
+            let mut list: Vec<Change> = names
+                .iter()
+                .map(|name| {
+                    let mut change = map.remove(name).unwrap_or_default();
+                    name.clone_into(&mut change.name);
+                    change
+                })
+                .collect();
+            list.extend(std::mem::take(map).into_iter().map(|(name, mut change)| {
+                change.name = name;
+                change
+            }));
+            list
+        };
+        Changes {
+            since,
+            outputs: ordered(&mut self.outputs, &after.outputs),
+            feeds: ordered(&mut self.feeds, &after.feeds),
+            newly_warninglisted: self.caught,
+            newly_warninglisted_examples: self.caught_examples,
+        }
+    }
+}
+
+/// The distinct outputs that hold a value, over its verdicts.
+fn outputs_of(value: &Stored) -> Vec<&str> {
+    let mut outputs: Vec<&str> =
+        value.verdicts.iter().flat_map(|v| v.outputs.iter().map(String::as_str)).collect();
+    outputs.sort_unstable();
+    outputs.dedup();
+    outputs
+}
+
+/// Counts `value` as added to the names in `now` and not in `then`, and removed from the
+/// names in `then` and not in `now`.
+fn count(into: &mut BTreeMap<String, Change>, value: &str, then: &[String], now: &[String]) {
+    for name in now.iter().filter(|n| !then.contains(n)) {
+        into.entry(name.clone()).or_default().count(value, true);
+    }
+    for name in then.iter().filter(|n| !now.contains(n)) {
+        into.entry(name.clone()).or_default().count(value, false);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn examples_keep_the_first_values_in_byte_order() {
+        let mut examples = Vec::new();
+        for i in (0..50).rev() {
+            keep_first(&mut examples, format!("v{i:02}"));
+        }
+        assert_eq!(examples.len(), CHANGE_EXAMPLES);
+        assert_eq!(examples[0], "v00");
+        assert_eq!(examples[CHANGE_EXAMPLES - 1], format!("v{:02}", CHANGE_EXAMPLES - 1));
+    }
+
+    fn stored(value: &str, feeds: &[&str], outputs: &[&str], verdict: &str) -> Stored {
+        Stored {
+            value: value.to_owned(),
+            feeds: feeds.iter().map(|f| (*f).to_owned()).collect(),
+            verdicts: vec![StoredVerdict {
+                task: "t".to_owned(),
+                verdict: verdict.to_owned(),
+                outputs: outputs.iter().map(|o| (*o).to_owned()).collect(),
+                lists: if verdict == "warninglisted" { vec!["l".to_owned()] } else { vec![] },
+            }],
+        }
+    }
+
+    #[test]
+    fn values_moving_between_outputs_and_lists_are_counted_on_both_sides() {
+        let mut diff = Diff::default();
+        diff.compare(
+            vec![
+                stored("kept", &["a"], &["x.txt"], "selected"),
+                stored("gone", &["a"], &["x.txt"], "selected"),
+                stored("caught", &["b"], &["x.txt"], "selected"),
+            ],
+            vec![
+                stored("kept", &["a", "b"], &["x.txt"], "selected"),
+                stored("new", &["a", "b"], &["x.txt", "y.txt"], "selected"),
+                stored("caught", &["b"], &[], "warninglisted"),
+            ],
+        );
+        let x = &diff.outputs["x.txt"];
+        assert_eq!((x.added, x.removed), (1, 2));
+        assert_eq!(x.removed_examples, ["caught", "gone"]);
+        assert_eq!(x.added_by_feed, BTreeMap::from([("a".into(), 1), ("b".into(), 1)]));
+        assert_eq!(diff.outputs["y.txt"].added, 1);
+        let b = &diff.feeds["b"];
+        assert_eq!((b.added, b.removed), (2, 0));
+        assert_eq!(diff.feeds["a"].removed_examples, ["gone"]);
+        assert_eq!(diff.caught, 1);
+        assert_eq!(diff.caught_examples[0].value, "caught");
+        assert_eq!(diff.caught_examples[0].lists, ["l"]);
+    }
+}
