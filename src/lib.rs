@@ -20,6 +20,8 @@
 //! - [`build`] runs the stages in order and returns what happened, as plain values;
 //!   [`build::lookup`] runs the same stages for one value, writing nothing, and says what a
 //!   build would do with it and why.
+//! - [`plan`] builds two versions of the definitions from the same data and says what the
+//!   change does to every output, for a pull request.
 
 pub mod build;
 pub mod config;
@@ -32,6 +34,7 @@ pub mod history;
 pub mod indicator;
 pub mod ledger;
 pub mod parse;
+pub mod plan;
 pub mod report;
 pub mod serve;
 pub mod text;

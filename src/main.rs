@@ -54,6 +54,30 @@ enum Command {
     Lookup(LookupArgs),
     /// Serve the built site on 127.0.0.1 for a preview (the look-up page needs HTTP).
     Serve(ServeArgs),
+    /// What a change to the definitions does to every output: both versions built from the
+    /// cache of the last build (or recorded responses), never the network; Markdown for a
+    /// pull request, or JSON.
+    Plan(PlanArgs),
+}
+
+#[derive(Debug, Args)]
+struct PlanArgs {
+    /// The git revision whose definitions the working tree's are compared with
+    /// (`origin/main`, a commit).
+    #[arg(long, value_name = "GIT-REF", required_unless_present = "compare")]
+    base: Option<String>,
+    /// Compare two built output folders instead (the earlier, then the later).
+    #[arg(long, num_args = 2, value_names = ["BEFORE", "AFTER"], conflicts_with = "base")]
+    compare: Option<Vec<PathBuf>>,
+    /// Print the plan as JSON (its shape is documented in the README).
+    #[arg(long)]
+    json: bool,
+    /// Read the feeds from a folder of recorded responses instead of the cache.
+    #[arg(long, value_name = "DIR")]
+    replay: Option<PathBuf>,
+    /// The reference time of both builds, RFC 3339 (default: now).
+    #[arg(long, value_name = "RFC3339")]
+    now: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -160,7 +184,7 @@ fn main() -> ExitCode {
         }
     };
     let lookup = matches!(cli.command, Command::Lookup(_));
-    init_logging(&cli.global, lookup);
+    init_logging(&cli.global, lookup || matches!(cli.command, Command::Plan(_)));
     let status = match run(&cli) {
         Ok(status) => status,
         Err(error) => {
@@ -246,6 +270,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
         }
         Command::Build(args) => build_command(&cli.global, &project, args),
         Command::Lookup(args) => lookup_command(&project, args),
+        Command::Plan(args) => plan_command(&root, &project, args),
         Command::Serve(args) => {
             let dir = args.dir.clone().unwrap_or_else(|| project.settings.output_dir.clone());
             let preview = feedsmith::serve::Preview::bind(&dir, args.port)?;
@@ -275,6 +300,42 @@ fn parse_now(now: Option<&str>) -> anyhow::Result<i64> {
         }
         None => Ok(time::OffsetDateTime::now_utc().unix_timestamp()),
     }
+}
+
+fn plan_command(
+    root: &std::path::Path,
+    project: &config::Project,
+    args: &PlanArgs,
+) -> anyhow::Result<ExitStatus> {
+    let plan = match (&args.base, &args.compare) {
+        (_, Some(folders)) => {
+            let [before, after] = folders.as_slice() else {
+                anyhow::bail!("--compare takes two folders: BEFORE AFTER");
+            };
+            feedsmith::plan::plan_sites(before, after, Some(project))?
+        }
+        (Some(base), None) => {
+            let fetch = match &args.replay {
+                Some(dir) => FetchMode::Replay(dir.canonicalize().with_context(|| {
+                    format!("cannot open the replay folder {}", dir.display())
+                })?),
+                None => FetchMode::Offline,
+            };
+            let options = feedsmith::plan::PlanOptions {
+                base: base.clone(),
+                fetch,
+                now: parse_now(args.now.as_deref())?,
+            };
+            feedsmith::plan::plan_git(root, &options)?
+        }
+        (None, None) => anyhow::bail!("give --base GIT-REF or --compare BEFORE AFTER"),
+    };
+    if args.json {
+        printer::out(&serde_json::to_string_pretty(&plan)?);
+    } else {
+        printer::out(plan.to_markdown().trim_end());
+    }
+    Ok(ExitStatus::Success)
 }
 
 fn lookup_command(project: &config::Project, args: &LookupArgs) -> anyhow::Result<ExitStatus> {

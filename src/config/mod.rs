@@ -36,6 +36,7 @@ pub use feed::{
     MispRules,
 };
 pub use load::load;
+pub(crate) use load::parse_yaml;
 pub use project::{FetchConfig, ProjectConfig};
 pub use task::{EventMode, ListType, OutputConfig, OutputFormat, SelectConfig, TaskConfig};
 pub use template::TemplateSyntax;
