@@ -315,12 +315,13 @@ fn plan_command(
             feedsmith::plan::plan_sites(before, after, Some(project))?
         }
         (Some(base), None) => {
-            let fetch = match &args.replay {
-                Some(dir) => FetchMode::Replay(dir.canonicalize().with_context(|| {
-                    format!("cannot open the replay folder {}", dir.display())
-                })?),
-                None => FetchMode::Offline,
-            };
+            let fetch =
+                match &args.replay {
+                    Some(dir) => FetchMode::Replay(dir.canonicalize().with_context(|| {
+                        format!("cannot open the replay folder {}", dir.display())
+                    })?),
+                    None => FetchMode::Offline,
+                };
             let options = feedsmith::plan::PlanOptions {
                 base: base.clone(),
                 fetch,

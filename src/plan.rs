@@ -182,7 +182,8 @@ pub fn plan_git(root: &Path, options: &PlanOptions) -> Result<Plan, PlanError> {
     if matches!(options.fetch, FetchMode::Online) {
         return Err(PlanError::Io("a plan never reads the network".to_owned()));
     }
-    let scratch = tempfile::tempdir().map_err(|e| PlanError::Io(format!("temporary folder: {e}")))?;
+    let scratch =
+        tempfile::tempdir().map_err(|e| PlanError::Io(format!("temporary folder: {e}")))?;
     let base_root = scratch.path().join("base");
     checkout(root, &options.base, &base_root)?;
     let load = |side: &str, dir: &Path| {
@@ -239,10 +240,8 @@ pub fn plan_sites(before: &Path, after: &Path, head: Option<&Project>) -> Result
     };
     let (old_outputs, new_outputs) = (outputs_of(&old), outputs_of(&new));
     let budget = |path: &str| {
-        head.and_then(|p| {
-            p.tasks.iter().flat_map(|t| &t.config.outputs).find(|o| o.path == path)
-        })
-        .map_or((None, None), |o| (o.max_entries, o.max_bytes))
+        head.and_then(|p| p.tasks.iter().flat_map(|t| &t.config.outputs).find(|o| o.path == path))
+            .map_or((None, None), |o| (o.max_entries, o.max_bytes))
     };
     let outputs = changes
         .outputs
@@ -250,7 +249,8 @@ pub fn plan_sites(before: &Path, after: &Path, head: Option<&Project>) -> Result
         .map(|change| {
             let then = old_outputs.get(&change.name);
             let now = new_outputs.get(&change.name);
-            let field = |side: Option<&(String, Value)>, key: &str| side.and_then(|(_, o)| o[key].as_u64());
+            let field =
+                |side: Option<&(String, Value)>, key: &str| side.and_then(|(_, o)| o[key].as_u64());
             let (max_entries, max_bytes) = budget(&change.name);
             OutputPlan {
                 path: change.name.clone(),
@@ -309,7 +309,8 @@ fn checkout(root: &Path, revision: &str, into: &Path) -> Result<(), PlanError> {
             message: "a revision cannot start with `-`".to_owned(),
         });
     }
-    let commit = git(&["rev-parse", "--verify", "--end-of-options", &format!("{revision}^{{commit}}")])?;
+    let commit =
+        git(&["rev-parse", "--verify", "--end-of-options", &format!("{revision}^{{commit}}")])?;
     let commit = String::from_utf8_lossy(&commit).trim().to_owned();
     let tar = git(&["archive", "--format=tar", &commit])?;
     std::fs::create_dir_all(into).map_err(|e| PlanError::Io(format!("{}: {e}", into.display())))?;
@@ -347,17 +348,17 @@ fn build_side(
         // A replayed build fills its cache: a scratch one, so the real cache is not touched.
         project.settings.cache_dir = dir.join("cache");
     }
-    let site = dir.join("site");
-    project.settings.output_dir.clone_from(&site);
+    let output = dir.join("site");
+    project.settings.output_dir.clone_from(&output);
     let build_options = BuildOptions {
         now: options.now,
         fetch: options.fetch.clone(),
-        output_dir: Some(site.clone()),
+        output_dir: Some(output.clone()),
         state_from: None,
     };
     build::run(&project, &build_options, &Silent)
         .map_err(|e| PlanError::Build { side: side.to_owned(), message: e.to_string() })?;
-    Ok(site)
+    Ok(output)
 }
 
 /// Copies a folder and everything in it (nothing when `from` does not exist). Symbolic links
@@ -391,16 +392,20 @@ const KINDS: &[(&str, &str, &[&str])] = &[
 fn definition_changes(base: &Path, head: &Path) -> Vec<DefinitionChange> {
     let mut changes = Vec::new();
     let settings = |root: &Path| read_document(&root.join("feedsmith.toml"));
-    if let Some(change) = compare_documents("settings", "feedsmith.toml", settings(base), settings(head)) {
+    if let Some(change) = compare_documents(
+        "settings",
+        "feedsmith.toml",
+        settings(base).as_ref(),
+        settings(head).as_ref(),
+    ) {
         changes.push(change);
     }
     for (folder, kind, extensions) in KINDS {
-        let (old, new) = (documents(&base.join(folder), extensions), documents(&head.join(folder), extensions));
+        let (old, new) =
+            (documents(&base.join(folder), extensions), documents(&head.join(folder), extensions));
         let ids: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
         for id in ids {
-            if let Some(change) =
-                compare_documents(kind, id, old.get(id).cloned(), new.get(id).cloned())
-            {
+            if let Some(change) = compare_documents(kind, id, old.get(id), new.get(id)) {
                 changes.push(change);
             }
         }
@@ -414,7 +419,12 @@ fn definition_changes(base: &Path, head: &Path) -> Vec<DefinitionChange> {
             (Some(a), Some(b)) if a != b => "changed",
             _ => continue,
         };
-        changes.push(DefinitionChange { kind: "template", id: name.clone(), change, fields: Vec::new() });
+        changes.push(DefinitionChange {
+            kind: "template",
+            id: name.clone(),
+            change,
+            fields: Vec::new(),
+        });
     }
     changes
 }
@@ -461,7 +471,8 @@ fn texts(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             let path = entry.path();
             if path.is_dir() {
                 folders.push(path);
-            } else if let (Ok(bytes), Ok(relative)) = (std::fs::read(&path), path.strip_prefix(dir)) {
+            } else if let (Ok(bytes), Ok(relative)) = (std::fs::read(&path), path.strip_prefix(dir))
+            {
                 files.insert(relative.to_string_lossy().replace('\\', "/"), bytes);
             }
         }
@@ -472,10 +483,10 @@ fn texts(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 fn compare_documents(
     kind: &'static str,
     id: &str,
-    before: Option<Value>,
-    after: Option<Value>,
+    before: Option<&Value>,
+    after: Option<&Value>,
 ) -> Option<DefinitionChange> {
-    let change = match (&before, &after) {
+    let change = match (before, after) {
         (None, None) => return None,
         (None, Some(_)) => "added",
         (Some(_), None) => "removed",
@@ -483,7 +494,7 @@ fn compare_documents(
         _ => "changed",
     };
     let mut fields = Vec::new();
-    if let (Some(a), Some(b)) = (&before, &after) {
+    if let (Some(a), Some(b)) = (before, after) {
         diff_values("", a, b, &mut fields);
     }
     Some(DefinitionChange { kind, id: id.to_owned(), change, fields })
@@ -499,7 +510,8 @@ fn diff_values(path: &str, a: &Value, b: &Value, out: &mut Vec<FieldChange>) {
         (Value::Object(x), Value::Object(y)) => {
             let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
             for key in keys {
-                let (before, after) = (x.get(key).unwrap_or(&Value::Null), y.get(key).unwrap_or(&Value::Null));
+                let (before, after) =
+                    (x.get(key).unwrap_or(&Value::Null), y.get(key).unwrap_or(&Value::Null));
                 diff_values(&join(key), before, after, out);
             }
         }
@@ -521,7 +533,12 @@ fn diff_values(path: &str, a: &Value, b: &Value, out: &mut Vec<FieldChange>) {
                 items: Some(items),
             });
         }
-        _ => out.push(FieldChange { path: path.to_owned(), before: a.clone(), after: b.clone(), items: None }),
+        _ => out.push(FieldChange {
+            path: path.to_owned(),
+            before: a.clone(),
+            after: b.clone(),
+            items: None,
+        }),
     }
 }
 
@@ -548,12 +565,23 @@ impl Plan {
                 for field in def.fields.iter().take(SHOWN) {
                     match &field.items {
                         Some(items) => {
-                            let _ = write!(md, "  - {}: +{} −{} items", code(&field.path), items.added, items.removed);
+                            let _ = write!(
+                                md,
+                                "  - {}: +{} −{} items",
+                                code(&field.path),
+                                items.added,
+                                items.removed
+                            );
                             let shown: Vec<String> = items
                                 .added_examples
                                 .iter()
                                 .map(|v| format!("+{}", code(&plain(v))))
-                                .chain(items.removed_examples.iter().map(|v| format!("−{}", code(&plain(v)))))
+                                .chain(
+                                    items
+                                        .removed_examples
+                                        .iter()
+                                        .map(|v| format!("−{}", code(&plain(v)))),
+                                )
                                 .take(SHOWN)
                                 .collect();
                             if !shown.is_empty() {
@@ -579,7 +607,8 @@ impl Plan {
             md.push('\n');
         }
         let _ = writeln!(md, "### Outputs\n");
-        let _ = writeln!(md, "| output | task | entries before | after | added | removed | budget |");
+        let _ =
+            writeln!(md, "| output | task | entries before | after | added | removed | budget |");
         let _ = writeln!(md, "| --- | --- | ---: | ---: | ---: | ---: | --- |");
         for o in &self.outputs {
             let n = |v: Option<u64>| v.map_or_else(|| "—".to_owned(), |v| v.to_string());
@@ -605,8 +634,10 @@ impl Plan {
                 if budget.is_empty() { "—".to_owned() } else { budget.join(", ") }
             );
         }
-        let mut largest: Vec<&OutputPlan> = self.outputs.iter().filter(|o| o.change.added > 0).collect();
-        largest.sort_by(|a, b| b.change.added.cmp(&a.change.added).then_with(|| a.path.cmp(&b.path)));
+        let mut largest: Vec<&OutputPlan> =
+            self.outputs.iter().filter(|o| o.change.added > 0).collect();
+        largest
+            .sort_by(|a, b| b.change.added.cmp(&a.change.added).then_with(|| a.path.cmp(&b.path)));
         if !largest.is_empty() {
             let _ = writeln!(md, "\n### Largest additions\n");
             for o in largest.into_iter().take(5) {
@@ -614,7 +645,8 @@ impl Plan {
                 feeds.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
                 let behind: Vec<String> =
                     feeds.iter().take(5).map(|(f, n)| format!("{} {n}", code(f))).collect();
-                let first: Vec<String> = o.change.added_examples.iter().take(5).map(|v| code(v)).collect();
+                let first: Vec<String> =
+                    o.change.added_examples.iter().take(5).map(|v| code(v)).collect();
                 let _ = writeln!(
                     md,
                     "- {}: +{}, from {}; first: {}",
@@ -626,10 +658,17 @@ impl Plan {
             }
         }
         if self.newly_warninglisted > 0 {
-            let _ = writeln!(md, "\n### Newly caught by warning lists: {}\n", self.newly_warninglisted);
+            let _ =
+                writeln!(md, "\n### Newly caught by warning lists: {}\n", self.newly_warninglisted);
             for caught in &self.newly_warninglisted_examples {
                 let lists: Vec<String> = caught.lists.iter().map(|l| code(l)).collect();
-                let _ = writeln!(md, "- {} in {} by {}", code(&caught.value), code(&caught.task), lists.join(", "));
+                let _ = writeln!(
+                    md,
+                    "- {} in {} by {}",
+                    code(&caught.value),
+                    code(&caught.task),
+                    lists.join(", ")
+                );
             }
         }
         if !self.feeds.is_empty() {
@@ -637,7 +676,8 @@ impl Plan {
             let _ = writeln!(md, "| feed | added | removed |");
             let _ = writeln!(md, "| --- | ---: | ---: |");
             for feed in &self.feeds {
-                let _ = writeln!(md, "| {} | +{} | −{} |", code(&feed.name), feed.added, feed.removed);
+                let _ =
+                    writeln!(md, "| {} | +{} | −{} |", code(&feed.name), feed.added, feed.removed);
             }
         }
         for note in &self.notes {
@@ -691,7 +731,8 @@ mod tests {
     #[test]
     fn fields_are_diffed_by_key_path_and_plain_lists_by_items() {
         let a = serde_json::json!({"threshold": 30, "types": ["ip-dst", "domain"], "x": {"y": 1}});
-        let b = serde_json::json!({"threshold": 90, "types": ["ip-dst", "url"], "x": {"y": 1, "z": 2}});
+        let b =
+            serde_json::json!({"threshold": 90, "types": ["ip-dst", "url"], "x": {"y": 1, "z": 2}});
         let mut out = Vec::new();
         diff_values("", &a, &b, &mut out);
         let paths: Vec<&str> = out.iter().map(|f| f.path.as_str()).collect();

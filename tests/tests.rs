@@ -31,6 +31,9 @@ mod lookup;
 mod misp;
 // Builds killed with SIGKILL at many points leave the previous outputs and state intact.
 mod kill;
+// `feedsmith plan`: two commits of definitions over replayed data, the numbers checked against
+// set operations on the replayed lists; two built folders compared.
+mod plan;
 // Generated input: no parser panics, normalization is idempotent (proptest).
 mod properties;
 // Task selection: what a task leaves out is counted.

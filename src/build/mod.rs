@@ -501,7 +501,10 @@ pub fn run(
     let changes = match changes {
         Some(Ok(changes)) => Some(changes),
         Some(Err(why)) => {
-            tracing::warn!(why, "No changes since the previous build: its look-up index cannot be read");
+            tracing::warn!(
+                why,
+                "No changes since the previous build: its look-up index cannot be read"
+            );
             None
         }
         None => None,

@@ -208,7 +208,11 @@ impl StoredIndex {
         let meta: StoredMeta = serde_json::from_slice(&bytes)
             .map_err(|e| format!("{} does not parse: {e}", path.display()))?;
         if meta.format != INDEX_FORMAT || !(1..=6).contains(&meta.digits) {
-            return Err(format!("{} is of another layout (format {})", path.display(), meta.format));
+            return Err(format!(
+                "{} is of another layout (format {})",
+                path.display(),
+                meta.format
+            ));
         }
         let ids = |list: Vec<Named>| list.into_iter().map(|n| n.id).collect();
         Ok(StoredIndex {
