@@ -224,12 +224,14 @@ fn a_plan_counts_what_a_new_feed_a_changed_model_and_a_warning_list_do_to_each_o
 fn a_plan_between_two_built_folders_needs_no_git() {
     let root =
         crate::util::one_list_project("198.51.100.1\n", &[("all", "exclude_reserved = false")]);
-    let first = feedsmith(root.path(), &["build", "--now", NOW, "--out", "one"]);
+    let (one, two) = (root.path().join("one"), root.path().join("two"));
+    let (one, two) = (one.to_str().unwrap(), two.to_str().unwrap());
+    let first = feedsmith(root.path(), &["build", "--now", NOW, "--out", one]);
     assert_eq!(first.status.code(), Some(0), "{first:?}");
     std::fs::write(root.path().join("list.txt"), "198.51.100.1\n198.51.100.9\n").unwrap();
-    let second = feedsmith(root.path(), &["build", "--now", NOW, "--out", "two"]);
+    let second = feedsmith(root.path(), &["build", "--now", NOW, "--out", two]);
     assert_eq!(second.status.code(), Some(0), "{second:?}");
-    let output = feedsmith(root.path(), &["plan", "--compare", "one", "two", "--json"]);
+    let output = feedsmith(root.path(), &["plan", "--compare", one, two, "--json"]);
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     let plan: Value = serde_json::from_slice(&output.stdout).unwrap();
     let all = &plan["outputs"][0];
