@@ -64,3 +64,6 @@ mod templates;
 mod util;
 // Warning lists through a whole build: removals per list in the outputs, report and site.
 mod warninglists;
+// The GitHub Actions workflows: actionlint and ShellCheck find nothing, every action is pinned
+// to a commit SHA, every job's permissions are declared.
+mod workflows;
