@@ -449,6 +449,7 @@ fn check_page(path: &str, html: &str, root: &str, hostile: &[&str]) -> Page {
             panic!("{path}: an SVG is no XML ({e}):\n{svg}");
         }
     }
+    assert!(!html.contains(['\u{2028}', '\u{202e}']), "{path}: an invisible character as it is");
     for value in hostile {
         if value.contains(['<', '"']) {
             assert!(!html.contains(value), "{path}: {value:?} unescaped");
@@ -527,8 +528,13 @@ fn hostile_values_reach_every_page_only_as_text() {
     shows(&pages, "feeds/evil.html", &[&new.homepage, &new.csv_name]);
     shows(&pages, "feeds/evil.html", &rejected);
     assert!(links(&pages, "feeds/evil.html").contains(&new.homepage.as_str()));
-    let rows: Vec<&str> = new.rejected_rows.iter().map(|(v, _)| v.as_str()).collect();
-    shows(&pages, "feeds/csvfeed.html", &rows[..2]);
+    // Invisible characters in a rejected row are shown as escapes, as the CLI shows them, so
+    // that they neither reorder nor break the text around them.
+    let rows: Vec<String> = new.rejected_rows[..2]
+        .iter()
+        .map(|(v, _)| v.replace('\u{2028}', "\\u{2028}").replace('\u{202e}', "\\u{202e}"))
+        .collect();
+    shows(&pages, "feeds/csvfeed.html", &rows.iter().map(String::as_str).collect::<Vec<_>>());
     shows(&pages, "feeds/csvfeed.html", &[&new.rejected_rows[2].1]);
     let added: Vec<&str> = urls(2).iter().filter(|u| !urls(1).contains(u)).copied().collect();
     let removed: Vec<&str> = urls(1).iter().filter(|u| !urls(2).contains(u)).copied().collect();
