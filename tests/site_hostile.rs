@@ -276,14 +276,16 @@ fn read_page(html: &str) -> Page {
         raw_text.push_str(&html[text_from..i]);
         raw_text.push(' ');
         let mut j = name_at;
-        while j < bytes.len() && !matches!(bytes[j], b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'/' | b'>')
+        while j < bytes.len()
+            && !matches!(bytes[j], b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'/' | b'>')
         {
             j += 1;
         }
         let name = html[name_at..j].to_ascii_lowercase();
         let mut attrs = Vec::new();
         loop {
-            while j < bytes.len() && matches!(bytes[j], b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'/')
+            while j < bytes.len()
+                && matches!(bytes[j], b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'/')
             {
                 j += 1;
             }
@@ -309,22 +311,18 @@ fn read_page(html: &str) -> Page {
                 {
                     j += 1;
                 }
-                let end = match bytes.get(j) {
-                    Some(&quote @ (b'"' | b'\'')) => {
-                        j += 1;
-                        let end = html[j..].find(char::from(quote)).map_or(html.len(), |e| j + e);
-                        value = decode(&html[j..end]);
-                        end + 1
-                    }
-                    _ => {
-                        let end = html[j..]
-                            .find(|c: char| c.is_ascii_whitespace() || c == '>')
-                            .map_or(html.len(), |e| j + e);
-                        value = decode(&html[j..end]);
-                        end
-                    }
-                };
-                j = end;
+                if let Some(&quote @ (b'"' | b'\'')) = bytes.get(j) {
+                    j += 1;
+                    let end = html[j..].find(char::from(quote)).map_or(html.len(), |e| j + e);
+                    value = decode(&html[j..end]);
+                    j = end + 1;
+                } else {
+                    let end = html[j..]
+                        .find(|c: char| c.is_ascii_whitespace() || c == '>')
+                        .map_or(html.len(), |e| j + e);
+                    value = decode(&html[j..end]);
+                    j = end;
+                }
             }
             attrs.push((attr, value));
         }
@@ -366,15 +364,12 @@ fn decode(text: &str) -> String {
             _ if name.starts_with('#') => name[1..].parse().ok().and_then(char::from_u32),
             _ => None,
         };
-        match decoded {
-            Some(c) => {
-                out.push(c);
-                rest = &rest[end + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
+        if let Some(c) = decoded {
+            out.push(c);
+            rest = &rest[end + 1..];
+        } else {
+            out.push('&');
+            rest = &rest[1..];
         }
     }
     out.push_str(rest);
@@ -383,11 +378,54 @@ fn decode(text: &str) -> String {
 
 /// The elements the templates and the chart code write; anything else was injected.
 const ELEMENTS: &[&str] = &[
-    "html", "head", "meta", "title", "link", "body", "header", "nav", "main", "footer", "h1",
-    "h2", "h3", "p", "a", "ul", "li", "dl", "dt", "dd", "table", "caption", "thead", "tbody",
-    "tr", "th", "td", "code", "span", "strong", "sup", "figure", "figcaption", "section",
-    "form", "label", "input", "button", "noscript", "script", "svg", "desc", "g", "line",
-    "polyline", "rect", "circle", "text",
+    "html",
+    "head",
+    "meta",
+    "title",
+    "link",
+    "body",
+    "header",
+    "nav",
+    "main",
+    "footer",
+    "h1",
+    "h2",
+    "h3",
+    "p",
+    "a",
+    "ul",
+    "li",
+    "dl",
+    "dt",
+    "dd",
+    "table",
+    "caption",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "code",
+    "span",
+    "strong",
+    "sup",
+    "figure",
+    "figcaption",
+    "section",
+    "form",
+    "label",
+    "input",
+    "button",
+    "noscript",
+    "script",
+    "svg",
+    "desc",
+    "g",
+    "line",
+    "polyline",
+    "rect",
+    "circle",
+    "text",
 ];
 
 /// Elements whose every opening must be closed.
@@ -435,7 +473,10 @@ fn check_page(path: &str, html: &str, root: &str, hostile: &[&str]) -> Page {
             if tag.name == "script" {
                 assert_eq!(
                     tag.attrs,
-                    [("src".to_owned(), format!("{root}lookup.js")), ("defer".to_owned(), String::new())],
+                    [
+                        ("src".to_owned(), format!("{root}lookup.js")),
+                        ("defer".to_owned(), String::new())
+                    ],
                     "{path}"
                 );
             }
@@ -444,6 +485,7 @@ fn check_page(path: &str, html: &str, root: &str, hostile: &[&str]) -> Page {
     for name in CLOSED {
         assert_eq!(opened.get(name).copied().unwrap_or(0), 0, "{path}: <{name}> not closed");
     }
+    check_structure(path, &page.tags);
     for svg in svgs(html) {
         if let Err(e) = roxmltree::Document::parse(svg) {
             panic!("{path}: an SVG is no XML ({e}):\n{svg}");
@@ -456,6 +498,42 @@ fn check_page(path: &str, html: &str, root: &str, hostile: &[&str]) -> Page {
         }
     }
     page
+}
+
+/// What hostile text must not break for readers of assistive technology: one `<h1>` and no
+/// heading level skipped, a caption first in every table and a scope on every header cell,
+/// and every chart an image named by its title and description.
+fn check_structure(path: &str, tags: &[Tag]) {
+    let attr =
+        |tag: &Tag, name: &str| tag.attrs.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    let opened: Vec<&Tag> = tags.iter().filter(|t| !t.closing).collect();
+    let levels: Vec<usize> = opened
+        .iter()
+        .filter_map(|t| t.name.strip_prefix('h').and_then(|n| n.parse().ok()))
+        .collect();
+    assert_eq!(levels.iter().filter(|l| **l == 1).count(), 1, "{path}: headings {levels:?}");
+    assert_eq!(levels.first(), Some(&1), "{path}: headings {levels:?}");
+    for pair in levels.windows(2) {
+        assert!(pair[1] <= pair[0] + 1, "{path}: a heading level skipped in {levels:?}");
+    }
+    for (i, tag) in opened.iter().enumerate() {
+        match tag.name.as_str() {
+            "table" => assert!(
+                opened.get(i + 1).is_some_and(|next| next.name == "caption"),
+                "{path}: a table without a caption"
+            ),
+            "th" => assert!(attr(tag, "scope").is_some(), "{path}: a <th> without a scope"),
+            "svg" => {
+                assert_eq!(attr(tag, "role").as_deref(), Some("img"), "{path}");
+                let ids = attr(tag, "aria-labelledby").unwrap_or_default();
+                let named = ids
+                    .split(' ')
+                    .all(|id| opened.iter().any(|t| attr(t, "id").as_deref() == Some(id)));
+                assert!(!ids.is_empty() && named, "{path}: a chart named by {ids:?}");
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The text of the page at `path` shows each of `values` whole.
@@ -490,7 +568,7 @@ fn hostile_values_reach_every_page_only_as_text() {
     let site = root.path().join("site");
     let mut pages = BTreeMap::new();
     for (path, bytes) in tree(&site) {
-        if !path.ends_with(".html") {
+        if Path::new(&path).extension().is_none_or(|e| e != "html") {
             continue;
         }
         let html = String::from_utf8(bytes).unwrap();
@@ -565,13 +643,18 @@ fn hostile_values_reach_every_page_only_as_text() {
     let meta: serde_json::Value =
         serde_json::from_slice(&std::fs::read(site.join("lookup/meta.json")).unwrap()).unwrap();
     let names = |key: &str| -> Vec<String> {
-        meta[key].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap().to_owned()).collect()
+        meta[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["name"].as_str().unwrap().to_owned())
+            .collect()
     };
     assert!(names("feeds").contains(&new.feed_name));
     assert!(names("feeds").contains(&new.csv_name));
-    assert_eq!(names("tasks"), [new.task_name.clone()]);
-    assert_eq!(names("models"), [new.model_name.clone()]);
-    assert_eq!(names("warninglists"), [new.list_name.clone()]);
+    assert_eq!(names("tasks"), std::slice::from_ref(&new.task_name));
+    assert_eq!(names("models"), std::slice::from_ref(&new.model_name));
+    assert_eq!(names("warninglists"), std::slice::from_ref(&new.list_name));
     let mut values = BTreeSet::new();
     for (path, bytes) in tree(&site.join("lookup")) {
         let shard: serde_json::Value = serde_json::from_slice(&bytes)
