@@ -212,7 +212,7 @@
         types.push(m.types[t[1]]);
       }
     });
-    part.appendChild(el("h3", {}, [el("code", {}, [value])]));
+    part.appendChild(el("h2", {}, [el("code", {}, [value])]));
     part.appendChild(el("p", {}, ["Type: " + types.join(", ")]));
     if (row.l.length) {
       part.appendChild(table("Feeds that list it", ["Feed", "Type", "First seen", "Last seen"],
@@ -306,7 +306,7 @@
           }
           related.forEach(function (row, i) {
             if (row) {
-              nodes.push(el("h3", {}, ["Listed above it: ", el("code", {}, [wanted.related[i]])]));
+              nodes.push(el("h2", {}, ["Listed above it: ", el("code", {}, [wanted.related[i]])]));
               nodes.push(renderRow(wanted.related[i], row, m));
             }
           });

@@ -46,6 +46,8 @@ mod real_feeds;
 mod report;
 // `feedsmith serve`: the built site on 127.0.0.1, and nothing outside it.
 mod serve;
+// Hostile names, lists and values through every page of the site, the look-up index and script.
+mod site_hostile;
 // The site's look-up index (rows read from the shard the hash names) and the changes page.
 mod site_lookup;
 // The site's decay-model pages: curves and score histograms as SVG, linked and escaped.

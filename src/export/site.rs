@@ -223,6 +223,9 @@ fn environment(user_templates: &Path) -> Result<Environment<'static>, ExportErro
     env.add_filter("bytes", human_bytes);
     env.add_filter("number", number);
     env.add_filter("duration", duration);
+    // Rejected lines are shown as the CLI shows them: a right-to-left override or a line
+    // separator inside one would otherwise reorder or break what the reader sees.
+    env.add_filter("shown", |text: &str| crate::text::shown(text, crate::text::WHOLE));
     for (name, _) in BUILTIN.iter().filter(|(name, _)| !ASSETS.contains(name)) {
         if let Some(source) = template_source(name, user_templates) {
             env.add_template_owned((*name).to_owned(), source).map_err(|e| {
