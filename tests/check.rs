@@ -215,3 +215,29 @@ fn an_output_the_task_types_can_never_fill_is_a_located_warning() {
     );
     assert!(warnings[1].contains("names.toml:8:1: `outputs[1].format`: `panos-edl`"), "{stderr}");
 }
+
+#[test]
+fn an_annotation_title_escapes_a_key_with_a_line_break_comma_colon_and_percent() {
+    // A quoted TOML key may hold anything; the key path becomes the annotation's title.
+    let root = tempfile::tempdir().unwrap();
+    let feed = "name = \"x\"\nprovider = \"p\"\nurl = \"https://e.example/x\"\nformat = \"csv\"\n\
+                [csv]\ntype_column = 1\nvalue_columns = [2]\n[csv.type_map]\n\
+                \"a\\nb,c:d%\" = \"bogus\"\n";
+    write_file(root.path(), "feeds.d/x.toml", feed);
+    let output = assert_cmd::Command::cargo_bin("feedsmith")
+        .unwrap()
+        .arg("--root")
+        .arg(root.path())
+        .arg("check")
+        .env("GITHUB_ACTIONS", "true")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let (line, column) = line_and_column(feed, "\"a\\nb");
+    let expected = format!(
+        "::error file=feeds.d/x.toml,line={line},col={column},title=csv.type_map.a%0Ab%2Cc%3Ad%25::`bogus`"
+    );
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.starts_with(&expected), "expected `{expected}` in\n{stdout}");
+}
