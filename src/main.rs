@@ -47,7 +47,8 @@ struct GlobalArgs {
 enum Command {
     /// Fetch every enabled feed and write the outputs, the site and `report.json`.
     Build(BuildArgs),
-    /// Load and validate every definition; print each problem with its file, line and column.
+    /// Load and validate every definition; print each problem with its file, line and column
+    /// (and, inside GitHub Actions, an annotation for each problem and warning).
     Check,
     /// Which enabled feeds list a value, and what each task does with it and why, from the
     /// cached data of the last build; nothing is written.
@@ -58,6 +59,19 @@ enum Command {
     /// cache of the last build (or recorded responses), never the network; Markdown for a
     /// pull request, or JSON.
     Plan(PlanArgs),
+    /// Write the JSON Schema of each kind of definition file (`feedsmith.toml`, feeds, tasks,
+    /// decay models, warning lists), for editors to complete and check definitions with.
+    #[cfg(feature = "schemars")]
+    Schema(SchemaArgs),
+}
+
+#[cfg(feature = "schemars")]
+#[derive(Debug, Args)]
+struct SchemaArgs {
+    /// The folder the schemas are written to, created if missing (default: `schema/` in the
+    /// repository, where the editor settings of the README look for them).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -235,28 +249,32 @@ impl std::io::Write for LogWriter {
 }
 
 fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
-    let root = cli.global.root.canonicalize().with_context(|| {
-        format!("cannot open the repository folder {}", cli.global.root.display())
-    })?;
-    // A nightly job started in the wrong folder must not publish an empty site.
-    let is_repository = ["feedsmith.toml", "feeds.d", "decay.d", "tasks.d"]
-        .iter()
-        .any(|name| root.join(name).exists());
-    if !is_repository {
-        anyhow::bail!(
-            "{} is not a feedsmith repository: it has no feedsmith.toml, feeds.d/, decay.d/ or tasks.d/ (use --root DIR)",
-            root.display()
-        );
+    // The schemas do not depend on the definitions, which may be the broken files an editor
+    // is to help with.
+    #[cfg(feature = "schemars")]
+    if let Command::Schema(args) = &cli.command {
+        return schema_command(&cli.global.root, args);
     }
+    let root = repository_root(&cli.global.root)?;
+    // Only `check` annotates: the standard output of `plan` becomes a pull-request comment.
+    let annotate = matches!(cli.command, Command::Check) && github::in_actions();
     let project = match config::load(&root) {
         Ok(project) => project,
         Err(errors) => {
             printer::diagnostics(&errors.diagnostics);
+            if annotate {
+                printer::annotations(&root, &errors.diagnostics, &errors.warnings);
+            }
             return Ok(ExitStatus::InvalidConfig);
         }
     };
     match &cli.command {
+        #[cfg(feature = "schemars")]
+        Command::Schema(_) => unreachable!("`schema` returned above"),
         Command::Check => {
+            if annotate {
+                printer::annotations(&root, &[], &project.warnings);
+            }
             let enabled = project.enabled_feeds().count();
             printer::out(&format!(
                 "Definitions are valid: {} feeds ({enabled} enabled), {} decay models, {} tasks, \
@@ -283,6 +301,45 @@ fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
             Ok(ExitStatus::Success)
         }
     }
+}
+
+/// The feedsmith repository `--root` names, absolute; a folder holding none of its files or
+/// folders is refused: a nightly job started in the wrong folder must not publish an empty
+/// site.
+fn repository_root(root: &std::path::Path) -> anyhow::Result<PathBuf> {
+    let absolute = root
+        .canonicalize()
+        .with_context(|| format!("cannot open the repository folder {}", root.display()))?;
+    let is_repository = ["feedsmith.toml", "feeds.d", "decay.d", "tasks.d"]
+        .iter()
+        .any(|name| absolute.join(name).exists());
+    if !is_repository {
+        anyhow::bail!(
+            "{} is not a feedsmith repository: it has no feedsmith.toml, feeds.d/, decay.d/ or tasks.d/ (use --root DIR)",
+            absolute.display()
+        );
+    }
+    Ok(absolute)
+}
+
+/// Writes every schema into `--out`, or `schema/` of the repository, and names each file.
+#[cfg(feature = "schemars")]
+fn schema_command(root: &std::path::Path, args: &SchemaArgs) -> anyhow::Result<ExitStatus> {
+    use feedsmith::config::schema;
+
+    let dir = match &args.out {
+        Some(dir) => dir.clone(),
+        None => repository_root(root)?.join(schema::SCHEMA_DIR),
+    };
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create the folder {}", dir.display()))?;
+    for file in schema::schemas() {
+        let path = dir.join(file.file_name);
+        std::fs::write(&path, &file.text)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        printer::out(&format!("{} (for {})", path.display(), file.applies_to));
+    }
+    Ok(ExitStatus::Success)
 }
 
 /// The time `--now` names, or the clock.
@@ -793,6 +850,9 @@ mod lookup_text {
 mod printer {
     use feedsmith::config::Diagnostic;
     use std::io::Write as _;
+    use std::path::Path;
+
+    use super::github::Level;
 
     /// A line of normal output on stdout. A closed stdout (`feedsmith check | head -0`) is
     /// not an error of the command: the line is dropped, as `println!` would panic.
@@ -816,25 +876,136 @@ mod printer {
         }
     }
 
-    /// Every definition problem, then a summary line; GitHub annotations inside Actions.
+    /// Every definition problem, then a summary line.
     pub(super) fn diagnostics(diagnostics: &[Diagnostic]) {
         let mut stderr = std::io::stderr().lock();
-        let in_actions = std::env::var_os("GITHUB_ACTIONS").is_some();
         for d in diagnostics {
             let _ = writeln!(stderr, "error: {d}");
-            if in_actions {
-                let message =
-                    d.message.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
-                let _ = writeln!(
-                    std::io::stdout(),
-                    "::error file={},line={},col={}::{}",
-                    d.file.display(),
-                    d.line,
-                    d.column,
-                    message
-                );
-            }
         }
         let _ = writeln!(stderr, "{} problem(s) found; nothing was built.", diagnostics.len());
+    }
+
+    /// A GitHub annotation on stdout for each error and warning (the human lines are on
+    /// stderr already), with paths from the git repository holding `root`.
+    pub(super) fn annotations(root: &Path, errors: &[Diagnostic], warnings: &[Diagnostic]) {
+        let prefix = super::github::repository_prefix(root);
+        let mut stdout = std::io::stdout().lock();
+        let levels = errors.iter().map(|d| (Level::Error, d));
+        for (level, d) in levels.chain(warnings.iter().map(|d| (Level::Warning, d))) {
+            let _ = writeln!(stdout, "{}", super::github::annotation(level, &prefix, d));
+        }
+    }
+}
+
+/// GitHub Actions workflow commands, so that a definition problem shows on the line of the
+/// pull request that made it
+/// (<https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-commands>).
+mod github {
+    use std::path::{Component, Path, PathBuf};
+
+    use feedsmith::config::Diagnostic;
+
+    /// Whether the process runs inside GitHub Actions, which sets `GITHUB_ACTIONS=true`.
+    pub(super) fn in_actions() -> bool {
+        std::env::var_os("GITHUB_ACTIONS").is_some_and(|value| value == "true")
+    }
+
+    /// How serious an annotation is.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(super) enum Level {
+        /// `::error`: the definitions are invalid.
+        Error,
+        /// `::warning`: valid, but probably not what was meant.
+        Warning,
+    }
+
+    /// Where the feedsmith repository `root` sits inside the git repository holding it (the
+    /// nearest folder above with a `.git`), since GitHub places annotations by paths from the
+    /// git repository's root; empty when `root` is that root, or in no git repository.
+    pub(super) fn repository_prefix(root: &Path) -> PathBuf {
+        root.ancestors()
+            .find(|dir| dir.join(".git").exists())
+            .and_then(|top| root.strip_prefix(top).ok())
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+    }
+
+    /// The annotation of one diagnostic: `::error file=…,line=…,col=…,title=…::message`.
+    /// A problem with a whole file (line 0) has no line and column.
+    pub(super) fn annotation(level: Level, prefix: &Path, d: &Diagnostic) -> String {
+        let command = match level {
+            Level::Error => "error",
+            Level::Warning => "warning",
+        };
+        let mut properties = vec![format!("file={}", property(&slashed(&prefix.join(&d.file))))];
+        if d.line > 0 {
+            properties.push(format!("line={}", d.line));
+            if d.column > 0 {
+                properties.push(format!("col={}", d.column));
+            }
+        }
+        let title = if d.key.is_empty() { "feedsmith check" } else { d.key.as_str() };
+        properties.push(format!("title={}", property(title)));
+        format!("::{command} {}::{}", properties.join(","), data(&d.message))
+    }
+
+    /// A path with `/` between its parts on every system, as GitHub writes repository paths.
+    fn slashed(path: &Path) -> String {
+        let parts: Vec<String> = path
+            .components()
+            .filter(|c| !matches!(c, Component::CurDir))
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        parts.join("/")
+    }
+
+    /// A message escaped for a workflow command: `%`, CR and LF, which would end it.
+    fn data(text: &str) -> String {
+        text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    }
+
+    /// A property value escaped: as a message, plus `:` and `,`, which separate properties.
+    fn property(text: &str) -> String {
+        data(text).replace(':', "%3A").replace(',', "%2C")
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn diagnostic(
+            file: &str,
+            line: usize,
+            column: usize,
+            key: &str,
+            message: &str,
+        ) -> Diagnostic {
+            Diagnostic {
+                file: PathBuf::from(file),
+                line,
+                column,
+                key: key.to_owned(),
+                message: message.to_owned(),
+            }
+        }
+
+        #[test]
+        fn escapes_the_message_and_the_properties_as_github_reads_them() {
+            let d =
+                diagnostic("a,b:c/tasks.d/t.toml", 3, 7, "outputs[0].format", "50% off,\r\nnow: x");
+            assert_eq!(
+                annotation(Level::Error, Path::new(""), &d),
+                "::error file=a%2Cb%3Ac/tasks.d/t.toml,line=3,col=7,title=outputs[0].format::50%25 off,%0D%0Anow: x"
+            );
+        }
+
+        #[test]
+        fn a_problem_with_a_whole_file_has_no_line_or_column() {
+            let d = diagnostic("warninglists.d/x.json", 0, 0, "", "cannot read the file");
+            assert_eq!(
+                annotation(Level::Warning, Path::new("defs"), &d),
+                "::warning file=defs/warninglists.d/x.json,title=feedsmith check::cannot read the file"
+            );
+        }
     }
 }

@@ -1,6 +1,7 @@
-//! `feedsmith check` on every invalid fixture: exit code 2 and each located problem on stderr.
+//! `feedsmith check` on every invalid fixture: exit code 2 and each located problem on stderr;
+//! GitHub annotations inside Actions.
 
-use crate::util::{feedsmith, repo};
+use crate::util::{feedsmith, repo, write_file};
 
 #[test]
 fn every_invalid_fixture_exits_2_with_its_located_errors() {
@@ -26,18 +27,88 @@ fn every_invalid_fixture_exits_2_with_its_located_errors() {
     assert!(seen >= 10, "only {seen} invalid fixtures");
 }
 
+/// A project inside a git repository, in a folder whose name needs escaping in an
+/// annotation's `file`: a task whose output `format` is misspelt with `%`, `,` and `:`, and a
+/// feed reading a file that is not there yet (a warning). Returns the git repository, the
+/// project's folder name, and the two definition texts.
+fn broken_project_in_git() -> (tempfile::TempDir, &'static str, String, String) {
+    let git = tempfile::tempdir().unwrap();
+    std::fs::create_dir(git.path().join(".git")).unwrap();
+    let folder = "defs,v1:x";
+    let feed = "name = \"local\"\nprovider = \"test\"\nformat = \"freetext\"\n\
+                path = \"later.txt\"\n";
+    let task = "name = \"Broken\"\n\n[select]\nfeeds = [\"local\"]\n\n[[outputs]]\n\
+                path = \"out.txt\"\n  format   =  \"pla%in,x:y\"\n";
+    write_file(&git.path().join(folder), "feeds.d/local.toml", feed);
+    write_file(&git.path().join(folder), "tasks.d/broken.toml", task);
+    (git, folder, feed.to_owned(), task.to_owned())
+}
+
+/// The 1-based line and column where `needle` starts in `text`.
+fn line_and_column(text: &str, needle: &str) -> (usize, usize) {
+    let (index, line) =
+        text.lines().enumerate().find(|(_, l)| l.contains(needle)).expect("the needle");
+    (index + 1, line[..line.find(needle).unwrap()].chars().count() + 1)
+}
+
 #[test]
-fn check_inside_github_actions_writes_error_annotations() {
-    let case = repo().join("tests/fixtures/invalid/unknown-format");
+fn check_inside_github_actions_annotates_the_bad_value_and_the_warning() {
+    let (git, folder, feed, task) = broken_project_in_git();
     let output = assert_cmd::Command::cargo_bin("feedsmith")
         .unwrap()
-        .args(["--root", case.to_str().unwrap(), "check"])
+        .arg("--root")
+        .arg(git.path().join(folder))
+        .arg("check")
         .env("GITHUB_ACTIONS", "true")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(2));
-    assert!(stdout.contains("::error file=feeds.d/example.toml,line=4,col=10::"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    // The human output is unchanged.
+    assert!(stderr.contains("error: tasks.d/broken.toml:"), "{stderr}");
+
+    // Paths from the git repository's root, `,` and `:` escaped in the property.
+    let escaped_folder = folder.replace(',', "%2C").replace(':', "%3A");
+    // The unknown value, at its opening quote.
+    let (line, column) = line_and_column(&task, "\"pla%in");
+    let error = format!(
+        "::error file={escaped_folder}/tasks.d/broken.toml,line={line},col={column},\
+         title=outputs[0].format::unknown variant `pla%25in,x:y`, expected one of "
+    );
+    let errors: Vec<&str> = stdout.lines().filter(|l| l.starts_with("::error ")).collect();
+    assert_eq!(errors.len(), 1, "{stdout}");
+    assert!(errors[0].starts_with(&error), "expected `{error}` in\n{stdout}");
+
+    // The warning about the missing file, at the `path` key.
+    let (line, column) = line_and_column(&feed, "path =");
+    let warning = format!(
+        "::warning file={escaped_folder}/feeds.d/local.toml,line={line},col={column},\
+         title=path::`later.txt` does not exist yet"
+    );
+    assert!(stdout.lines().any(|l| l.starts_with(&warning)), "expected `{warning}` in\n{stdout}");
+    assert!(stdout.lines().all(|l| l.starts_with("::")), "{stdout}");
+}
+
+#[test]
+fn check_outside_github_actions_writes_no_annotation() {
+    let (git, folder, _, _) = broken_project_in_git();
+    let root = git.path().join(folder);
+    let plain = feedsmith(&root, &["check"]);
+    assert_eq!(plain.status.code(), Some(2));
+    let other = assert_cmd::Command::cargo_bin("feedsmith")
+        .unwrap()
+        .arg("--root")
+        .arg(&root)
+        .arg("check")
+        .env("GITHUB_ACTIONS", "false")
+        .output()
+        .unwrap();
+    for output in [plain, other] {
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(!stdout.contains("::error") && !stdout.contains("::warning"), "{stdout}");
+        assert!(String::from_utf8_lossy(&output.stderr).contains("error: tasks.d/broken.toml:"));
+    }
 }
 
 #[test]
@@ -143,4 +214,30 @@ fn an_output_the_task_types_can_never_fill_is_a_located_warning() {
         "{stderr}"
     );
     assert!(warnings[1].contains("names.toml:8:1: `outputs[1].format`: `panos-edl`"), "{stderr}");
+}
+
+#[test]
+fn an_annotation_title_escapes_a_key_with_a_line_break_comma_colon_and_percent() {
+    // A quoted TOML key may hold anything; the key path becomes the annotation's title.
+    let root = tempfile::tempdir().unwrap();
+    let feed = "name = \"x\"\nprovider = \"p\"\nurl = \"https://e.example/x\"\nformat = \"csv\"\n\
+                [csv]\ntype_column = 1\nvalue_columns = [2]\n[csv.type_map]\n\
+                \"a\\nb,c:d%\" = \"bogus\"\n";
+    write_file(root.path(), "feeds.d/x.toml", feed);
+    let output = assert_cmd::Command::cargo_bin("feedsmith")
+        .unwrap()
+        .arg("--root")
+        .arg(root.path())
+        .arg("check")
+        .env("GITHUB_ACTIONS", "true")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let (line, column) = line_and_column(feed, "\"a\\nb");
+    let expected = format!(
+        "::error file=feeds.d/x.toml,line={line},col={column},title=csv.type_map.a%0Ab%2Cc%3Ad%25::`bogus`"
+    );
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.starts_with(&expected), "expected `{expected}` in\n{stdout}");
 }

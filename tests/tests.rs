@@ -36,6 +36,9 @@ mod kill;
 mod plan;
 // Generated input: no parser panics, normalization is idempotent (proptest).
 mod properties;
+// `feedsmith schema`: the committed schemas are current.
+#[cfg(feature = "schemars")]
+mod schema;
 // Task selection: what a task leaves out is counted.
 mod select;
 // Every real feed file of shared/feeds, read as its definition reads it, against a plain

@@ -21,6 +21,7 @@ use serde::Deserialize;
 /// retention = 0.1667
 /// ```
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DecayConfig {
     /// Display name. Required.
@@ -35,9 +36,11 @@ pub struct DecayConfig {
     #[serde(rename = "type", default)]
     pub kind: DecayKind,
     /// τ, the lifetime in days: the score reaches 0 after this time. Must be greater than 0.
+    #[cfg_attr(feature = "schemars", schemars(extend("exclusiveMinimum" = 0)))]
     pub lifetime_days: f64,
     /// δ, the decay speed: 1 is linear, above 1 falls fast then flattens. Must be greater
     /// than 0.
+    #[cfg_attr(feature = "schemars", schemars(extend("exclusiveMinimum" = 0)))]
     pub decay_speed: f64,
     /// θ: an indicator whose score is below this value is expired (strictly below, as in
     /// MISP). Default: 0.
@@ -60,6 +63,7 @@ pub struct DecayConfig {
 
 /// The settings of MISP's `Sightings` formula (decay.md §6.2).
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SightingsSettings {
     /// Below this many sightings the score is the base score. Default: 1.
@@ -89,6 +93,8 @@ fn default_minimum_sightings() -> u64 {
 
 /// The formula of a decay model.
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schemars", schemars(transform = accept_misp_names))]
 #[serde(rename_all = "snake_case")]
 pub enum DecayKind {
     /// MISP's `Polynomial`: `B × (1 − (t/τ)^(1/δ))`.
@@ -106,6 +112,10 @@ pub enum DecayKind {
 }
 
 impl DecayKind {
+    /// Every formula.
+    pub const ALL: &'static [DecayKind] =
+        &[DecayKind::Polynomial, DecayKind::PolynomialExtended, DecayKind::Sightings];
+
     /// The name written in a model file's `type`.
     #[must_use]
     pub fn name(self) -> &'static str {
@@ -124,5 +134,21 @@ impl DecayKind {
             DecayKind::PolynomialExtended => "PolynomialExtended",
             DecayKind::Sightings => "Sightings",
         }
+    }
+}
+
+/// Adds MISP's spelling of each formula (`Polynomial`) beside feedsmith's (`polynomial`): the
+/// loader takes both as serde aliases, which the schema derive does not see.
+#[cfg(feature = "schemars")]
+fn accept_misp_names(schema: &mut schemars::Schema) {
+    let Some(variants) = schema.get_mut("oneOf").and_then(|v| v.as_array_mut()) else {
+        return;
+    };
+    for variant in variants.iter_mut().filter_map(|v| v.as_object_mut()) {
+        let Some(name) = variant.get("const").and_then(|c| c.as_str()) else { continue };
+        let Some(kind) = DecayKind::ALL.iter().find(|k| k.name() == name) else { continue };
+        let names = serde_json::json!([kind.name(), kind.misp_name()]);
+        variant.remove("const");
+        variant.insert("enum".to_owned(), names);
     }
 }

@@ -23,6 +23,7 @@ use serde::de::{self, Deserializer, Visitor};
 /// header_lines = 1
 /// ```
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FeedConfig {
     /// Display name. Required.
@@ -83,6 +84,7 @@ pub struct FeedConfig {
     /// (0.5 = 50 %). A bigger drop is treated as a failure and the last good data is kept.
     /// Default: 0.5.
     #[serde(default = "default_max_shrink")]
+    #[cfg_attr(feature = "schemars", schemars(range(min = 0, max = 1)))]
     pub max_shrink: f64,
     /// How long the last good data stands in for a failing feed, in days. Default: 7.
     #[serde(default = "default_max_stale_days")]
@@ -121,6 +123,7 @@ const fn default_max_stale_days() -> f64 {
 
 /// How a feed body is parsed.
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum FeedFormat {
     /// A MISP feed folder: `manifest.json` and one `<uuid>.json` per event.
@@ -148,6 +151,7 @@ impl FeedFormat {
 
 /// CSV settings, with MISP's meaning where MISP has the setting.
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CsvOptions {
     /// Field separator. One character, or `\t` for TAB; feedsmith also accepts a longer
@@ -285,11 +289,31 @@ impl<'de> Deserialize<'de> for Column {
     }
 }
 
+// Written out, as the `Deserialize` impl above is: a number from 1 (0 is refused by `check`)
+// or a header name.
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for Column {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Column".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A CSV column: its 1-based number, as MISP numbers columns, or its name in the header row (with `csv.header = true`).",
+            "anyOf": [
+                { "type": "integer", "minimum": 1 },
+                { "type": "string", "minLength": 1 }
+            ]
+        })
+    }
+}
+
 /// JSON settings: where the records are and which of their fields say what.
 ///
 /// Field paths are keys joined by dots (`attributes.value` reads `value` inside the object
 /// under `attributes`); a number selects an array element.
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct JsonOptions {
     /// The path to the records in a JSON document: an array of records, or an object whose
@@ -347,6 +371,7 @@ impl Default for JsonOptions {
 
 /// Free-text settings.
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FreetextOptions {
     /// Skip lines starting with `#`, `;` or `//` and trailing ` # …` / ` ; …` comments.
@@ -381,6 +406,7 @@ impl Default for FreetextOptions {
 
 /// MISP feed settings.
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MispOptions {
     /// Accept a manifest written as a JSON array of entries with `uuid` keys, and re-key it.
@@ -426,6 +452,7 @@ impl Default for MispOptions {
 /// orgs_not = ["Untrusted Org"]
 /// ```
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MispRules {
     /// Take only events with one of these tags (MISP `tags.OR`). Default: none (no condition).

@@ -54,7 +54,10 @@ pub fn load(root: &Path) -> Result<Project, ConfigErrors> {
     let project =
         validate::resolve(&root, settings.as_ref(), &feeds, &models, &tasks, &lists, &mut report);
     match project {
-        Some(project) if report.is_empty() => Ok(project),
+        Some(mut project) if report.is_empty() => {
+            project.warnings = report.take_warnings();
+            Ok(project)
+        }
         _ => Err(report.into_errors()),
     }
 }

@@ -12,6 +12,9 @@
 //! - `templates/outputs/`: output templates ([`template`]), formats a team writes itself,
 //!   named by a task's `template` outputs.
 //!
+//! `schema` (with the `schemars` feature, on by default) derives a JSON Schema of each kind of
+//! file from the same structs, for editors.
+//!
 //! [`load`] reads every file, then checks what no single file can check alone (ids that are
 //! referenced, values out of range) and collects **every** problem as a [`Diagnostic`] with
 //! file, line, column and key before it gives up, so that a reviewer sees all of them at once.
@@ -25,6 +28,8 @@ mod feed;
 mod load;
 mod locate;
 mod project;
+#[cfg(feature = "schemars")]
+pub mod schema;
 mod task;
 pub mod template;
 mod validate;
@@ -66,6 +71,9 @@ pub struct Project {
     pub tasks: Vec<Task>,
     /// Every warning list of `warninglists.d/`, sorted by id.
     pub warninglists: Vec<WarningListFile>,
+    /// What loading found valid but probably not meant (a task naming a disabled feed, a
+    /// model that freezes its list), sorted by file, line and column; already logged.
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// Project settings with every default applied.
@@ -202,6 +210,8 @@ impl fmt::Display for Diagnostic {
 pub struct ConfigErrors {
     /// The problems, sorted by file, line and column.
     pub diagnostics: Vec<Diagnostic>,
+    /// The warnings found beside them, sorted the same way; already logged.
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl Project {

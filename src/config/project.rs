@@ -15,6 +15,7 @@ use serde::Deserialize;
 /// concurrency = 8
 /// ```
 #[derive(Clone, Debug, Default, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ProjectConfig {
     /// Title of the site and organisation name of MISP events. Default: `feedsmith`.
@@ -37,6 +38,7 @@ pub struct ProjectConfig {
     /// Builds whose counts the history keeps (for the site's charts and `plan`), 1 to
     /// 100 000. Default: 400.
     #[serde(default)]
+    #[cfg_attr(feature = "schemars", schemars(range(min = 1, max = 100_000)))]
     pub history_builds: Option<usize>,
     /// Fetch defaults.
     #[serde(default)]
@@ -45,24 +47,30 @@ pub struct ProjectConfig {
 
 /// How feeds are fetched.
 #[derive(Clone, Debug, Default, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FetchConfig {
     /// Time allowed for one whole request, in seconds. Default: 60.
     #[serde(default)]
+    #[cfg_attr(feature = "schemars", schemars(range(min = 1)))]
     pub timeout_secs: Option<u64>,
     /// Requests in flight at once. Default: 8.
     #[serde(default)]
+    #[cfg_attr(feature = "schemars", schemars(range(min = 1)))]
     pub concurrency: Option<usize>,
     /// Largest body accepted, in bytes. Default: 200 MiB.
     #[serde(default)]
+    #[cfg_attr(feature = "schemars", schemars(range(min = 1)))]
     pub max_body_bytes: Option<u64>,
     /// Largest size a gzip, zip or bzip2 body may decompress to, in bytes; a feed may set a
     /// lower or higher cap of its own. Default: 1 GiB.
     #[serde(default)]
+    #[cfg_attr(feature = "schemars", schemars(range(min = 1)))]
     pub max_decompressed_bytes: Option<u64>,
     /// Retries of a request after a connection error, a timeout, a 5xx or a 429, never after
     /// another 4xx. 0 turns retrying off; at most 10. Default: 3.
     #[serde(default)]
+    #[cfg_attr(feature = "schemars", schemars(range(max = 10)))]
     pub retries: Option<u32>,
     /// First back-off delay between retries, in milliseconds; it doubles on each retry, with
     /// random jitter, unless the server's `Retry-After` asks for more. Default: 500.
@@ -71,5 +79,6 @@ pub struct FetchConfig {
     /// Requests in flight at once to one host (host and port), within `concurrency`.
     /// Default: 2.
     #[serde(default)]
+    #[cfg_attr(feature = "schemars", schemars(range(min = 1)))]
     pub per_host_concurrency: Option<usize>,
 }

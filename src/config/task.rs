@@ -21,6 +21,7 @@ use crate::indicator::AttrType;
 /// path = "ipv4.txt"
 /// ```
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TaskConfig {
     /// Display name. Required.
@@ -37,6 +38,7 @@ pub struct TaskConfig {
 
 /// Which indicators a task takes. Every condition must hold.
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SelectConfig {
     /// Feed ids. With neither `feeds` nor `feed_tags`, every enabled feed. Default: none.
@@ -50,6 +52,7 @@ pub struct SelectConfig {
     pub types: Vec<String>,
     /// 4 or 6: keep only addresses and networks of that IP version. Default: both.
     #[serde(default)]
+    #[cfg_attr(feature = "schemars", schemars(extend("enum" = [4, 6, null])))]
     pub ip_version: Option<u8>,
     /// The decay model id, or `auto` for the model whose `attribute_types` hold the
     /// indicator's type (the first such model by id). Default: `auto`.
@@ -102,6 +105,7 @@ const fn default_true() -> bool {
 
 /// One output file or folder of a task.
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OutputConfig {
     /// The output format (see [`OutputFormat`]). Required.
@@ -117,6 +121,7 @@ pub struct OutputConfig {
     pub org_name: Option<String>,
     /// For `misp-feed`: `threat_level_id`, 1 (high) to 4 (undefined). Default: 4.
     #[serde(default)]
+    #[cfg_attr(feature = "schemars", schemars(range(min = 1, max = 4)))]
     pub threat_level: Option<u8>,
     /// For `misp-feed`: the TLP tag put on the event. Default: `tlp:clear`.
     #[serde(default)]
@@ -129,11 +134,13 @@ pub struct OutputConfig {
     /// attribute, so that a subscribing MISP, which never drops an attribute that merely goes
     /// missing, revokes it; 1 to 3650. Default: 7.
     #[serde(default)]
+    #[cfg_attr(feature = "schemars", schemars(range(min = 1, max = 3650)))]
     pub retention_days: Option<u32>,
     /// For `misp-feed`: the event's `distribution`, 0 (your organisation only) to 3 (all
     /// communities); the attributes inherit it. A subscribing MISP keeps it only when its
     /// feed's distribution is 5 (inherit from feed). Default: none written.
     #[serde(default)]
+    #[cfg_attr(feature = "schemars", schemars(range(max = 3)))]
     pub distribution: Option<u8>,
     /// For `rpz`: the zone's name (its origin, without the final dot), which every owner name
     /// is relative to and which counts toward the 253-byte limit of each name. Default:
@@ -228,6 +235,7 @@ impl OutputConfig {
 
 /// How a `misp-feed` output splits its selection into events.
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum EventMode {
     /// One event per output, which every build updates in place.
@@ -252,6 +260,7 @@ impl EventMode {
 
 /// What a `panos-edl` or `fortigate` list holds.
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ListType {
     /// Addresses and networks, CIDR-aggregated.
@@ -279,6 +288,7 @@ impl ListType {
 
 /// The syntax an output is written in.
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum OutputFormat {
     /// One value per line, after a `#` header with build time, task name and count.

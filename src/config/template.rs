@@ -45,6 +45,7 @@ const MAX_TEMPLATE_BYTES: u64 = 1024 * 1024;
 /// The syntax a template output writes its values into: which entries it skips, and how a
 /// `{{ … }}` writes a value.
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum TemplateSyntax {
     /// One value on a line of its own, written as it is: a value that is empty, holds white

@@ -64,10 +64,11 @@ const DEFAULT_PER_HOST_CONCURRENCY: usize = 2;
 const TLP_TAGS: &[&str] =
     &["tlp:clear", "tlp:white", "tlp:green", "tlp:amber", "tlp:amber+strict", "tlp:red"];
 
-/// Every problem found so far, in the order found.
+/// Every problem found so far, in the order found, and the warnings beside them.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Report {
     diagnostics: Vec<Diagnostic>,
+    warnings: Vec<Diagnostic>,
 }
 
 impl Report {
@@ -100,6 +101,33 @@ impl Report {
         self.located(file, (1, 1), "", message);
     }
 
+    /// Records a located warning about `key`: the definitions are valid, but probably not
+    /// what was meant. It is logged at once, and kept for the annotations of `check`.
+    pub(crate) fn warning(&mut self, source: &SourceFile, key: &str, message: impl Into<String>) {
+        let position = source.keys.position(key);
+        self.warning_at(source.file.clone(), position, key, message);
+    }
+
+    /// Records a warning at a known position, logged at once.
+    pub(crate) fn warning_at(
+        &mut self,
+        file: PathBuf,
+        (line, column): Position,
+        key: &str,
+        message: impl Into<String>,
+    ) {
+        let message = message.into();
+        tracing::warn!("{}:{line}:{column}: `{key}`: {message}", file.display());
+        self.warnings.push(Diagnostic { file, line, column, key: key.to_owned(), message });
+    }
+
+    /// The warnings recorded so far, sorted by file, line and column.
+    pub(crate) fn take_warnings(&mut self) -> Vec<Diagnostic> {
+        let mut warnings = std::mem::take(&mut self.warnings);
+        sort_by_place(&mut warnings);
+        warnings
+    }
+
     /// Whether no problem was found.
     pub(crate) fn is_empty(&self) -> bool {
         self.diagnostics.is_empty()
@@ -107,10 +135,15 @@ impl Report {
 
     /// The problems, sorted by file, line and column (in the order found for ties).
     pub(crate) fn into_errors(mut self) -> ConfigErrors {
-        self.diagnostics
-            .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
-        ConfigErrors { diagnostics: self.diagnostics }
+        let warnings = self.take_warnings();
+        sort_by_place(&mut self.diagnostics);
+        ConfigErrors { diagnostics: self.diagnostics, warnings }
     }
+}
+
+/// Sorts diagnostics by file, line and column, keeping the order found for ties.
+fn sort_by_place(diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
 }
 
 /// Checks everything that parsed and resolves it. Returns `None` when a problem was found;
@@ -146,10 +179,11 @@ pub(crate) fn resolve(
         models: resolved_models.into_iter().collect::<Option<_>>()?,
         tasks: resolved_tasks.into_iter().collect::<Option<_>>()?,
         warninglists: lists.items.clone(),
+        warnings: Vec::new(),
     };
     for (task, item) in project.tasks.iter().zip(&tasks.items) {
-        warn_about_model_choice(&project, task, &item.source);
-        warn_about_unreachable_outputs(task, &item.source);
+        warn_about_model_choice(&project, task, &item.source, report);
+        warn_about_unreachable_outputs(task, &item.source, report);
     }
     Some(project)
 }
@@ -158,7 +192,7 @@ pub(crate) fn resolve(
 /// types its format writes (an `nftables` output of a domain task, a `panos-edl` left at
 /// `list = "ip"`). Such a file is written empty every build, and for some consumers an
 /// empty list is not harmless: an empty nftables or ipset file flushes the live sets.
-fn warn_about_unreachable_outputs(task: &Task, source: &SourceFile) {
+fn warn_about_unreachable_outputs(task: &Task, source: &SourceFile, report: &mut Report) {
     if task.types.is_empty() {
         return;
     }
@@ -170,10 +204,10 @@ fn warn_about_unreachable_outputs(task: &Task, source: &SourceFile) {
         let names = |types: &[AttrType]| {
             types.iter().map(|t| format!("`{}`", t.as_str())).collect::<Vec<_>>().join(", ")
         };
-        warn_at(
+        report.warning(
             source,
             &format!("outputs[{index}].format"),
-            &format!(
+            format!(
                 "`{}` writes only {}, and the task selects only {}: the output is always \
                  empty (and an empty firewall set or list replaces the live one)",
                 output.format.as_str(),
@@ -188,7 +222,12 @@ fn warn_about_unreachable_outputs(task: &Task, source: &SourceFile) {
 /// types that several models cover (the first by id wins, so a new model file can take them
 /// over); with a named model and `keep_unscored = false`, task types the model does not
 /// list, which it does not score and the task therefore leaves out.
-fn warn_about_model_choice(project: &Project, task: &Task, source: &SourceFile) {
+fn warn_about_model_choice(
+    project: &Project,
+    task: &Task,
+    source: &SourceFile,
+    report: &mut Report,
+) {
     let types: Vec<AttrType> = if task.types.is_empty() {
         let mut all: Vec<AttrType> =
             project.models.iter().flat_map(|m| m.types.iter().copied()).collect();
@@ -216,10 +255,10 @@ fn warn_about_model_choice(project: &Project, task: &Task, source: &SourceFile) 
             if let Some((_, covering)) = shared.first() {
                 let named: Vec<String> = shared.iter().map(|(t, _)| format!("`{t}`")).collect();
                 let models: Vec<String> = covering.iter().map(|m| format!("`{m}`")).collect();
-                warn_at(
+                report.warning(
                     source,
                     "select.model",
-                    &format!(
+                    format!(
                         "`auto` scores {} with `{}`, the first by id of the models covering \
                          them ({}), so a model file added with an earlier id would take them \
                          over; name a model to choose",
@@ -240,10 +279,10 @@ fn warn_about_model_choice(project: &Project, task: &Task, source: &SourceFile) 
                 .collect();
             // Kept unscored (the default), they are what the task asks; dropped, say so.
             if !outside.is_empty() && !task.config.select.keep_unscored {
-                warn_at(
+                report.warning(
                     source,
                     "select.model",
-                    &format!(
+                    format!(
                         "model `{}` does not list {} in its `attribute_types`: as in MISP, it \
                          does not score them, and with `keep_unscored = false` they are all \
                          left out",
@@ -613,11 +652,13 @@ fn resolve_feed_path(
     let Ok(meta) = std::fs::metadata(&full) else {
         // Not an error of the definitions: the file may be written by an earlier CI step.
         // The build reports the feed as failed if it is still missing then.
-        let (line, column) = source.keys.position("path");
-        tracing::warn!(
-            "{}:{line}:{column}: `path`: `{}` does not exist yet; the feed will fail if it is still missing at build time",
-            source.file.display(),
-            shown(path)
+        report.warning(
+            source,
+            "path",
+            format!(
+                "`{}` does not exist yet; the feed will fail if it is still missing at build time",
+                shown(path)
+            ),
         );
         return Some(Source::Path(full));
     };
@@ -899,7 +940,7 @@ fn resolve_model(item: &Item<DecayConfig>, report: &mut Report) -> Option<DecayM
         report.error(source, "uuid", format!("`{}` is not a UUID", shown(uuid)));
     }
     // Checked as MISP keeps them: a value that rounds to 0 is 0.
-    let config = &round_like_misp(&item.id, source, config);
+    let config = &round_like_misp(&item.id, source, config, report);
     // MISP divides by both: a zero would make every score infinite or undefined. A positive
     // value below 0.00005 is stored by MISP as 0.
     for (key, written, kept) in [
@@ -954,7 +995,7 @@ fn resolve_model(item: &Item<DecayConfig>, report: &mut Report) -> Option<DecayM
     if config.attribute_types.is_empty() {
         report.error(source, "attribute_types", "a model needs at least one attribute type");
     }
-    warn_about_scores(source, config);
+    warn_about_scores(source, config, report);
     let config = config.clone();
     let mut types = Vec::new();
     for name in &config.attribute_types {
@@ -969,10 +1010,10 @@ fn resolve_model(item: &Item<DecayConfig>, report: &mut Report) -> Option<DecayM
                 shown(name)
             ),
             // Anything else is a typo or a type feedsmith cannot read: said where it is.
-            None => warn_at(
+            None => report.warning(
                 source,
                 "attribute_types",
-                &format!(
+                format!(
                     "`{}` is not an attribute type feedsmith knows; the model ignores it",
                     shown(name)
                 ),
@@ -982,31 +1023,25 @@ fn resolve_model(item: &Item<DecayConfig>, report: &mut Report) -> Option<DecayM
     (report.diagnostics.len() == before).then(|| DecayModel { id: item.id.clone(), config, types })
 }
 
-/// A located warning: the definitions are valid, but probably not what was meant.
-fn warn_at(source: &SourceFile, key: &str, message: &str) {
-    let (line, column) = source.keys.position(key);
-    tracing::warn!("{}:{line}:{column}: `{key}`: {message}", source.file.display());
-}
-
 /// Warns about scores that are valid but empty or freeze a list: MISP's defaults of 0 for a
 /// threshold or a default base score left out, and a threshold no score reaches.
-fn warn_about_scores(source: &SourceFile, config: &DecayConfig) {
+fn warn_about_scores(source: &SourceFile, config: &DecayConfig, report: &mut Report) {
     if config.kind == DecayKind::Sightings {
         return;
     }
     let threshold = config.threshold;
     if !source.keys.contains("threshold") {
-        warn_at(
+        report.warning(
             source,
             "threshold",
             "not set, so 0, as in MISP: no indicator under this model ever expires",
         );
     }
     if !source.keys.contains("default_base_score") && threshold > 0.0 {
-        warn_at(
+        report.warning(
             source,
             "default_base_score",
-            &format!(
+            format!(
                 "not set, so 0, as in MISP: an indicator that no tag and no feed `base_score` \
                  scores is expired at once (below the threshold {threshold}); MISP's own models \
                  set 80"
@@ -1016,10 +1051,10 @@ fn warn_about_scores(source: &SourceFile, config: &DecayConfig) {
     // Tags give at most 100; a default or feed base score may give more.
     let highest = config.default_base_score.max(100.0);
     if threshold > highest {
-        warn_at(
+        report.warning(
             source,
             "threshold",
-            &format!(
+            format!(
                 "{threshold} is above {highest}, the highest base score the tags and the \
                  default give: every indicator is expired unless a feed's `base_score` is higher"
             ),
@@ -1031,16 +1066,21 @@ fn warn_about_scores(source: &SourceFile, config: &DecayConfig) {
 /// parameter and weight when it saves a model), so that feedsmith scores with the same
 /// parameters as a MISP instance given the same file. A value that changes is a located
 /// warning.
-fn round_like_misp(id: &str, source: &SourceFile, config: &DecayConfig) -> DecayConfig {
+fn round_like_misp(
+    id: &str,
+    source: &SourceFile,
+    config: &DecayConfig,
+    report: &mut Report,
+) -> DecayConfig {
     let mut rounded = config.clone();
-    let round = |key: &str, value: &mut f64| {
+    let mut round = |key: &str, value: &mut f64| {
         let kept = round_4(*value);
         if kept.to_bits() != value.to_bits() && value.is_finite() {
             tracing::debug!(model = %id, "Rounded `{key}`");
-            warn_at(
+            report.warning(
                 source,
                 key,
-                &format!("MISP keeps 4 decimal places; {value} is used as {kept}"),
+                format!("MISP keeps 4 decimal places; {value} is used as {kept}"),
             );
             *value = kept;
         }
@@ -1126,12 +1166,7 @@ fn resolve_task(
                 feeds.insert(found);
             }
             Some(_) => {
-                let (line, column) = source.keys.position(&key);
-                tracing::warn!(
-                    task = %item.id,
-                    "{}:{line}:{column}: `{key}`: feed `{id}` is disabled; the task skips it",
-                    source.file.display()
-                );
+                report.warning(source, &key, format!("feed `{id}` is disabled; the task skips it"));
             }
             None if refs.feeds.broken.contains(id) => {}
             None => {

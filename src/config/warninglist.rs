@@ -76,17 +76,23 @@ pub(crate) fn read(root: &Path, report: &mut Report) -> Lists {
     ids.sort();
     for id in ids {
         let relative = Path::new(dir).join(format!("{id}.json"));
-        let loaded = read_text(&root.join(&relative), &relative, report)
-            .and_then(|text| compile(&text, &relative, report));
+        let text = read_text(&root.join(&relative), &relative, report);
+        let loaded = text.as_deref().and_then(|text| compile(text, &relative, report));
         match loaded {
             Some(list) => {
                 let unknown: Vec<&str> = list.unknown_attributes().collect();
                 if !unknown.is_empty() {
                     if unknown.len() == list.matching_attributes().len() {
-                        tracing::warn!(
-                            file = %relative.display(),
-                            "`matching_attributes`: no type feedsmith knows ({}); the list matches nothing",
-                            unknown.join(", ")
+                        // Located only here: a list may hold tens of thousands of entries.
+                        let keys = KeyMap::from_yaml(text.as_deref().unwrap_or_default());
+                        report.warning_at(
+                            relative.clone(),
+                            keys.position("matching_attributes"),
+                            "matching_attributes",
+                            format!(
+                                "no type feedsmith knows ({}); the list matches nothing",
+                                unknown.join(", ")
+                            ),
                         );
                     } else {
                         tracing::debug!(

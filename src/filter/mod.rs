@@ -60,6 +60,7 @@ pub use host::host_of_url;
 
 /// How a list's entries are compared with a value (MISP's `type`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase", deny_unknown_fields)]
 pub enum ListKind {
     /// The value equals an entry.
@@ -124,8 +125,9 @@ pub enum ListError {
 
 /// A list file as written; [`ListFile`] keys follow MISP's `schema.json`.
 #[derive(Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
-struct ListFile {
+pub(crate) struct ListFile {
     /// Display name. Required.
     name: String,
     /// Version; MISP's generated lists use `YYYYMMDD`. Default: 1, as in MISP.
