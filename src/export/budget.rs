@@ -328,8 +328,8 @@ pub(crate) fn record_cut(
     let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
     for cut in &fitted.cut {
         *reasons.entry(cut.reason.to_owned()).or_default() += 1;
-        written.left_out.add_cut(&cut.value);
     }
+    written.left_out.add_cuts(fitted.cut.iter().map(|cut| cut.value.as_str()));
     tracing::warn!(
         task = target.task_id,
         output = target.relative,

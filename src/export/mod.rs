@@ -313,7 +313,8 @@ pub(crate) fn value_key(value: &str) -> u64 {
 pub struct LeftOut {
     skipped: std::collections::HashSet<u64>,
     cut: std::collections::HashSet<String>,
-    cut_nets: Vec<ipnet::IpNet>,
+    /// The cut blocks of addresses, as ranges: one look-up per address however many were cut.
+    cut_nets: AddressSet,
 }
 
 impl LeftOut {
@@ -322,12 +323,14 @@ impl LeftOut {
         LeftOut { skipped: skips.values().clone(), ..LeftOut::default() }
     }
 
-    /// Records a unit the budget cut, as the companion file names it.
-    pub(crate) fn add_cut(&mut self, unit: &str) {
-        if let Some(net) = parse_net(unit) {
-            self.cut_nets.push(net);
+    /// Records the units the budget cut, as the companion file names them.
+    pub(crate) fn add_cuts<'u>(&mut self, units: impl IntoIterator<Item = &'u str>) {
+        let mut nets = Vec::new();
+        for unit in units {
+            nets.extend(parse_net(unit));
+            self.cut.insert(unit.to_owned());
         }
-        self.cut.insert(unit.to_owned());
+        self.cut_nets.extend(&AddressSet::from_nets(&nets));
     }
 
     /// Whether the output holds `indicator`, one of its task's entries.
@@ -346,7 +349,7 @@ impl LeftOut {
         match indicator.kind.family() {
             crate::indicator::Family::Ip => {
                 match parse_net(value.split('|').next().unwrap_or(value)) {
-                    Some(net) => !self.cut_nets.iter().any(|cut| cut.contains(&net)),
+                    Some(net) => !self.cut_nets.contains(&net),
                     None => true,
                 }
             }
@@ -386,6 +389,25 @@ pub(crate) mod tests {
     use std::path::Path;
 
     use super::*;
+
+    #[test]
+    fn an_output_does_not_hold_what_was_skipped_or_cut_nor_what_lies_below_a_cut_unit() {
+        let mut skips = Skips::default();
+        skips.add("invalid_character", "bad_name.example");
+        skips.add_held("covered_by_parent");
+        let mut left_out = LeftOut::skipped(&skips);
+        left_out.add_cuts(["198.51.100.0/24", "cut.example", "bad.example/path"]);
+        let holds = |kind, value: &str| left_out.holds(&Indicator::new(kind, value));
+        assert!(!holds(AttrType::Domain, "bad_name.example"));
+        assert!(!holds(AttrType::IpDst, "198.51.100.7"));
+        assert!(!holds(AttrType::IpDst, "198.51.100.0/25"));
+        assert!(holds(AttrType::IpDst, "198.51.101.7"));
+        assert!(!holds(AttrType::IpDstPort, "198.51.100.9|443"));
+        assert!(!holds(AttrType::Hostname, "www.cut.example"));
+        assert!(holds(AttrType::Hostname, "www.kept.example"));
+        assert!(!holds(AttrType::Url, "https://bad.example/path"));
+        assert!(holds(AttrType::Url, "https://bad.example/other"));
+    }
 
     /// An entry for `indicator`: IDS flag set, unscored, seen at 0, no feeds.
     pub(crate) fn entry(indicator: &Indicator) -> Entry<'_> {
