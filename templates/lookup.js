@@ -98,6 +98,47 @@
     }
   }
 
+  // The networks of the index's prefix lengths that hold an address, as feedsmith writes
+  // them (`198.51.100.0/24`, `2001:db8::/32`), longest prefix first; none for a value that is
+  // not a single address.
+  function networks(value, m) {
+    var out = [];
+    var v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(value);
+    if (v4) {
+      var n = ((+v4[1] << 24) >>> 0) + (+v4[2] << 16) + (+v4[3] << 8) + (+v4[4]);
+      (m.v4_prefixes || []).forEach(function (p) {
+        var mask = p === 0 ? 0 : (0xffffffff << (32 - p)) >>> 0;
+        var net = (n & mask) >>> 0;
+        out.push([net >>> 24, (net >>> 16) & 255, (net >>> 8) & 255, net & 255].join(".") + "/" + p);
+      });
+      return out;
+    }
+    if (value.indexOf(":") < 0 || value.indexOf("/") >= 0 || typeof BigInt === "undefined") {
+      return out;
+    }
+    var halves = value.split("::");
+    var head = halves[0] ? halves[0].split(":") : [];
+    var tail = halves.length > 1 && halves[1] ? halves[1].split(":") : [];
+    if (halves.length > 2 || tail.concat(head).some(function (h) { return !/^[0-9a-f]{1,4}$/.test(h); })) {
+      return out;
+    }
+    var groups = head.concat(new Array(8 - head.length - tail.length).fill("0"), tail);
+    if (groups.length !== 8) {
+      return out;
+    }
+    var whole = groups.reduce(function (acc, h) { return (acc << BigInt(16)) + BigInt(parseInt(h, 16)); }, BigInt(0));
+    (m.v6_prefixes || []).forEach(function (p) {
+      var bits = BigInt(128 - p);
+      var net = (whole >> bits) << bits;
+      var parts = [];
+      for (var i = 7; i >= 0; i--) {
+        parts.push(((net >> BigInt(16 * i)) & BigInt(0xffff)).toString(16));
+      }
+      out.push((canonicalHost(parts.join(":")) || parts.join(":")) + "/" + p);
+    });
+    return out;
+  }
+
   // The forms the build may have stored the query in, most likely first: refanged, then
   // canonical as feedsmith writes each family.
   function candidates(raw) {
@@ -295,6 +336,8 @@
     return meta().then(function (m) {
       return Promise.all(wanted.values.map(function (v) { return find(v, m); })).then(function (rows) {
         var at = rows.findIndex(function (r) { return r !== null; });
+        var address = wanted.values.find(function (v) { return networks(v, m).length || /^[0-9a-f:]+$/.test(v) || /^[0-9.]+$/.test(v); });
+        wanted.related = wanted.related.concat(address ? networks(address, m) : []);
         return Promise.all(wanted.related.map(function (v) { return find(v, m); })).then(function (related) {
           var nodes = [];
           var built = "the build of " + m.built;
@@ -302,15 +345,19 @@
             nodes.push(el("p", {}, ["Found in " + built + "."]));
             nodes.push(renderRow(wanted.values[at], rows[at], m));
           } else {
-            nodes.push(el("p", {}, ["No feed of " + built + " lists ", el("code", {}, [wanted.values[0] || query]), "."]));
+            nodes.push(el("p", {}, ["No feed of " + built + " lists ", el("code", {}, [wanted.values[0] || query]), " itself."]));
+          }
+          var covered = related.some(function (row) { return row !== null; });
+          if (at < 0 && covered) {
+            nodes.push(el("p", {}, ["It is covered by what is listed below: a network that holds the address, a listed name above it, or the host of the URL. The tasks' verdicts on that entry decide whether the outputs block it."]));
           }
           related.forEach(function (row, i) {
             if (row) {
-              nodes.push(el("h2", {}, ["Listed above it: ", el("code", {}, [wanted.related[i]])]));
+              nodes.push(el("h2", {}, ["Listed and covering it: ", el("code", {}, [wanted.related[i]])]));
               nodes.push(renderRow(wanted.related[i], row, m));
             }
           });
-          show(at >= 0 ? "found" : "not-found", nodes);
+          show(at >= 0 ? "found" : covered ? "covered" : "not-found", nodes);
         });
       });
     }).catch(function (error) {

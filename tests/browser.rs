@@ -51,13 +51,15 @@ const LISTED: [(&str, &str); 3] = [
     ("193.141.65.199", "lookup-decayed.png"),
     ("66.132.195.46", "lookup-expired.png"),
 ];
+/// An address no feed lists itself, inside a network that feeds list (`1.10.16.0/20`).
+const COVERED: &str = "1.10.16.5";
 /// A value no feed lists.
 const UNLISTED: &str = "www.feedsmith-browser-test.org";
 /// The feed page opened, one of the feeds that list the values of [`LISTED`].
 const FEED: &str = "ipsum";
 /// How long one Chromium run may take before it is killed. A page takes about two seconds on
 /// an idle machine; CI's two cores are shared with the other tests.
-const CHROMIUM_TIMEOUT: Duration = Duration::from_mins(1);
+const CHROMIUM_TIMEOUT: Duration = Duration::from_mins(3);
 
 /// Chromium's flags for every run.
 const CHROMIUM_FLAGS: &[&str] = &[
@@ -614,4 +616,20 @@ fn the_look_up_page_answers_as_feedsmith_lookup_does() {
         "data-state of the answer to {UNLISTED}"
     );
     assert!(answer.feeds.is_empty() && answer.tasks.is_empty(), "{UNLISTED}: {:?}", answer.feeds);
+
+    // An address no feed lists itself, inside networks that feeds list: the page shows those
+    // networks' feeds, as `feedsmith lookup` finds them ("covered" by a network).
+    let (code, json) = lookup_json(root.path(), COVERED, NOW);
+    assert_eq!(code, 0, "{COVERED} is not covered: {json}");
+    let listings = json["feeds"].as_array().unwrap();
+    assert!(listings.iter().all(|l| l["match"] == "covered"), "{COVERED} is listed itself: {json}");
+    let by_network: BTreeSet<String> = listings
+        .iter()
+        .filter(|l| l["entry"]["value"].as_str().is_some_and(|v| v.contains('/')))
+        .map(|l| l["feed"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(!by_network.is_empty(), "no network holds {COVERED}: {json}");
+    let answer = look_up(&chromium, &site, COVERED, "lookup-covered.png");
+    assert_eq!(answer.state.as_deref(), Some("covered"), "data-state of the answer to {COVERED}");
+    assert_eq!(answer.feeds, by_network, "the feeds of the networks holding {COVERED}");
 }

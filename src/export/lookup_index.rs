@@ -118,6 +118,9 @@ pub struct IndexBuilder {
     digits: u32,
     /// Per shard: fragments `[u32 value length][value][u8 kind][u32 text length][text]`.
     shards: Vec<Vec<u8>>,
+    /// The prefix lengths of the IPv4 and IPv6 networks among the values, so that the page
+    /// looks an address up in the networks that may hold it and no others.
+    prefixes: (std::collections::BTreeSet<u8>, std::collections::BTreeSet<u8>),
 }
 
 /// The kinds of fragment, in the order a row lists them.
@@ -129,7 +132,12 @@ impl IndexBuilder {
     #[must_use]
     pub fn new(values: usize, now: i64) -> IndexBuilder {
         let digits = digits_for(values);
-        IndexBuilder { now, digits, shards: vec![Vec::new(); 1 << (4 * digits)] }
+        IndexBuilder {
+            now,
+            digits,
+            shards: vec![Vec::new(); 1 << (4 * digits)],
+            prefixes: Default::default(),
+        }
     }
 
     /// The number of hexadecimal digits of the shard names.
@@ -179,6 +187,15 @@ impl IndexBuilder {
     }
 
     fn push(&mut self, value: &str, kind: u8, text: &str) {
+        if value.contains('/')
+            && !value.contains("://")
+            && let Ok(net) = value.parse::<ipnet::IpNet>()
+        {
+            match net {
+                ipnet::IpNet::V4(n) => self.prefixes.0.insert(n.prefix_len()),
+                ipnet::IpNet::V6(n) => self.prefixes.1.insert(n.prefix_len()),
+            };
+        }
         let shard = &mut self.shards[shard_of(value, self.digits)];
         shard.extend_from_slice(&(value.len() as u32).to_le_bytes());
         shard.extend_from_slice(value.as_bytes());
@@ -191,8 +208,8 @@ impl IndexBuilder {
     pub fn write(self, site: &Path, meta: &Meta) -> Result<Written, ExportError> {
         let dir = site.join(INDEX_DIR);
         let digits = self.digits;
-        let values: Vec<usize> = self
-            .shards
+        let shards = self.shards;
+        let values: Vec<usize> = shards
             .into_par_iter()
             .enumerate()
             .map(|(shard, fragments)| {
@@ -203,7 +220,14 @@ impl IndexBuilder {
             })
             .collect::<Result<_, ExportError>>()?;
         let total: usize = values.iter().sum();
-        let meta = MetaFile { format: INDEX_FORMAT, digits, values: total, meta };
+        let meta = MetaFile {
+            format: INDEX_FORMAT,
+            digits,
+            values: total,
+            v4_prefixes: self.prefixes.0.into_iter().rev().collect(),
+            v6_prefixes: self.prefixes.1.into_iter().rev().collect(),
+            meta,
+        };
         let text = serde_json::to_string(&meta).unwrap_or_default();
         write_file(&dir.join("meta.json"), text.as_bytes())?;
         Ok(Written { digits, values: total, shards: values.len() })
@@ -353,6 +377,10 @@ struct MetaFile<'m> {
     format: u32,
     digits: u32,
     values: usize,
+    /// The prefix lengths of the IPv4 networks among the values, longest first.
+    v4_prefixes: Vec<u8>,
+    /// The same for IPv6.
+    v6_prefixes: Vec<u8>,
     #[serde(flatten)]
     meta: &'m Meta,
 }
