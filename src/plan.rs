@@ -310,7 +310,13 @@ fn checkout(root: &Path, revision: &str, into: &Path) -> Result<(), PlanError> {
         });
     }
     let commit =
-        git(&["rev-parse", "--verify", "--end-of-options", &format!("{revision}^{{commit}}")])?;
+        git(&["rev-parse", "--verify", "--end-of-options", &format!("{revision}^{{commit}}")])
+            .map_err(|_| PlanError::Git {
+                args: format!("rev-parse {revision}"),
+                message: format!(
+                    "`{revision}` is not a commit of this repository (fetch it first: `git fetch origin <branch>`)"
+                ),
+            })?;
     let commit = String::from_utf8_lossy(&commit).trim().to_owned();
     let tar = git(&["archive", "--format=tar", &commit])?;
     std::fs::create_dir_all(into).map_err(|e| PlanError::Io(format!("{}: {e}", into.display())))?;
@@ -607,8 +613,10 @@ impl Plan {
             md.push('\n');
         }
         let _ = writeln!(md, "### Outputs\n");
-        let _ =
-            writeln!(md, "| output | task | entries before | after | added | removed | budget |");
+        let _ = writeln!(
+            md,
+            "| output | task | entries before | after | values added | values removed | budget |"
+        );
         let _ = writeln!(md, "| --- | --- | ---: | ---: | ---: | ---: | --- |");
         for o in &self.outputs {
             let n = |v: Option<u64>| v.map_or_else(|| "—".to_owned(), |v| v.to_string());
@@ -634,45 +642,41 @@ impl Plan {
                 if budget.is_empty() { "—".to_owned() } else { budget.join(", ") }
             );
         }
-        let mut largest: Vec<&OutputPlan> =
-            self.outputs.iter().filter(|o| o.change.added > 0).collect();
-        largest
-            .sort_by(|a, b| b.change.added.cmp(&a.change.added).then_with(|| a.path.cmp(&b.path)));
-        if !largest.is_empty() {
-            let _ = writeln!(md, "\n### Largest additions\n");
-            for o in largest.into_iter().take(5) {
-                let mut feeds: Vec<(&String, &u64)> = o.change.added_by_feed.iter().collect();
-                feeds.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
-                let behind: Vec<String> =
-                    feeds.iter().take(5).map(|(f, n)| format!("{} {n}", code(f))).collect();
-                let first: Vec<String> =
-                    o.change.added_examples.iter().take(5).map(|v| code(v)).collect();
-                let _ = writeln!(
-                    md,
-                    "- {}: +{}, from {}; first: {}",
-                    code(&o.path),
-                    o.change.added,
-                    if behind.is_empty() { "no feed".to_owned() } else { behind.join(", ") },
-                    first.join(", ")
-                );
-            }
-        }
-        if self.newly_warninglisted > 0 {
+        md.push_str(
+            "\nAn output's entries can be merged networks or names that cover others; its values are the indicators it holds.\n",
+        );
+        for added in [true, false] {
             let _ =
-                writeln!(md, "\n### Newly caught by warning lists: {}\n", self.newly_warninglisted);
-            for caught in &self.newly_warninglisted_examples {
-                let lists: Vec<String> = caught.lists.iter().map(|l| code(l)).collect();
-                let _ = writeln!(
-                    md,
-                    "- {} in {} by {}",
-                    code(&caught.value),
-                    code(&caught.task),
-                    lists.join(", ")
-                );
+                writeln!(md, "\n### Largest {}\n", if added { "additions" } else { "removals" });
+            let lines = largest(&self.outputs, added);
+            if lines.is_empty() {
+                let _ = writeln!(md, "None.");
+            }
+            for line in lines {
+                let _ = writeln!(md, "{line}");
             }
         }
-        if !self.feeds.is_empty() {
-            let _ = writeln!(md, "\n### Feeds\n");
+        let _ = writeln!(md, "\n### Newly caught by warning lists: {}\n", self.newly_warninglisted);
+        if self.newly_warninglisted == 0 {
+            let _ = writeln!(md, "None.");
+        }
+        for caught in &self.newly_warninglisted_examples {
+            let lists: Vec<String> = caught.lists.iter().map(|l| code(l)).collect();
+            let _ = writeln!(
+                md,
+                "- {} in {} by {}",
+                code(&caught.value),
+                code(&caught.task),
+                lists.join(", ")
+            );
+        }
+        if self.newly_warninglisted > self.newly_warninglisted_examples.len() as u64 {
+            let _ = writeln!(md, "- …");
+        }
+        let _ = writeln!(md, "\n### Feeds\n");
+        if self.feeds.is_empty() {
+            let _ = writeln!(md, "No feed's listings changed.");
+        } else {
             let _ = writeln!(md, "| feed | added | removed |");
             let _ = writeln!(md, "| --- | ---: | ---: |");
             for feed in &self.feeds {
@@ -685,6 +689,50 @@ impl Plan {
         }
         md
     }
+}
+
+/// The Markdown lines of the outputs that gain (or lose) most: per task, its output with the
+/// most, counting the task's other outputs that change as much with it; at most five tasks.
+fn largest(outputs: &[OutputPlan], added: bool) -> Vec<String> {
+    use std::fmt::Write as _;
+    let count = |o: &OutputPlan| if added { o.change.added } else { o.change.removed };
+    let mut best: BTreeMap<&str, (&OutputPlan, usize)> = BTreeMap::new();
+    for output in outputs.iter().filter(|o| count(o) > 0) {
+        match best.get_mut(output.task.as_str()) {
+            None => {
+                best.insert(&output.task, (output, 0));
+            }
+            Some(entry) if count(output) > count(entry.0) => *entry = (output, 0),
+            Some(entry) if count(output) == count(entry.0) => entry.1 += 1,
+            Some(_) => {}
+        }
+    }
+    let mut best: Vec<(&OutputPlan, usize)> = best.into_values().collect();
+    best.sort_by(|a, b| count(b.0).cmp(&count(a.0)).then_with(|| a.0.path.cmp(&b.0.path)));
+    best.into_iter()
+        .take(5)
+        .map(|(o, same)| {
+            let mut line = format!("- {}", code(&o.path));
+            if same > 0 {
+                let _ = write!(line, " (and {same} more outputs of {})", code(&o.task));
+            }
+            let _ = write!(line, ": {}{}", if added { "+" } else { "−" }, count(o));
+            if added {
+                let mut feeds: Vec<(&String, &u64)> = o.change.added_by_feed.iter().collect();
+                feeds.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+                let behind: Vec<String> =
+                    feeds.iter().take(5).map(|(f, n)| format!("{} {n}", code(f))).collect();
+                let behind =
+                    if behind.is_empty() { "no feed".to_owned() } else { behind.join(", ") };
+                let _ = write!(line, ", listed by {behind}");
+            }
+            let examples =
+                if added { &o.change.added_examples } else { &o.change.removed_examples };
+            let first: Vec<String> = examples.iter().take(5).map(|v| code(v)).collect();
+            let _ = write!(line, "; first: {}", first.join(", "));
+            line
+        })
+        .collect()
 }
 
 /// A JSON value as plain text: strings without quotes.

@@ -215,6 +215,11 @@ fn a_plan_counts_what_a_new_feed_a_changed_model_and_a_warning_list_do_to_each_o
         "{text}"
     );
     assert!(text.contains("`198.51.100.1` in `ips` by `mine`"), "{text}");
+    // The removals are named: every name of `a` leaves names.txt.
+    let removals = text.split("### Largest removals").nth(1).unwrap_or_default();
+    for name in &names_before {
+        assert!(removals.contains(&format!("`{name}`")), "{name} not named: {text}");
+    }
 
     // Nothing in the repository or its cache was written by the plan.
     assert!(!root.join("site").exists() && !root.join(".feedsmith/cache").exists());
