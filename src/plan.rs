@@ -34,6 +34,15 @@ pub const PLAN_FORMAT: u32 = 1;
 /// field, a plan names.
 const SHOWN: usize = 10;
 
+/// The largest file a plan reads (a report, a definition, a template).
+const MAX_READ_BYTES: u64 = 256 << 20;
+
+/// The most files of `templates/` a plan compares; a tree with more is not a set of templates.
+const MAX_TEMPLATE_FILES: usize = 10_000;
+
+/// The longest Markdown a plan writes: a GitHub comment holds 65,536 characters.
+const MAX_MARKDOWN_CHARS: usize = 60_000;
+
 /// Why a plan could not be made.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -194,9 +203,18 @@ pub fn plan_git(root: &Path, options: &PlanOptions) -> Result<Plan, PlanError> {
     };
     let head = load("working tree", root)?;
     let mut base = load(&format!("base `{}`", options.base), &base_root)?;
-    // The base reads the same data as the head: the working tree's cache and state.
+    // The base reads the same data as the head: the working tree's cache and state, and its
+    // local feed files (a file a CI step writes is not in the base commit).
     base.settings.cache_dir.clone_from(&head.settings.cache_dir);
     base.settings.state_dir.clone_from(&head.settings.state_dir);
+    let (head_root, base_tree) = (head.root.clone(), base.root.clone());
+    for feed in &mut base.feeds {
+        if let config::Source::Path(path) = &mut feed.source
+            && let Ok(relative) = path.strip_prefix(&base_tree)
+        {
+            *path = head_root.join(relative);
+        }
+    }
 
     let definitions = definition_changes(&base_root, root);
     let base_site = build_side("base", &base, options, &scratch.path().join("base-build"))?;
@@ -219,8 +237,12 @@ pub fn plan_git(root: &Path, options: &PlanOptions) -> Result<Plan, PlanError> {
 pub fn plan_sites(before: &Path, after: &Path, head: Option<&Project>) -> Result<Plan, PlanError> {
     let report = |dir: &Path| -> Result<Value, PlanError> {
         let path = dir.join("report.json");
-        let bytes = std::fs::read(&path)
-            .map_err(|e| PlanError::Site(format!("{}: {e}", path.display())))?;
+        let bytes = index_compare::read_regular(&path, MAX_READ_BYTES).ok_or_else(|| {
+            PlanError::Site(format!(
+                "{} is not a readable report of at most 256 MiB",
+                path.display()
+            ))
+        })?;
         serde_json::from_slice(&bytes)
             .map_err(|e| PlanError::Site(format!("{} does not parse: {e}", path.display())))
     };
@@ -457,7 +479,7 @@ fn documents(dir: &Path, extensions: &[&str]) -> BTreeMap<String, Value> {
 
 /// A TOML, YAML or JSON file as a JSON value.
 fn read_document(path: &Path) -> Option<Value> {
-    let text = std::fs::read_to_string(path).ok()?;
+    let text = String::from_utf8(index_compare::read_regular(path, MAX_READ_BYTES)?).ok()?;
     let parsed = match path.extension().and_then(|e| e.to_str()) {
         Some("toml") => toml::from_str::<Value>(&text).ok(),
         Some("yaml" | "yml") => config::parse_yaml::<Value>(&text).ok(),
@@ -467,19 +489,28 @@ fn read_document(path: &Path) -> Option<Value> {
     Some(parsed.unwrap_or(Value::String(text)))
 }
 
-/// Every file under `dir` by its relative path, as bytes.
+/// Every regular file under `dir` by its relative path, as bytes: symbolic links are not
+/// followed (a link can loop, or lead out of the repository), and at most
+/// [`MAX_TEMPLATE_FILES`] files of [`MAX_READ_BYTES`] each are read.
 fn texts(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut files = BTreeMap::new();
     let mut folders = vec![dir.to_owned()];
     while let Some(folder) = folders.pop() {
         let Ok(entries) = std::fs::read_dir(&folder) else { continue };
         for entry in entries.flatten() {
+            let Ok(kind) = entry.file_type() else { continue };
             let path = entry.path();
-            if path.is_dir() {
+            if kind.is_dir() {
                 folders.push(path);
-            } else if let (Ok(bytes), Ok(relative)) = (std::fs::read(&path), path.strip_prefix(dir))
+            } else if kind.is_file()
+                && let (Some(bytes), Ok(relative)) =
+                    (index_compare::read_regular(&path, MAX_READ_BYTES), path.strip_prefix(dir))
             {
                 files.insert(relative.to_string_lossy().replace('\\', "/"), bytes);
+                if files.len() >= MAX_TEMPLATE_FILES {
+                    tracing::warn!(dir = %dir.display(), "More template files than a plan compares; the rest are left out");
+                    return files;
+                }
             }
         }
     }
@@ -633,8 +664,8 @@ impl Plan {
             let _ = writeln!(
                 md,
                 "| {} | {} | {} | {} | +{} | −{} | {} |",
-                code(&o.path),
-                code(&o.task),
+                cell(&o.path),
+                cell(&o.task),
                 n(o.entries_before),
                 n(o.entries_after),
                 o.change.added,
@@ -681,13 +712,13 @@ impl Plan {
             let _ = writeln!(md, "| --- | ---: | ---: |");
             for feed in &self.feeds {
                 let _ =
-                    writeln!(md, "| {} | +{} | −{} |", code(&feed.name), feed.added, feed.removed);
+                    writeln!(md, "| {} | +{} | −{} |", cell(&feed.name), feed.added, feed.removed);
             }
         }
         for note in &self.notes {
             let _ = writeln!(md, "\n> {}", note.replace('\n', " "));
         }
-        md
+        cap_markdown(md)
     }
 }
 
@@ -745,23 +776,49 @@ fn plain(value: &Value) -> String {
 }
 
 /// `text` as a Markdown code span that nothing in it can end, on one line, at most 200
-/// characters.
+/// characters: its backticks become `ˋ` (U+02CB) so that a one-backtick fence always holds
+/// (GitHub ignores fences longer than 80 backticks), and an empty value reads `(empty)`.
 fn code(text: &str) -> String {
     let mut one_line: String = text
         .chars()
-        .map(|c| if c.is_control() || c == '\u{2028}' || c == '\u{2029}' { ' ' } else { c })
+        .map(|c| match c {
+            '`' => '\u{2cb}',
+            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => ' ',
+            c => c,
+        })
         .take(200)
         .collect();
     if text.chars().count() > 200 {
         one_line.push('…');
     }
-    // A fence longer than any run of backticks inside.
-    let longest = one_line.split(|c| c != '`').map(str::len).max().unwrap_or(0);
-    let fence = "`".repeat(longest + 1);
-    let pad = if one_line.starts_with('`') || one_line.ends_with('`') { " " } else { "" };
-    // `|` would end a table cell.
-    let one_line = one_line.replace('|', "\\|");
-    format!("{fence}{pad}{one_line}{pad}{fence}")
+    if one_line.trim().is_empty() {
+        return "`(empty)`".to_owned();
+    }
+    format!("`{one_line}`")
+}
+
+/// `md` cut at a line so that it fits a GitHub comment, saying so.
+fn cap_markdown(md: String) -> String {
+    if md.chars().count() <= MAX_MARKDOWN_CHARS {
+        return md;
+    }
+    let mut kept = String::new();
+    for line in md.lines() {
+        if kept.chars().count() + line.chars().count() + 200 > MAX_MARKDOWN_CHARS {
+            break;
+        }
+        kept.push_str(line);
+        kept.push('\n');
+    }
+    kept.push_str(
+        "\n… The plan is longer than a comment holds: `feedsmith plan --json` gives it whole.\n",
+    );
+    kept
+}
+
+/// [`code`] for a table cell, where `|` would end the cell.
+fn cell(text: &str) -> String {
+    code(text).replace('|', "\\|")
 }
 
 #[cfg(test)]
@@ -769,11 +826,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn templates_are_read_without_following_links() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("page.html"), "x").unwrap();
+        std::os::unix::fs::symlink(".", dir.path().join("loop")).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", dir.path().join("zero.css")).unwrap();
+        let files = texts(dir.path());
+        assert_eq!(files.keys().collect::<Vec<_>>(), ["page.html"]);
+    }
+
+    #[test]
+    fn a_plan_too_long_for_a_comment_is_cut_at_a_line() {
+        let md = "- a line of the plan\n".repeat(10_000);
+        let cut = cap_markdown(md);
+        assert!(cut.chars().count() <= MAX_MARKDOWN_CHARS);
+        assert!(cut.ends_with("gives it whole.\n"));
+        assert!(cut.lines().rev().nth(2).unwrap() == "- a line of the plan");
+    }
+
+    #[test]
     fn code_spans_cannot_be_broken_out_of() {
-        assert_eq!(code("a`b"), "``a`b``");
-        assert_eq!(code("`x`"), "`` `x` ``");
+        assert_eq!(code("a`b"), "`a\u{2cb}b`");
+        assert_eq!(code(&"`".repeat(80)), format!("`{}`", "\u{2cb}".repeat(80)));
+        assert_eq!(code(""), "`(empty)`");
         assert_eq!(code("line\nbreak"), "`line break`");
-        assert_eq!(code("a|b"), "`a\\|b`");
+        assert_eq!(code("a|b"), "`a|b`");
+        assert_eq!(cell("a|b"), "`a\\|b`");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::lookup_index::{INDEX_DIR, INDEX_FORMAT, shard_path};
+use super::lookup_index::{INDEX_DIR, INDEX_FORMAT, digits_for, shard_of, shard_path};
 
 /// How many values a change names, the first in byte order.
 pub const CHANGE_EXAMPLES: usize = 20;
@@ -155,6 +155,7 @@ struct StoredRow {
 struct StoredMeta {
     format: u32,
     digits: u32,
+    values: usize,
     built: String,
     feeds: Vec<Named>,
     tasks: Vec<Named>,
@@ -172,16 +173,30 @@ struct Path_ {
     path: String,
 }
 
-/// The largest `meta.json` or shard that is read; a larger file is not one feedsmith wrote.
-const MAX_STORED_BYTES: u64 = 64 << 20;
+/// The largest `meta.json` or shard that is read; a larger file is not one feedsmith wrote
+/// (a shard holds about a thousand values, a few tens of kilobytes).
+const MAX_STORED_BYTES: u64 = 16 << 20;
 
-fn read_small(path: &Path) -> Option<Vec<u8>> {
-    let file = std::fs::File::open(path).ok()?;
-    let meta = file.metadata().ok()?;
-    if !meta.is_file() || meta.len() > MAX_STORED_BYTES {
+/// The most bytes of shards read for one group; the rest of the group counts as absent. Real
+/// groups are far smaller; a tampered index of hard-linked large shards is not read whole.
+const MAX_GROUP_BYTES: u64 = 256 << 20;
+
+/// A regular file of at most `limit` bytes, never through a symbolic link (a previous site
+/// is not trusted to point only inside itself) and never a FIFO or device (which would block
+/// or never end).
+pub(crate) fn read_regular(path: &Path, limit: u64) -> Option<Vec<u8>> {
+    use std::io::Read as _;
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if !meta.is_file() || meta.len() > limit {
         return None;
     }
-    std::fs::read(path).ok()
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    std::fs::File::open(path).ok()?.take(limit + 1).read_to_end(&mut bytes).ok()?;
+    (bytes.len() as u64 <= limit).then_some(bytes)
+}
+
+fn read_small(path: &Path) -> Option<Vec<u8>> {
+    read_regular(path, MAX_STORED_BYTES)
 }
 
 /// A built site's look-up index, read a group of shards at a time.
@@ -207,11 +222,20 @@ impl StoredIndex {
             read_small(&path).ok_or_else(|| format!("{} cannot be read", path.display()))?;
         let meta: StoredMeta = serde_json::from_slice(&bytes)
             .map_err(|e| format!("{} does not parse: {e}", path.display()))?;
-        if meta.format != INDEX_FORMAT || !(1..=6).contains(&meta.digits) {
+        if meta.format != INDEX_FORMAT {
             return Err(format!(
                 "{} is of another layout (format {})",
                 path.display(),
                 meta.format
+            ));
+        }
+        // Shards are named by as many digits as the values call for, no more.
+        if meta.digits != digits_for(meta.values) {
+            return Err(format!(
+                "{} names {} shard digits for {} values: it is not an index feedsmith wrote",
+                path.display(),
+                meta.digits,
+                meta.values
             ));
         }
         let ids = |list: Vec<Named>| list.into_iter().map(|n| n.id).collect();
@@ -231,14 +255,22 @@ impl StoredIndex {
         let per_group = 1usize << (4 * (self.digits - group_digits));
         let name = |list: &[String], i: usize| list.get(i).cloned();
         let mut values = Vec::new();
+        let mut read = 0;
         for shard in group * per_group..(group + 1) * per_group {
             let path = self.dir.join(shard_path(shard, self.digits));
             let Some(bytes) = read_small(&path) else { continue };
+            read += bytes.len() as u64;
+            if read > MAX_GROUP_BYTES {
+                tracing::warn!(path = %path.display(), "A look-up index's shards are far larger than feedsmith writes them; the rest of the group counts as absent");
+                break;
+            }
             let Ok(rows) = serde_json::from_slice::<HashMap<String, StoredRow>>(&bytes) else {
                 tracing::warn!(path = %path.display(), "A shard of a look-up index does not parse; its values count as absent");
                 continue;
             };
-            for (value, row) in rows {
+            // A value in a shard its hash does not name is not one feedsmith put there.
+            for (value, row) in rows.into_iter().filter(|(v, _)| shard_of(v, self.digits) == shard)
+            {
                 let feeds = row.l.iter().filter_map(|l| name(&self.feeds, l.1)).collect();
                 let verdicts = row
                     .t
@@ -392,6 +424,55 @@ fn count(into: &mut BTreeMap<String, Change>, value: &str, then: &[String], now:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_previous_index_is_read_only_from_regular_files_inside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside.json");
+        std::fs::write(&outside, "{}").unwrap();
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&outside, &link).unwrap();
+        assert_eq!(read_regular(&outside, 10), Some(b"{}".to_vec()));
+        assert_eq!(read_regular(&link, 10), None, "a symbolic link is not followed");
+        assert_eq!(read_regular(&outside, 1), None, "a file over the limit is not read");
+        let fifo = dir.path().join("fifo.json");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(made.success());
+        // Opening a FIFO would block until a writer comes; it is never opened.
+        assert_eq!(read_regular(&fifo, 10), None);
+        assert_eq!(read_regular(Path::new("/dev/zero"), 10), None);
+    }
+
+    #[test]
+    fn a_tampered_index_is_refused_or_read_only_as_far_as_it_is_sound() {
+        let site = tempfile::tempdir().unwrap();
+        let lookup = site.path().join(INDEX_DIR);
+        std::fs::create_dir_all(&lookup).unwrap();
+        let meta = |digits: u32, values: usize| {
+            format!(
+                r#"{{"format":1,"digits":{digits},"values":{values},"built":"x","feeds":[{{"id":"f"}}],"tasks":[],"outputs":[],"warninglists":[]}}"#
+            )
+        };
+        std::fs::write(lookup.join("meta.json"), meta(6, 10)).unwrap();
+        assert!(StoredIndex::open(site.path()).is_err(), "6 digits for 10 values");
+        std::fs::write(lookup.join("meta.json"), meta(1, 2)).unwrap();
+        let index = StoredIndex::open(site.path()).unwrap();
+        // Two values in one shard file: only the one whose hash names that shard counts.
+        let (right, wrong) =
+            (0..100).map(|i| format!("v{i}.example")).fold((None, None), |(r, w), v| {
+                if shard_of(&v, 1) == 3 { (r.or(Some(v)), w) } else { (r, w.or(Some(v))) }
+            });
+        let (right, wrong) = (right.unwrap(), wrong.unwrap());
+        let row = r#"{"l":[[0,0,0,0]],"t":[]}"#;
+        std::fs::write(
+            lookup.join(shard_path(3, 1)),
+            format!(r#"{{"{right}":{row},"{wrong}":{row}}}"#),
+        )
+        .unwrap();
+        let values: Vec<String> =
+            (0..16).flat_map(|g| index.group(g, 1)).map(|s| s.value).collect();
+        assert_eq!(values, [right]);
+    }
 
     #[test]
     fn examples_keep_the_first_values_in_byte_order() {
