@@ -18,7 +18,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use crate::util::{feedsmith, tree, write_file};
+use crate::util::{feedsmith, svgs, tree, write_file};
 
 const FIRST: &str = "2026-08-22T00:00:00Z";
 const SECOND: &str = "2026-08-23T00:00:00Z";
@@ -430,18 +430,6 @@ const ELEMENTS: &[&str] = &[
 
 /// Elements whose every opening must be closed.
 const CLOSED: &[&str] = &["table", "tr", "td", "th", "ul", "li", "svg", "p", "section"];
-
-/// The inline `<svg>` elements of a page.
-fn svgs(page: &str) -> Vec<&str> {
-    let mut found = Vec::new();
-    let mut rest = page;
-    while let Some(start) = rest.find("<svg") {
-        let end = start + rest[start..].find("</svg>").expect("closed svg") + "</svg>".len();
-        found.push(&rest[start..end]);
-        rest = &rest[end..];
-    }
-    found
-}
 
 /// Checks one page against the rules of the module doc; `root` is its way back to the site
 /// root (`""` or `"../"`). Returns what it read.

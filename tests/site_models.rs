@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use crate::util::{build_replay, copy_root_definitions, feedsmith, plain_values};
+use crate::util::{build_replay, copy_root_definitions, feedsmith, plain_values, svgs};
 
 const NOW: &str = "2026-08-23T00:00:00Z";
 /// `NOW` in Unix seconds.
@@ -31,18 +31,6 @@ fn read(path: &Path) -> String {
 
 fn report(root: &Path) -> serde_json::Value {
     serde_json::from_str(&read(&root.join("site/report.json"))).unwrap()
-}
-
-/// The `<svg>` elements of a page, in order.
-fn svgs(page: &str) -> Vec<&str> {
-    let mut found = Vec::new();
-    let mut rest = page;
-    while let Some(start) = rest.find("<svg") {
-        let end = start + rest[start..].find("</svg>").expect("closed svg") + "</svg>".len();
-        found.push(&rest[start..end]);
-        rest = &rest[end..];
-    }
-    found
 }
 
 fn number(node: roxmltree::Node<'_, '_>, attribute: &str) -> f64 {

@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use crate::util::{feedsmith, one_list_project, write_file};
+use crate::util::{feedsmith, one_list_project, svgs, write_file};
 
 const DAY_1: &str = "2026-08-22T00:00:00Z";
 const DAY_2: &str = "2026-08-23T00:00:00Z";
@@ -32,18 +32,6 @@ fn build_exiting(root: &Path, now: &str, code: i32) -> serde_json::Value {
     let output = feedsmith(root, &["build", "--now", now]);
     assert_eq!(output.status.code(), Some(code), "{}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_str(&read(&root.join("site/report.json"))).unwrap()
-}
-
-/// The `<svg>` elements of a page, in order.
-fn svgs(page: &str) -> Vec<&str> {
-    let mut found = Vec::new();
-    let mut rest = page;
-    while let Some(start) = rest.find("<svg") {
-        let end = start + rest[start..].find("</svg>").expect("closed svg") + "</svg>".len();
-        found.push(&rest[start..end]);
-        rest = &rest[end..];
-    }
-    found
 }
 
 /// The text of the part of `page` from `start` to the next `end`.

@@ -316,3 +316,15 @@ impl Drop for Preview {
         let _ = self.child.wait();
     }
 }
+
+/// The inline `<svg>` elements of a page, in order.
+pub(crate) fn svgs(page: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    let mut rest = page;
+    while let Some(start) = rest.find("<svg") {
+        let end = start + rest[start..].find("</svg>").expect("closed svg") + "</svg>".len();
+        found.push(&rest[start..end]);
+        rest = &rest[end..];
+    }
+    found
+}
