@@ -49,6 +49,9 @@ use crate::ledger::Ledger;
 use crate::parse::ParsedFeed;
 use crate::report::ScoreHistogram;
 
+/// The hasher of the selection's maps.
+type Hasher = foldhash::fast::RandomState;
+
 /// A task's selected indicators, sorted, and what was left out.
 pub(super) struct Selection<'a> {
     pub(super) entries: Vec<Entry<'a>>,
@@ -151,9 +154,11 @@ pub(super) fn select<'a>(
     examples: usize,
 ) -> Selection<'a> {
     let scorer = Scorer::new(models, ledger, now);
-    let mut candidates: HashMap<Cow<'a, Indicator>, Candidate<'a>> = HashMap::new();
-    let mut reserved: HashSet<Cow<'a, Indicator>> = HashSet::new();
-    let mut other_ip_version: HashSet<Cow<'a, Indicator>> = HashSet::new();
+    // foldhash rather than SipHash: the keys are the build's own values, and hashing millions
+    // of them with SipHash showed in profiles.
+    let mut candidates: HashMap<Cow<'a, Indicator>, Candidate<'a>, Hasher> = HashMap::default();
+    let mut reserved: HashSet<Cow<'a, Indicator>, Hasher> = HashSet::default();
+    let mut other_ip_version: HashSet<Cow<'a, Indicator>, Hasher> = HashSet::default();
     for &feed_index in &task.feeds {
         let Some(feed_parsed) = parsed.get(feed_index).copied().flatten() else { continue };
         let feed = &project.feeds[feed_index];
