@@ -3,7 +3,7 @@
 //! It serves files as they are in the output folder, with the media type their extension
 //! gives, and `index.html` for a folder; nothing outside the folder is ever read (a path that
 //! leaves it, through `..` or a symbolic link, is a 404). Only `GET` and `HEAD` are answered.
-//! It is a preview, not a web server: one request at a time, no caching headers, no TLS.
+//! It is a preview, not a web server: a few requests at a time, no caching headers, no TLS.
 
 use std::fs::File;
 use std::path::{Component, Path, PathBuf};
@@ -57,34 +57,57 @@ impl Preview {
         }
     }
 
-    /// Answers requests until the process ends.
+    /// Answers requests until the process ends, on a few threads: a browser opens several
+    /// connections at once (the look-up page fetches shards in parallel), and one thread
+    /// waiting on one of them must not stall the others.
     pub fn run(self) {
-        for request in self.server.incoming_requests() {
-            let response = match answer(&self.root, request.method(), request.url()) {
-                // tiny_http leaves the body out of an answer to `HEAD` itself.
-                Answer::File { file, media_type } => {
-                    let length = file.metadata().ok().and_then(|m| usize::try_from(m.len()).ok());
-                    let body: Box<dyn std::io::Read + Send> = Box::new(file);
-                    tiny_http::Response::new(200.into(), headers(&media_type), body, length, None)
-                }
-                Answer::Status(code, text) => tiny_http::Response::new(
-                    code.into(),
-                    headers("text/plain; charset=utf-8"),
-                    Box::new(text.as_bytes()) as Box<dyn std::io::Read + Send>,
-                    Some(text.len()),
-                    None,
-                ),
-            };
-            if let Err(e) = request.respond(response) {
-                tracing::debug!(error = %e, "A preview answer was not delivered");
-            }
+        let server = std::sync::Arc::new(self.server);
+        let root = std::sync::Arc::new(self.root);
+        let workers: Vec<_> = (0..PREVIEW_THREADS)
+            .map(|_| {
+                let (server, root) = (std::sync::Arc::clone(&server), std::sync::Arc::clone(&root));
+                std::thread::spawn(move || {
+                    while let Ok(request) = server.recv() {
+                        respond(&root, request);
+                    }
+                })
+            })
+            .collect();
+        for worker in workers {
+            let _ = worker.join();
         }
+    }
+}
+
+/// How many requests the preview answers at once.
+const PREVIEW_THREADS: usize = 8;
+
+fn respond(root: &Path, request: tiny_http::Request) {
+    let response = match answer(root, request.method(), request.url()) {
+        // tiny_http leaves the body out of an answer to `HEAD` itself.
+        Answer::File { file, media_type } => {
+            let length = file.metadata().ok().and_then(|m| usize::try_from(m.len()).ok());
+            let body: Box<dyn std::io::Read + Send> = Box::new(file);
+            tiny_http::Response::new(200.into(), headers(&media_type), body, length, None)
+        }
+        Answer::Status(code, text) => tiny_http::Response::new(
+            code.into(),
+            headers("text/plain; charset=utf-8"),
+            Box::new(text.as_bytes()) as Box<dyn std::io::Read + Send>,
+            Some(text.len()),
+            None,
+        ),
+    };
+    if let Err(e) = request.respond(response) {
+        tracing::debug!(error = %e, "A preview answer was not delivered");
     }
 }
 
 /// The response headers: the media type, and no sniffing of another.
 fn headers(media_type: &str) -> Vec<tiny_http::Header> {
-    [("Content-Type", media_type), ("X-Content-Type-Options", "nosniff")]
+    // One request per connection: a browser's parallel fetches over kept-alive connections
+    // stalled the preview's connection handling (the look-up page's shards never all came).
+    [("Content-Type", media_type), ("X-Content-Type-Options", "nosniff"), ("Connection", "close")]
         .into_iter()
         .filter_map(|(name, value)| tiny_http::Header::from_bytes(name, value).ok())
         .collect()

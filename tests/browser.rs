@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 
 use regex::Regex;
 
-use crate::util::{Preview, StaticServer, build_replay, copy_root_definitions, lookup_json, repo};
+use crate::util::{StaticServer, build_replay, copy_root_definitions, lookup_json, repo};
 
 const NOW: &str = "2026-08-23T00:00:00Z";
 /// Values of the recorded data listed by several feeds and selected by tasks, with the name
@@ -444,7 +444,7 @@ fn the_index_and_a_feed_page_show_their_titles_without_errors() {
     build_replay(root.path(), NOW);
     let title = definition("feedsmith.toml", "title");
     let name = definition(&format!("feeds.d/{FEED}.toml"), "name");
-    let site = Preview::start(root.path());
+    let site = Site::serve(root.path());
     let origin = site.url("").trim_end_matches('/').to_owned();
 
     let index = open(&chromium, &site.url("index.html"), &origin, Some(&screenshot("index.png")));
@@ -464,6 +464,23 @@ fn the_index_and_a_feed_page_show_their_titles_without_errors() {
     assert_eq!(text_of(&feed.dom, "h1").as_deref(), Some(name.as_str()));
 }
 
+/// The built site on 127.0.0.1, from a plain static server as a web host serves it: one
+/// request per connection. (`feedsmith serve`, on `tiny_http`, now and then left Chromium
+/// waiting for the look-up page's parallel fetches under load; tests/serve.rs tests the
+/// preview itself.)
+struct Site(StaticServer);
+
+impl Site {
+    fn serve(root: &Path) -> Site {
+        Site(StaticServer::serve(root.join("site")))
+    }
+
+    /// The URL of `path` on the site (`path` without a leading `/`).
+    fn url(&self, path: &str) -> String {
+        self.0.url(&format!("/{path}"))
+    }
+}
+
 /// The look-up page's answer for `value`: `data-state`, the feeds that list it, and per task
 /// its verdict and the `data-score` text.
 struct Answer {
@@ -477,7 +494,7 @@ struct Answer {
 type Verdicts<S> = BTreeMap<(String, String), (String, Option<S>)>;
 
 /// Opens `lookup.html?q=<value>` and reads the answer; checks the search form on the way.
-fn look_up(chromium: &Path, site: &Preview, value: &str, shot: &str) -> Answer {
+fn look_up(chromium: &Path, site: &Site, value: &str, shot: &str) -> Answer {
     let origin = site.url("").trim_end_matches('/').to_owned();
     // Encoded as submitting the form encodes it.
     let query: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
@@ -558,7 +575,7 @@ fn the_look_up_page_answers_as_feedsmith_lookup_does() {
     let Some(chromium) = chromium() else { return };
     let root = copy_root_definitions();
     build_replay(root.path(), NOW);
-    let site = Preview::start(root.path());
+    let site = Site::serve(root.path());
     // `data-score`: at most 2 decimals, no trailing zeros.
     let score_text = Regex::new(r"^(0|[1-9][0-9]*)(\.[0-9]?[1-9])?$").unwrap();
     let (mut other_verdict, mut fraction) = (false, false);

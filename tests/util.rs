@@ -121,7 +121,7 @@ impl StaticServer {
                     }
                 }
                 log.lock().unwrap().push(path.clone());
-                let relative = path.trim_start_matches('/');
+                let relative = path.trim_start_matches('/').split(['?', '#']).next().unwrap_or("");
                 let file = (!relative.split('/').any(|p| p == ".."))
                     .then(|| std::fs::read(dir.join(relative)).ok())
                     .flatten();
@@ -129,8 +129,17 @@ impl StaticServer {
                     Some(body) => ("200 OK", body),
                     None => ("404 Not Found", b"not found".to_vec()),
                 };
+                let kind = match relative.split(['?', '#']).next().unwrap_or("").rsplit('.').next()
+                {
+                    Some("html") => "text/html; charset=utf-8",
+                    Some("css") => "text/css; charset=utf-8",
+                    Some("js") => "text/javascript; charset=utf-8",
+                    Some("json") => "application/json",
+                    Some("svg") => "image/svg+xml",
+                    _ => "application/octet-stream",
+                };
                 let head = format!(
-                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                     body.len()
                 );
                 let _ = stream.write_all(head.as_bytes());
@@ -302,11 +311,6 @@ impl Preview {
         let url = preview.line.rsplit(" at ").next().unwrap().split(' ').next().unwrap();
         preview.address = url.trim_start_matches("http://").trim_end_matches('/').to_owned();
         preview
-    }
-
-    /// The URL of `path` on the site (`path` without a leading `/`).
-    pub(crate) fn url(&self, path: &str) -> String {
-        format!("http://{}/{path}", self.address)
     }
 }
 
