@@ -336,8 +336,10 @@
     return meta().then(function (m) {
       return Promise.all(wanted.values.map(function (v) { return find(v, m); })).then(function (rows) {
         var at = rows.findIndex(function (r) { return r !== null; });
-        var address = wanted.values.find(function (v) { return networks(v, m).length || /^[0-9a-f:]+$/.test(v) || /^[0-9.]+$/.test(v); });
-        wanted.related = wanted.related.concat(address ? networks(address, m) : []);
+        // An address: the listed networks that may hold it, from the first form that is one.
+        var covering = [];
+        wanted.values.some(function (v) { covering = networks(v, m); return covering.length > 0; });
+        wanted.related = wanted.related.concat(covering);
         return Promise.all(wanted.related.map(function (v) { return find(v, m); })).then(function (related) {
           var nodes = [];
           var built = "the build of " + m.built;
