@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
 use super::select::{Selection, Why};
 use crate::config::{Project, Task};
 use crate::export::lookup_index::{
@@ -64,30 +66,39 @@ pub(super) fn add_verdicts(
     first_output: usize,
     list_of_slot: &[usize],
 ) {
-    let mut holding = Vec::with_capacity(outputs.len());
-    for (entry, &(model, expires_at)) in selection.entries.iter().zip(&selection.scored) {
-        holding.clear();
-        holding.extend(
-            outputs
-                .iter()
-                .enumerate()
-                .filter(|(_, o)| o.error.is_none() && o.left_out.holds(&entry.indicator))
-                .map(|(i, _)| first_output + i),
-        );
-        let feeds = positions.feeds(&entry.feeds);
-        let verdict = Verdict {
-            task,
-            kind: positions.kind(&entry.indicator),
-            verdict: "selected",
-            score: entry.score,
-            model,
-            expires_at,
-            outputs: &holding,
-            lists: &[],
-            feeds: &feeds,
-        };
-        index.verdict(&entry.indicator.value, &verdict);
-    }
+    // The outputs that hold each entry are independent per entry: worked out on every core,
+    // in chunks, then added in order.
+    let builder: &IndexBuilder = index;
+    let texts: Vec<(&str, String)> = selection
+        .entries
+        .par_iter()
+        .zip(&selection.scored)
+        .with_min_len(4096)
+        .map_init(Vec::new, |holding, (entry, &(model, expires_at))| {
+            holding.clear();
+            holding.extend(
+                outputs
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, o)| o.error.is_none() && o.left_out.holds(&entry.indicator))
+                    .map(|(i, _)| first_output + i),
+            );
+            let feeds = positions.feeds(&entry.feeds);
+            let verdict = Verdict {
+                task,
+                kind: positions.kind(&entry.indicator),
+                verdict: "selected",
+                score: entry.score,
+                model,
+                expires_at,
+                outputs: holding,
+                lists: &[],
+                feeds: &feeds,
+            };
+            (&*entry.indicator.value, builder.verdict_text(&verdict))
+        })
+        .collect();
+    index.verdict_texts(texts);
     for dropped in &selection.dropped {
         let feeds = positions.feeds(&dropped.feeds);
         let lists: Vec<usize> =

@@ -268,7 +268,11 @@ fn read_feeds(
         })
         .collect();
     parsed_feeds.sort_by_key(|fresh| fresh.index);
-    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "Parsed feeds");
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        rss_mib = resident_mib(),
+        "Parsed feeds"
+    );
 
     // Keep or replace each feed's last good data; each feed's bodies are dropped once decided.
     let store = HealthStore::new(&settings.state_dir);
@@ -368,6 +372,12 @@ pub fn run(
         }
     }
 
+    tracing::info!(
+        values = distinct,
+        rss_mib = resident_mib(),
+        "Ledger, overlap and listings recorded"
+    );
+
     // Select and write.
     reporter.stage("write");
     recover_output(&output_dir)?;
@@ -397,7 +407,8 @@ pub fn run(
     let mut task_reports = Vec::with_capacity(project.tasks.len());
     let mut first_output = 0;
     let mut model_scores: BTreeMap<usize, crate::report::ScoreHistogram> = BTreeMap::new();
-    for task in &project.tasks {
+    let select_task = |task: &crate::config::Task| {
+        let started = Instant::now();
         let selection = select::select(
             project,
             task,
@@ -407,19 +418,20 @@ pub fn run(
             options.now,
             WARNINGLIST_EXAMPLES,
         );
-        let mut outputs = Vec::with_capacity(task.config.outputs.len());
-        for output in &task.config.outputs {
-            let written = export::write_output(
-                &staging,
-                &previous,
-                project,
-                task,
-                output,
-                options.now,
-                &selection.entries,
-            )?;
-            outputs.push(written);
-        }
+        (selection, started.elapsed().as_millis() as u64)
+    };
+    // One task's outputs are written while the next task is selected: two selections at most
+    // are held at once.
+    let mut next = project.tasks.first().map(select_task);
+    for (position, task) in project.tasks.iter().enumerate() {
+        let Some((selection, selected_ms)) = next.take() else { break };
+        let started = Instant::now();
+        let (outputs, following) = rayon::join(
+            || write_outputs(&staging, &previous, project, task, options.now, &selection),
+            || project.tasks.get(position + 1).map(select_task),
+        );
+        next = following;
+        let outputs = outputs?;
         index::add_verdicts(
             &mut lookup_index,
             &positions,
@@ -455,6 +467,9 @@ pub fn run(
             selected = selection.entries.len(),
             expired = selection.expired,
             warninglisted = selection.warninglisted,
+            select_ms = selected_ms,
+            write_ms = started.elapsed().as_millis() as u64,
+            rss_mib = resident_mib(),
             "Task written"
         );
         task_reports.push(TaskReport {
@@ -491,7 +506,10 @@ pub fn run(
         })
         .find(|dir| dir.join(export::lookup_index::INDEX_DIR).join("meta.json").is_file());
     let meta = index::meta(project, &feed_ids, options.now);
+    let started = Instant::now();
     let written = lookup_index.write(&staging, &meta)?;
+    let index_ms = started.elapsed().as_millis() as u64;
+    let started = Instant::now();
     let changes = previous_site.map(|site| {
         export::index_compare::StoredIndex::open(&site).and_then(|before| {
             let after = export::index_compare::StoredIndex::open(&staging)?;
@@ -509,7 +527,15 @@ pub fn run(
         }
         None => None,
     };
-    tracing::info!(values = written.values, shards = written.shards, "Look-up index written");
+    tracing::info!(
+        values = written.values,
+        shards = written.shards,
+        elapsed_ms = index_ms,
+        compare_ms = started.elapsed().as_millis() as u64,
+        rss_mib = resident_mib(),
+        "Look-up index written"
+    );
+    let started = Instant::now();
 
     let report = BuildReport {
         version: env!("CARGO_PKG_VERSION"),
@@ -539,9 +565,61 @@ pub fn run(
     // The state goes out with the site, so that a machine without it carries it on.
     let encoded = state::Encoded::new(&ledger, &history, &health);
     encoded.publish(&staging, options.now)?;
+    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "Site and state written");
+    let started = Instant::now();
     swap_in(&staging, &output_dir)?;
+    let swap_ms = started.elapsed().as_millis() as u64;
+    let started = Instant::now();
     encoded.save(&settings.state_dir, &damaged);
+    tracing::info!(
+        swap_ms,
+        save_ms = started.elapsed().as_millis() as u64,
+        "Swapped in and state saved"
+    );
     Ok(BuildOutcome { report, output_dir })
+}
+
+/// The memory the process holds now (resident set, MiB), for the stage logs; `None` where
+/// the system does not tell (it is read from Linux's `/proc/self/status`).
+fn resident_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
+}
+
+/// Writes every output of `task` from its selection, one output per core.
+fn write_outputs(
+    staging: &Path,
+    previous: &Path,
+    project: &Project,
+    task: &crate::config::Task,
+    now: i64,
+    selection: &select::Selection<'_>,
+) -> Result<Vec<crate::report::OutputReport>, ExportError> {
+    task.config
+        .outputs
+        .par_iter()
+        .map(|output| {
+            let started = Instant::now();
+            let written = export::write_output(
+                staging,
+                previous,
+                project,
+                task,
+                output,
+                now,
+                &selection.entries,
+            );
+            tracing::debug!(
+                task = %task.id,
+                output = %output.path,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "Output written"
+            );
+            written
+        })
+        .collect()
 }
 
 /// A feed's files, however they were fetched: one body, or a MISP manifest and its events.
@@ -894,7 +972,7 @@ fn staging_dir(output: &Path) -> PathBuf {
 fn prepare_dir(dir: &Path) -> Result<(), BuildError> {
     let io = |source| BuildError::Io { path: dir.to_owned(), source };
     if dir.exists() {
-        std::fs::remove_dir_all(dir).map_err(io)?;
+        crate::fs::remove_dir_all(dir).map_err(io)?;
     }
     std::fs::create_dir_all(dir).map_err(io)
 }
@@ -910,18 +988,18 @@ fn swap_in(staging: &Path, output: &Path) -> Result<(), BuildError> {
     };
     let old = aside_dir(output);
     if old.exists() {
-        std::fs::remove_dir_all(&old).map_err(io(&old))?;
+        crate::fs::remove_dir_all(&old).map_err(io(&old))?;
     }
     if output.exists() {
         if exchange(staging, output).is_ok() {
             // `staging` now holds the previous output.
-            return std::fs::remove_dir_all(staging).map_err(io(staging));
+            return crate::fs::remove_dir_all(staging).map_err(io(staging));
         }
         std::fs::rename(output, &old).map_err(io(output))?;
     }
     std::fs::rename(staging, output).map_err(io(output))?;
     if old.exists() {
-        std::fs::remove_dir_all(&old).map_err(io(&old))?;
+        crate::fs::remove_dir_all(&old).map_err(io(&old))?;
     }
     Ok(())
 }

@@ -209,6 +209,20 @@ pub(crate) fn fit_capped<T>(
     render: impl Fn(&[bool], usize) -> String,
 ) -> Result<Fitted, ExportError> {
     let output = target.output;
+    let unbounded = output.max_entries.is_none() && output.max_bytes.is_none();
+    // Without a budget and with every group under its cap, nothing is cut: no ranking.
+    let under_cap = cap.is_none_or(|cap| {
+        let mut counts: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+        units.iter().all(|unit| {
+            let count = counts.entry((cap.group)(&unit.item)).or_default();
+            *count += 1;
+            *count <= cap.most
+        })
+    });
+    if unbounded && under_cap {
+        let text = render(&vec![true; units.len()], units.len());
+        return Ok(Fitted { text, kept: units.len(), cut: Vec::new() });
+    }
     let ranked = ranking(units);
     // The units the cap leaves out, by index.
     let mut capped = vec![false; units.len()];
@@ -219,10 +233,6 @@ pub(crate) fn fit_capped<T>(
             *count += 1;
             capped[index] = *count > cap.most;
         }
-    }
-    if output.max_entries.is_none() && output.max_bytes.is_none() && !capped.contains(&true) {
-        let text = render(&vec![true; units.len()], units.len());
-        return Ok(Fitted { text, kept: units.len(), cut: Vec::new() });
     }
     let order: Vec<usize> = ranked.iter().copied().filter(|&i| !capped[i]).collect();
     let mask = |kept: usize| {

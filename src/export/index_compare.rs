@@ -11,10 +11,12 @@
 //! does not parse or names positions that do not exist is skipped with a warning (its values
 //! count as absent), never trusted.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
 use super::lookup_index::{INDEX_DIR, INDEX_FORMAT, digits_for, shard_of, shard_path};
@@ -105,51 +107,57 @@ fn keep_first<T: Ord>(examples: &mut Vec<T>, value: T) {
     examples.truncate(CHANGE_EXAMPLES);
 }
 
-/// One value of a stored index, its positions resolved to names.
+/// One value of a stored index, its positions resolved to the names its index holds.
 #[derive(Clone, Debug, Default)]
-pub struct Stored {
+pub struct Stored<'i> {
     /// The value.
     pub value: String,
     /// The ids of the feeds that list it.
-    pub feeds: Vec<String>,
+    pub feeds: Vec<&'i str>,
     /// What each task did with it.
-    pub verdicts: Vec<StoredVerdict>,
+    pub verdicts: Vec<StoredVerdict<'i>>,
 }
 
 /// A task's verdict on a stored value.
 #[derive(Clone, Debug, Default)]
-pub struct StoredVerdict {
+pub struct StoredVerdict<'i> {
     /// The task id.
-    pub task: String,
-    /// The verdict (`selected`, `expired`, `warninglisted`, …).
-    pub verdict: String,
+    pub task: &'i str,
+    /// Whether a warning list of the task left the value out.
+    pub warninglisted: bool,
     /// The paths of the outputs that hold it.
-    pub outputs: Vec<String>,
+    pub outputs: Vec<&'i str>,
     /// The ids of the task's warning lists that match it.
-    pub lists: Vec<String>,
+    pub lists: Vec<&'i str>,
 }
 
-/// A listing as a shard stores it: type, feed, first and last age.
-type ListingRow = (usize, usize, Option<i64>, Option<i64>);
+/// A listing as a shard stores it (type, feed, first and last age): only the feed is read.
+type ListingRow = (IgnoredAny, usize, IgnoredAny, IgnoredAny);
 
-/// A verdict as a shard stores it (see `lookup_index`).
-type VerdictRow = (
+/// A verdict as a shard stores it (see `lookup_index`): task, type, verdict, score, model,
+/// expiry, outputs, lists, feeds; the type, score, model, expiry and feeds are not compared.
+type VerdictRow<'a> = (
     usize,
-    usize,
-    String,
-    Option<f64>,
-    Option<usize>,
-    Option<i64>,
+    IgnoredAny,
+    Cow<'a, str>,
+    IgnoredAny,
+    IgnoredAny,
+    IgnoredAny,
     Vec<usize>,
     Vec<usize>,
-    Vec<usize>,
+    IgnoredAny,
 );
 
 #[derive(Deserialize)]
-struct StoredRow {
+struct StoredRow<'a> {
     l: Vec<ListingRow>,
-    t: Vec<VerdictRow>,
+    #[serde(borrow)]
+    t: Vec<VerdictRow<'a>>,
 }
+
+/// A value as a shard's key, borrowed from the shard's bytes unless it holds an escape.
+#[derive(Deserialize, PartialEq, Eq, Hash)]
+struct Key<'a>(#[serde(borrow)] Cow<'a, str>);
 
 #[derive(Deserialize)]
 struct StoredMeta {
@@ -250,11 +258,12 @@ impl StoredIndex {
         })
     }
 
-    /// The values of the shards whose names start with the `group_digits` digits of `group`.
-    fn group(&self, group: usize, group_digits: u32) -> Vec<Stored> {
+    /// The bytes of the shards whose names start with the `group_digits` digits of `group`,
+    /// by shard; a shard that is missing or cannot be read is left out, and reading stops
+    /// at [`MAX_GROUP_BYTES`].
+    fn group_bytes(&self, group: usize, group_digits: u32) -> Vec<(usize, Vec<u8>)> {
         let per_group = 1usize << (4 * (self.digits - group_digits));
-        let name = |list: &[String], i: usize| list.get(i).cloned();
-        let mut values = Vec::new();
+        let mut shards = Vec::with_capacity(per_group);
         let mut read = 0;
         for shard in group * per_group..(group + 1) * per_group {
             let path = self.dir.join(shard_path(shard, self.digits));
@@ -264,12 +273,34 @@ impl StoredIndex {
                 tracing::warn!(path = %path.display(), "A look-up index's shards are far larger than feedsmith writes them; the rest of the group counts as absent");
                 break;
             }
-            let Ok(rows) = serde_json::from_slice::<HashMap<String, StoredRow>>(&bytes) else {
-                tracing::warn!(path = %path.display(), "A shard of a look-up index does not parse; its values count as absent");
+            shards.push((shard, bytes));
+        }
+        shards
+    }
+
+    /// The values of the shards whose names start with the `group_digits` digits of `group`.
+    #[cfg(test)]
+    fn group(&self, group: usize, group_digits: u32) -> Vec<Stored<'_>> {
+        self.values(&self.group_bytes(group, group_digits))
+    }
+
+    /// The values of shards read by [`StoredIndex::group_bytes`].
+    fn values(&self, shards: &[(usize, Vec<u8>)]) -> Vec<Stored<'_>> {
+        fn name(list: &[String], i: usize) -> Option<&str> {
+            list.get(i).map(String::as_str)
+        }
+        let mut values = Vec::new();
+        for (shard, bytes) in shards {
+            let Ok(rows) = serde_json::from_slice::<HashMap<Key<'_>, StoredRow<'_>>>(bytes) else {
+                tracing::warn!(
+                    shard,
+                    "A shard of a look-up index does not parse; its values count as absent"
+                );
                 continue;
             };
             // A value in a shard its hash does not name is not one feedsmith put there.
-            for (value, row) in rows.into_iter().filter(|(v, _)| shard_of(v, self.digits) == shard)
+            for (Key(value), row) in
+                rows.into_iter().filter(|(v, _)| shard_of(&v.0, self.digits) == *shard)
             {
                 let feeds = row.l.iter().filter_map(|l| name(&self.feeds, l.1)).collect();
                 let verdicts = row
@@ -278,16 +309,26 @@ impl StoredIndex {
                     .filter_map(|t| {
                         Some(StoredVerdict {
                             task: name(&self.tasks, t.0)?,
-                            verdict: t.2,
+                            warninglisted: t.2 == "warninglisted",
                             outputs: t.6.iter().filter_map(|&o| name(&self.outputs, o)).collect(),
                             lists: t.7.iter().filter_map(|&l| name(&self.lists, l)).collect(),
                         })
                     })
                     .collect();
-                values.push(Stored { value, feeds, verdicts });
+                values.push(Stored { value: value.into_owned(), feeds, verdicts });
             }
         }
         values
+    }
+
+    /// Whether two indexes name the same feeds, tasks, outputs and lists at the same
+    /// positions in as many shards, so that equal shard bytes mean equal values.
+    fn same_names(&self, other: &StoredIndex) -> bool {
+        self.digits == other.digits
+            && self.feeds == other.feeds
+            && self.tasks == other.tasks
+            && self.outputs == other.outputs
+            && self.lists == other.lists
     }
 }
 
@@ -295,11 +336,18 @@ impl StoredIndex {
 #[must_use]
 pub fn compare(before: &StoredIndex, after: &StoredIndex) -> Changes {
     let group_digits = before.digits.min(after.digits);
+    let same_names = before.same_names(after);
     let diff = (0..1usize << (4 * group_digits))
         .into_par_iter()
         .map(|group| {
             let mut diff = Diff::default();
-            diff.compare(before.group(group, group_digits), after.group(group, group_digits));
+            let (then, now) =
+                (before.group_bytes(group, group_digits), after.group_bytes(group, group_digits));
+            // An unchanged group (a build run again on the same data, at the same time) is
+            // not parsed.
+            if !(same_names && then == now) {
+                diff.compare(before.values(&then), after.values(&now));
+            }
             diff
         })
         .reduce(Diff::default, |mut a, b| {
@@ -319,34 +367,31 @@ struct Diff {
 }
 
 impl Diff {
-    fn compare(&mut self, then: Vec<Stored>, now: Vec<Stored>) {
-        let mut before: HashMap<String, Stored> =
+    fn compare(&mut self, then: Vec<Stored<'_>>, now: Vec<Stored<'_>>) {
+        let mut before: HashMap<String, Stored<'_>> =
             then.into_iter().map(|s| (s.value.clone(), s)).collect();
         for value in now {
             let old = before.remove(&value.value).unwrap_or_default();
             let (then_out, now_out) = (outputs_of(&old), outputs_of(&value));
             for name in now_out.iter().filter(|n| !then_out.contains(n)) {
-                let change = self.outputs.entry((*name).to_owned()).or_default();
+                let change = change_of(&mut self.outputs, name);
                 change.count(&value.value, true);
                 for feed in &value.feeds {
-                    *change.added_by_feed.entry(feed.clone()).or_default() += 1;
+                    *change.added_by_feed.entry((*feed).to_owned()).or_default() += 1;
                 }
             }
             for name in then_out.iter().filter(|n| !now_out.contains(n)) {
-                self.outputs.entry((*name).to_owned()).or_default().count(&value.value, false);
+                change_of(&mut self.outputs, name).count(&value.value, false);
             }
             count(&mut self.feeds, &value.value, &old.feeds, &value.feeds);
-            for verdict in value.verdicts.iter().filter(|v| v.verdict == "warninglisted") {
-                let was = old
-                    .verdicts
-                    .iter()
-                    .any(|v| v.task == verdict.task && v.verdict == "warninglisted");
+            for verdict in value.verdicts.iter().filter(|v| v.warninglisted) {
+                let was = old.verdicts.iter().any(|v| v.task == verdict.task && v.warninglisted);
                 if !was {
                     self.caught += 1;
                     let caught = Caught {
                         value: value.value.clone(),
-                        task: verdict.task.clone(),
-                        lists: verdict.lists.clone(),
+                        task: verdict.task.to_owned(),
+                        lists: verdict.lists.iter().map(|l| (*l).to_owned()).collect(),
                     };
                     keep_first(&mut self.caught_examples, caught);
                 }
@@ -354,7 +399,7 @@ impl Diff {
         }
         for (value, old) in before {
             for name in outputs_of(&old) {
-                self.outputs.entry(name.to_owned()).or_default().count(&value, false);
+                change_of(&mut self.outputs, name).count(&value, false);
             }
             count(&mut self.feeds, &value, &old.feeds, &[]);
         }
@@ -401,10 +446,18 @@ impl Diff {
     }
 }
 
+/// The change of the output or feed `name`, made when it has none yet.
+fn change_of<'m>(changes: &'m mut BTreeMap<String, Change>, name: &str) -> &'m mut Change {
+    if !changes.contains_key(name) {
+        changes.insert(name.to_owned(), Change::default());
+    }
+    changes.get_mut(name).expect("inserted above")
+}
+
 /// The distinct outputs that hold a value, over its verdicts.
-fn outputs_of(value: &Stored) -> Vec<&str> {
+fn outputs_of<'i>(value: &Stored<'i>) -> Vec<&'i str> {
     let mut outputs: Vec<&str> =
-        value.verdicts.iter().flat_map(|v| v.outputs.iter().map(String::as_str)).collect();
+        value.verdicts.iter().flat_map(|v| v.outputs.iter().copied()).collect();
     outputs.sort_unstable();
     outputs.dedup();
     outputs
@@ -412,12 +465,12 @@ fn outputs_of(value: &Stored) -> Vec<&str> {
 
 /// Counts `value` as added to the names in `now` and not in `then`, and removed from the
 /// names in `then` and not in `now`.
-fn count(into: &mut BTreeMap<String, Change>, value: &str, then: &[String], now: &[String]) {
+fn count(into: &mut BTreeMap<String, Change>, value: &str, then: &[&str], now: &[&str]) {
     for name in now.iter().filter(|n| !then.contains(n)) {
-        into.entry(name.clone()).or_default().count(value, true);
+        change_of(into, name).count(value, true);
     }
     for name in then.iter().filter(|n| !now.contains(n)) {
-        into.entry(name.clone()).or_default().count(value, false);
+        change_of(into, name).count(value, false);
     }
 }
 
@@ -485,15 +538,21 @@ mod tests {
         assert_eq!(examples[CHANGE_EXAMPLES - 1], format!("v{:02}", CHANGE_EXAMPLES - 1));
     }
 
-    fn stored(value: &str, feeds: &[&str], outputs: &[&str], verdict: &str) -> Stored {
+    fn stored<'i>(
+        value: &str,
+        feeds: &[&'i str],
+        outputs: &[&'i str],
+        verdict: &str,
+    ) -> Stored<'i> {
+        let warninglisted = verdict == "warninglisted";
         Stored {
             value: value.to_owned(),
-            feeds: feeds.iter().map(|f| (*f).to_owned()).collect(),
+            feeds: feeds.to_vec(),
             verdicts: vec![StoredVerdict {
-                task: "t".to_owned(),
-                verdict: verdict.to_owned(),
-                outputs: outputs.iter().map(|o| (*o).to_owned()).collect(),
-                lists: if verdict == "warninglisted" { vec!["l".to_owned()] } else { vec![] },
+                task: "t",
+                warninglisted,
+                outputs: outputs.to_vec(),
+                lists: if warninglisted { vec!["l"] } else { vec![] },
             }],
         }
     }

@@ -162,6 +162,21 @@ impl IndexBuilder {
 
     /// Records what a task did with `value`.
     pub fn verdict(&mut self, value: &str, verdict: &Verdict<'_>) {
+        let text = self.verdict_text(verdict);
+        self.push(value, VERDICT, &text);
+    }
+
+    /// Records verdicts made beforehand with [`IndexBuilder::verdict_text`] (on several cores),
+    /// as `(value, text)` pairs.
+    pub fn verdict_texts<'v>(&mut self, texts: impl IntoIterator<Item = (&'v str, String)>) {
+        for (value, text) in texts {
+            self.push(value, VERDICT, &text);
+        }
+    }
+
+    /// The row text of a verdict, for [`IndexBuilder::verdict_texts`].
+    #[must_use]
+    pub fn verdict_text(&self, verdict: &Verdict<'_>) -> String {
         let mut text = String::with_capacity(48);
         let _ = write!(text, "[{},{},\"{}\",", verdict.task, verdict.kind, verdict.verdict);
         match verdict.score.filter(|s| s.is_finite()) {
@@ -183,7 +198,7 @@ impl IndexBuilder {
             text.push(']');
         }
         text.push(']');
-        self.push(value, VERDICT, &text);
+        text
     }
 
     fn push(&mut self, value: &str, kind: u8, text: &str) {
