@@ -209,6 +209,12 @@ pub(crate) fn fit_capped<T>(
     render: impl Fn(&[bool], usize) -> String,
 ) -> Result<Fitted, ExportError> {
     let output = target.output;
+    let unbounded = output.max_entries.is_none() && output.max_bytes.is_none();
+    if unbounded && cap.is_none_or(|cap| units.len() <= cap.most) {
+        // Nothing can be cut: the ranking, a sort of every unit, is not needed.
+        let text = render(&vec![true; units.len()], units.len());
+        return Ok(Fitted { text, kept: units.len(), cut: Vec::new() });
+    }
     let ranked = ranking(units);
     // The units the cap leaves out, by index.
     let mut capped = vec![false; units.len()];

@@ -67,6 +67,11 @@ where
     set.subtract(allowed);
     let mut blocks: Vec<Ranked<'e, IpNet>> =
         set.cidrs().map(|net| Ranked::new(net, net_text(&net))).collect();
+    // An entry without a score or feeds adds nothing to a block's rank: when none has one
+    // (a conversion's entries), the look-ups are skipped.
+    if members.iter().all(|(_, entry)| entry.score.is_none() && entry.feeds.is_empty()) {
+        return blocks;
+    }
     // Blocks are disjoint and in address order (`IpAddr` orders IPv4 before IPv6), so the
     // blocks a network overlaps are a run found by bisection.
     for (net, entry) in members {
