@@ -62,7 +62,7 @@ enum Command {
     /// Convert one feed file (free text, CSV or JSON) into one output: a blocklist in any
     /// format, or a MISP feed folder. No project, no state, no site: every accepted value of
     /// the kept types is written, and every line that gave none is counted on stderr.
-    Convert(ConvertArgs),
+    Convert(Box<ConvertArgs>),
     /// Write the JSON Schema of each kind of definition file (`feedsmith.toml`, feeds, tasks,
     /// decay models, warning lists), for editors to complete and check definitions with.
     #[cfg(feature = "schemars")]
@@ -79,7 +79,6 @@ struct SchemaArgs {
 }
 
 #[derive(Debug, Args)]
-#[expect(clippy::struct_excessive_bools, reason = "each flag is one command-line switch")]
 struct ConvertArgs {
     /// The input file, or `-` for standard input.
     #[arg(value_name = "INPUT", allow_hyphen_values = true)]
@@ -315,9 +314,14 @@ fn main() -> ExitCode {
         }
     };
     let lookup = matches!(cli.command, Command::Lookup(_));
-    // A conversion's summary says what its log would; warnings only unless `-v` asks.
-    let quiet = lookup || matches!(cli.command, Command::Plan(_) | Command::Convert(_));
-    init_logging(&cli.global, quiet);
+    // A look-up's answer is its output: warnings only unless `-v` asks. A conversion's
+    // summary says what its warnings would (the values a format left out): errors only.
+    let default_level = match cli.command {
+        Command::Lookup(_) | Command::Plan(_) => "warn",
+        Command::Convert(_) => "error",
+        _ => "info",
+    };
+    init_logging(&cli.global, default_level);
     let status = match run(&cli) {
         Ok(status) => status,
         Err(error) => {
@@ -328,12 +332,10 @@ fn main() -> ExitCode {
     ExitCode::from(status.code())
 }
 
-/// Sets up the log on stderr. A look-up's answer is its output, so its log says only
-/// warnings unless `-v` asks for more.
-fn init_logging(global: &GlobalArgs, quiet_by_default: bool) {
+/// Sets up the log on stderr, at `default_level` unless `-v` or `-q` asks otherwise.
+fn init_logging(global: &GlobalArgs, default_level: &str) {
     let level = match (global.verbose, global.quiet) {
-        (0, 0) if quiet_by_default => "warn",
-        (0, 0) => "info",
+        (0, 0) => default_level,
         (1, _) => "debug",
         (v, _) if v >= 2 => "trace",
         (_, 1) => "warn",

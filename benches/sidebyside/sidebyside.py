@@ -218,7 +218,7 @@ def pymisp_values(folder):
         event.load_file(os.path.join(folder, f"{uuid}.json"))
         if event.uuid != uuid:
             sys.exit(f"{folder}: event file {uuid}.json holds {event.uuid}")
-        values.extend((a.type, a.value) for a in event.attributes if not a.deleted)
+        values.extend((a.type, a.value) for a in event.attributes if not getattr(a, "deleted", False))
     return len(manifest), values
 
 

@@ -30,7 +30,7 @@ pub(crate) struct Collector {
 }
 
 /// The hasher of the index: foldhash's quality variant, seeded at random per process, since
-/// the values come from feeds; SipHash cost a fifth of a large free-text parse. A value
+/// the values come from feeds; `SipHash` cost a fifth of a large free-text parse. A value
 /// crafted to collide still costs only a comparison: the index compares the records.
 type RandomState = foldhash::quality::RandomState;
 
@@ -222,14 +222,14 @@ pub(crate) fn dedup_parts(parts: Vec<Vec<Record>>, stats: &mut ParseStats) -> Ve
     /// A record's place: its part and its index in the part.
     type At = (usize, usize);
 
-    let state = RandomState::default();
+    let hasher = RandomState::default();
     // Per part, per shard: the index of each record in the part and its hash, in order.
     let shards: Vec<Vec<Vec<(usize, u64)>>> = parts
         .par_iter()
         .map(|records| {
             let mut by_shard = vec![Vec::new(); SHARDS];
             for (index, record) in records.iter().enumerate() {
-                let hash = state.hash_one(&record.indicator);
+                let hash = hasher.hash_one(&record.indicator);
                 // The top bits choose the shard; the index below hashes all of them.
                 by_shard[(hash >> 58) as usize % SHARDS].push((index, hash));
             }
@@ -260,13 +260,14 @@ pub(crate) fn dedup_parts(parts: Vec<Vec<Record>>, stats: &mut ParseStats) -> Ve
                         {
                             Some(*o.get())
                         }
-                        Entry::Occupied(_) => match overflow.get(&new.indicator) {
-                            Some(&slot) => Some(slot),
-                            None => {
+                        Entry::Occupied(_) => {
+                            if let Some(&slot) = overflow.get(&new.indicator) {
+                                Some(slot)
+                            } else {
                                 overflow.insert(&new.indicator, kept.len());
                                 None
                             }
-                        },
+                        }
                     };
                     match slot {
                         None => kept.push((here, here)),

@@ -114,6 +114,7 @@ pub(crate) fn parse_chunked(
         .par_iter()
         .map(|chunk| {
             // Room for a value per line, which a list of values has.
+            #[expect(clippy::naive_bytecount, reason = "a capacity hint, counted once per chunk")]
             let lines = chunk.iter().filter(|&&b| b == b'\n').count() + 1;
             read_lines(chunk, opts, exclude, Collector::keeping_all(lines), ParseStats::default())
         })
