@@ -20,11 +20,15 @@
 //! - [`build`] runs the stages in order and returns what happened, as plain values;
 //!   [`build::lookup`] runs the same stages for one value, writing nothing, and says what a
 //!   build would do with it and why.
+//! - [`convert`] is the one-file path: one feed body parsed and written in one output
+//!   format, with no project, state or site, for the place of `iprange` or a host-list
+//!   compiler in a pipeline.
 //! - [`plan`] builds two versions of the definitions from the same data and says what the
 //!   change does to every output, for a pull request.
 
 pub mod build;
 pub mod config;
+pub mod convert;
 pub mod decay;
 pub mod export;
 pub mod fetch;

@@ -59,6 +59,10 @@ enum Command {
     /// cache of the last build (or recorded responses), never the network; Markdown for a
     /// pull request, or JSON.
     Plan(PlanArgs),
+    /// Convert one feed file (free text, CSV or JSON) into one output: a blocklist in any
+    /// format, or a MISP feed folder. No project, no state, no site: every accepted value of
+    /// the kept types is written, and every line that gave none is counted on stderr.
+    Convert(Box<ConvertArgs>),
     /// Write the JSON Schema of each kind of definition file (`feedsmith.toml`, feeds, tasks,
     /// decay models, warning lists), for editors to complete and check definitions with.
     #[cfg(feature = "schemars")]
@@ -72,6 +76,118 @@ struct SchemaArgs {
     /// repository, where the editor settings of the README look for them).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct ConvertArgs {
+    /// The input file, or `-` for standard input.
+    #[arg(value_name = "INPUT", allow_hyphen_values = true)]
+    input: PathBuf,
+    /// The input's format: `freetext` (MISP's free-text import, `#`, `;` and `//` comments
+    /// skipped), `csv` or `json`.
+    #[arg(long, default_value = "freetext", value_parser = feed_format)]
+    from: feedsmith::config::FeedFormat,
+    /// The output format, named as in a task's `[[outputs]]`: `cidr-ipv4`, `hosts`,
+    /// `adblock`, `misp-feed`, `plain`…
+    #[arg(long, value_parser = output_format)]
+    to: feedsmith::config::OutputFormat,
+    /// The output file (a folder for `misp-feed`), replaced whole (default: standard output).
+    #[arg(short, long, value_name = "PATH")]
+    output: Option<PathBuf>,
+    /// Keep only these MISP attribute types (repeatable or comma-separated; default: every
+    /// type). `ip-dst` alone also takes the address of `ip-dst|port` values.
+    #[arg(long = "type", value_name = "TYPE", value_delimiter = ',', value_parser = attr_type)]
+    types: Vec<feedsmith::indicator::AttrType>,
+    /// The time in the output's header, and the reference time of values that carry none,
+    /// RFC 3339 (default: now).
+    #[arg(long, value_name = "RFC3339")]
+    now: Option<String>,
+    /// The list's name in the output's header (default: `feedsmith convert of <input>`).
+    #[arg(long)]
+    name: Option<String>,
+    /// Free text: read comment lines as data, as MISP does.
+    #[arg(long)]
+    keep_comments: bool,
+    /// Free text: refuse zero-padded IPv4 octets instead of reading them as decimal.
+    #[arg(long)]
+    strict_zero_padded: bool,
+    /// CSV: the field separator (default: `,`).
+    #[arg(long, value_name = "TEXT")]
+    delimiter: Option<String>,
+    /// CSV: a column holding values, 1-based or a header name (repeatable; default: every
+    /// column).
+    #[arg(long = "column", value_name = "N|NAME")]
+    columns: Vec<String>,
+    /// CSV: read the column names from a header row.
+    #[arg(long)]
+    header: bool,
+    /// CSV: the column holding each row's type; JSON: the field (default: types detected).
+    #[arg(long, value_name = "N|NAME")]
+    type_column: Option<String>,
+    /// JSON: the path to the records (default: the document itself).
+    #[arg(long, value_name = "PATH")]
+    records: Option<String>,
+    /// JSON: the field holding the value (default: `value`).
+    #[arg(long, value_name = "FIELD")]
+    value_field: Option<String>,
+    /// `rpz`: the zone's name (default: `convert.rpz`).
+    #[arg(long)]
+    zone: Option<String>,
+    /// `nftables`, `ipset`: the sets' base name (default: `convert`).
+    #[arg(long)]
+    set_name: Option<String>,
+    /// `panos-edl`, `fortigate`: what the list holds: `ip`, `domain`, `url`, `hash`
+    /// (default: `ip`).
+    #[arg(long, value_parser = list_type)]
+    list: Option<feedsmith::config::ListType>,
+    /// `misp-feed`: the event's info (default: the list's name).
+    #[arg(long)]
+    event_info: Option<String>,
+    /// `misp-feed`: the creator organisation (default: `feedsmith`).
+    #[arg(long)]
+    org_name: Option<String>,
+    /// `misp-feed`: the threat level, 1 (high) to 4 (undefined) (default: 4).
+    #[arg(long)]
+    threat_level: Option<u8>,
+    /// `misp-feed`: the event's TLP tag (default: `tlp:clear`).
+    #[arg(long)]
+    tlp: Option<String>,
+    /// `misp-feed`: the event's distribution, 0 to 3 (default: none written).
+    #[arg(long)]
+    distribution: Option<u8>,
+}
+
+/// A feed format by its name in definition files.
+fn feed_format(name: &str) -> Result<feedsmith::config::FeedFormat, String> {
+    use feedsmith::config::FeedFormat;
+    [FeedFormat::Freetext, FeedFormat::Csv, FeedFormat::Json]
+        .into_iter()
+        .find(|f| f.as_str() == name)
+        .ok_or_else(|| "one of freetext, csv, json".to_owned())
+}
+
+/// An output format by its name in definition files.
+fn output_format(name: &str) -> Result<feedsmith::config::OutputFormat, String> {
+    use feedsmith::config::OutputFormat;
+    OutputFormat::ALL.iter().copied().find(|f| f.as_str() == name).ok_or_else(|| {
+        let names: Vec<&str> = OutputFormat::ALL.iter().map(|f| f.as_str()).collect();
+        format!("one of {}", names.join(", "))
+    })
+}
+
+/// A MISP attribute type by its name.
+fn attr_type(name: &str) -> Result<feedsmith::indicator::AttrType, String> {
+    feedsmith::indicator::AttrType::from_name(name)
+        .ok_or_else(|| "a MISP attribute type such as ip-dst, domain, url, sha256".to_owned())
+}
+
+/// A `panos-edl` or `fortigate` list type by its name.
+fn list_type(name: &str) -> Result<feedsmith::config::ListType, String> {
+    use feedsmith::config::ListType;
+    [ListType::Ip, ListType::Domain, ListType::Url, ListType::Hash]
+        .into_iter()
+        .find(|l| l.as_str() == name)
+        .ok_or_else(|| "one of ip, domain, url, hash".to_owned())
 }
 
 #[derive(Debug, Args)]
@@ -198,7 +314,14 @@ fn main() -> ExitCode {
         }
     };
     let lookup = matches!(cli.command, Command::Lookup(_));
-    init_logging(&cli.global, lookup || matches!(cli.command, Command::Plan(_)));
+    // A look-up's answer is its output: warnings only unless `-v` asks. A conversion's
+    // summary says what its warnings would (the values a format left out): errors only.
+    let default_level = match cli.command {
+        Command::Lookup(_) | Command::Plan(_) => "warn",
+        Command::Convert(_) => "error",
+        _ => "info",
+    };
+    init_logging(&cli.global, default_level);
     let status = match run(&cli) {
         Ok(status) => status,
         Err(error) => {
@@ -209,12 +332,10 @@ fn main() -> ExitCode {
     ExitCode::from(status.code())
 }
 
-/// Sets up the log on stderr. A look-up's answer is its output, so its log says only
-/// warnings unless `-v` asks for more.
-fn init_logging(global: &GlobalArgs, quiet_by_default: bool) {
+/// Sets up the log on stderr, at `default_level` unless `-v` or `-q` asks otherwise.
+fn init_logging(global: &GlobalArgs, default_level: &str) {
     let level = match (global.verbose, global.quiet) {
-        (0, 0) if quiet_by_default => "warn",
-        (0, 0) => "info",
+        (0, 0) => default_level,
         (1, _) => "debug",
         (v, _) if v >= 2 => "trace",
         (_, 1) => "warn",
@@ -255,6 +376,10 @@ fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
     if let Command::Schema(args) = &cli.command {
         return schema_command(&cli.global.root, args);
     }
+    // A conversion reads one file and needs no repository.
+    if let Command::Convert(args) = &cli.command {
+        return convert_command(args);
+    }
     let root = repository_root(&cli.global.root)?;
     // Only `check` annotates: the standard output of `plan` becomes a pull-request comment.
     let annotate = matches!(cli.command, Command::Check) && github::in_actions();
@@ -271,6 +396,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
     match &cli.command {
         #[cfg(feature = "schemars")]
         Command::Schema(_) => unreachable!("`schema` returned above"),
+        Command::Convert(_) => unreachable!("`convert` returned above"),
         Command::Check => {
             if annotate {
                 printer::annotations(&root, &[], &project.warnings);
@@ -357,6 +483,63 @@ fn parse_now(now: Option<&str>) -> anyhow::Result<i64> {
         }
         None => Ok(time::OffsetDateTime::now_utc().unix_timestamp()),
     }
+}
+
+fn convert_command(args: &ConvertArgs) -> anyhow::Result<ExitStatus> {
+    use feedsmith::config::{Column, CsvOptions, FreetextOptions, JsonOptions};
+    use feedsmith::convert::{self, ConvertOptions, Destination, MispSettings, Source};
+
+    let column = |text: &String| match text.parse::<usize>() {
+        Ok(number) => Column::Number(number),
+        Err(_) => Column::Name(text.clone()),
+    };
+    let mut csv = CsvOptions { header: args.header, ..CsvOptions::default() };
+    if let Some(delimiter) = &args.delimiter {
+        csv.delimiter.clone_from(delimiter);
+    }
+    csv.value_columns = args.columns.iter().map(column).collect();
+    csv.type_column = args.type_column.as_ref().map(column);
+    let mut json = JsonOptions { records: args.records.clone(), ..JsonOptions::default() };
+    if let Some(field) = &args.value_field {
+        json.value_field.clone_from(field);
+    }
+    json.type_field.clone_from(&args.type_column);
+    let options = ConvertOptions {
+        from: args.from,
+        freetext: FreetextOptions {
+            skip_comments: !args.keep_comments,
+            strict_zero_padded: args.strict_zero_padded,
+            ..FreetextOptions::default()
+        },
+        csv,
+        json,
+        types: args.types.clone(),
+        to: args.to,
+        destination: args.output.clone().map_or(Destination::Stdout, Destination::Path),
+        name: args.name.clone(),
+        now: parse_now(args.now.as_deref())?,
+        zone: args.zone.clone(),
+        set_name: args.set_name.clone(),
+        list: args.list,
+        misp: MispSettings {
+            event_info: args.event_info.clone(),
+            org_name: args.org_name.clone(),
+            threat_level: args.threat_level,
+            tlp: args.tlp.clone(),
+            distribution: args.distribution,
+        },
+    };
+    let source = if args.input.as_os_str() == "-" {
+        Source::Stdin
+    } else {
+        Source::Path(args.input.clone())
+    };
+    let body = convert::read_input(&source)?;
+    let converted = convert::convert(&body, &source, &options, &mut printer::stdout())?;
+    for line in converted.summary() {
+        printer::note(&line);
+    }
+    Ok(ExitStatus::Success)
 }
 
 fn plan_command(
@@ -858,6 +1041,18 @@ mod printer {
     /// not an error of the command: the line is dropped, as `println!` would panic.
     pub(super) fn out(line: &str) {
         let _ = writeln!(std::io::stdout().lock(), "{line}");
+    }
+
+    /// The standard output for a command's data (a converted list), buffered; a closed
+    /// stream fails the write, which the command reports.
+    pub(super) fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
+        std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock())
+    }
+
+    /// A line of a command's summary on stderr, where it does not mix with the data on
+    /// stdout.
+    pub(super) fn note(line: &str) {
+        let _ = writeln!(std::io::stderr().lock(), "{line}");
     }
 
     /// An error on stderr, then each cause on its own line. A cause whose text the line

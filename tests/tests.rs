@@ -13,6 +13,9 @@ mod decay_days;
 // Every output of the root's tasks read by its real consumer: named-checkzone,
 // unbound-checkconf, dnsmasq, nft, ipset, Python's csv and json.
 mod consumers;
+// `feedsmith convert`: one file to one output, checked against intervals and name sets
+// computed from the input, the formats' syntax, and PyMISP.
+mod convert;
 // `feedsmith check` on the invalid fixtures: exit code 2 and located errors.
 mod check;
 // The repository's own definitions built from the recorded responses, checked against values

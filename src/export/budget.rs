@@ -30,6 +30,8 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
+
 use super::syntax::Skips;
 use super::{Entry, ExportError, Target, report, write_file};
 use crate::report::{CUT_EXAMPLES, OutputReport};
@@ -85,17 +87,23 @@ pub(crate) fn by_key<'e, 'x, K: Ord, T>(
 where
     'e: 'x,
 {
-    let mut units: BTreeMap<K, Ranked<'e, T>> = BTreeMap::new();
+    // Sorted, then grouped: one sort of the pairs costs less than a tree of the units, and
+    // a unit's rank does not depend on the order its entries come in.
+    let mut pairs: Vec<(K, &'x Entry<'e>)> = pairs.into_iter().collect();
+    pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut units: Vec<Ranked<'e, T>> = Vec::new();
+    let mut last: Option<K> = None;
     for (key, entry) in pairs {
-        units
-            .entry(key)
-            .or_insert_with_key(|key| {
-                let (item, value) = unit(key);
-                Ranked::new(item, value)
-            })
-            .absorb(entry);
+        if last.as_ref() != Some(&key) {
+            let (item, value) = unit(&key);
+            units.push(Ranked::new(item, value));
+            last = Some(key);
+        }
+        if let Some(current) = units.last_mut() {
+            current.absorb(entry);
+        }
     }
-    units.into_values().collect()
+    units
 }
 
 /// A score as the ranking compares it: rounded to two decimals.
@@ -126,16 +134,16 @@ pub(crate) fn ranking<T>(units: &[Ranked<'_, T>]) -> Vec<usize> {
 /// Drops every name that lies below another name of `names` (sorted, distinct), counting
 /// each as `covered_by_parent`; the topmost listed ancestor, which stays, takes the
 /// dropped name's score and feeds. For the formats whose consumers block subdomains.
-pub(crate) fn drop_covered<'e, T>(
+pub(crate) fn drop_covered<'e, T: Sync>(
     names: Vec<Ranked<'e, T>>,
-    name_of: impl Fn(&T) -> &str,
+    name_of: impl Fn(&T) -> &str + Sync,
     skips: &mut Skips,
 ) -> Vec<Ranked<'e, T>> {
-    let index: std::collections::HashMap<&str, usize> =
+    let index: std::collections::HashMap<&str, usize, foldhash::quality::RandomState> =
         names.iter().enumerate().map(|(i, unit)| (name_of(&unit.item), i)).collect();
     // For each name, its topmost listed proper ancestor: the shortest listed suffix.
     let parents: Vec<Option<usize>> = names
-        .iter()
+        .par_iter()
         .map(|unit| {
             let name = name_of(&unit.item);
             let mut found = None;
@@ -211,15 +219,21 @@ pub(crate) fn fit_capped<T>(
     let output = target.output;
     let unbounded = output.max_entries.is_none() && output.max_bytes.is_none();
     // Without a budget and with every group under its cap, nothing is cut: no ranking.
-    let under_cap = cap.is_none_or(|cap| {
-        let mut counts: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
-        units.iter().all(|unit| {
-            let count = counts.entry((cap.group)(&unit.item)).or_default();
-            *count += 1;
-            *count <= cap.most
+    let under_cap = || {
+        cap.is_none_or(|cap| {
+            if units.len() <= cap.most {
+                return true;
+            }
+            let mut counts: std::collections::HashMap<usize, usize> =
+                std::collections::HashMap::new();
+            units.iter().all(|unit| {
+                let count = counts.entry((cap.group)(&unit.item)).or_default();
+                *count += 1;
+                *count <= cap.most
+            })
         })
-    });
-    if unbounded && under_cap {
+    };
+    if unbounded && under_cap() {
         let text = render(&vec![true; units.len()], units.len());
         return Ok(Fitted { text, kept: units.len(), cut: Vec::new() });
     }

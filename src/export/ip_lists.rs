@@ -19,6 +19,7 @@
 use std::fmt::Write as _;
 
 use ipnet::IpNet;
+use rayon::prelude::*;
 
 use super::budget::{Cap, Ranked, finish_fitted, fit, fit_capped};
 use super::syntax::{Skips, entry_net, identifier, net_text};
@@ -52,9 +53,33 @@ where
     'a: 'x + 'e,
     'x: 'e,
 {
-    let mut members: Vec<(IpNet, &'x Entry<'a>)> = Vec::new();
-    for entry in entries {
-        match entry_net(entry) {
+    ranked_nets(parsed_nets(entries), allowed, skips)
+}
+
+/// Each entry with its address or network, or why it has none, read on every thread.
+fn parsed_nets<'x, 'a>(
+    entries: impl IntoIterator<Item = &'x Entry<'a>>,
+) -> Vec<(Result<IpNet, &'static str>, &'x Entry<'a>)>
+where
+    'a: 'x,
+{
+    let entries: Vec<&'x Entry<'a>> = entries.into_iter().collect();
+    entries.into_par_iter().map(|entry| (entry_net(entry), entry)).collect()
+}
+
+/// [`ranked_blocks`] of entries whose networks are read already.
+fn ranked_nets<'e, 'x, 'a>(
+    parsed: Vec<(Result<IpNet, &'static str>, &'x Entry<'a>)>,
+    allowed: &AddressSet,
+    skips: &mut Skips,
+) -> Vec<Ranked<'e, IpNet>>
+where
+    'a: 'x + 'e,
+    'x: 'e,
+{
+    let mut members: Vec<(IpNet, &'x Entry<'a>)> = Vec::with_capacity(parsed.len());
+    for (net, entry) in parsed {
+        match net {
             Ok(net) if !allowed.is_empty() && allowed.contains(&net) => {
                 skips.add("allow_listed", &entry.indicator.value);
             }
@@ -67,6 +92,11 @@ where
     set.subtract(allowed);
     let mut blocks: Vec<Ranked<'e, IpNet>> =
         set.cidrs().map(|net| Ranked::new(net, net_text(&net))).collect();
+    // An entry without a score or feeds adds nothing to a block's rank: when none has one
+    // (a conversion's entries), the look-ups are skipped.
+    if members.iter().all(|(_, entry)| entry.score.is_none() && entry.feeds.is_empty()) {
+        return blocks;
+    }
     // Blocks are disjoint and in address order (`IpAddr` orders IPv4 before IPv6), so the
     // blocks a network overlaps are a run found by bisection.
     for (net, entry) in members {
@@ -109,15 +139,15 @@ pub(crate) fn cidr(
 ) -> Result<OutputReport, ExportError> {
     let mut skips = Skips::default();
     let mut own = Vec::with_capacity(entries.len());
-    for entry in entries {
-        match entry_net(entry) {
+    for (net, entry) in parsed_nets(entries) {
+        match net {
             Ok(net) if version(&net) != ip_version => {
                 skips.add("other_ip_version", &entry.indicator.value);
             }
-            _ => own.push(entry),
+            _ => own.push((net, entry)),
         }
     }
-    let blocks = ranked_blocks(own, target.allowed, &mut skips);
+    let blocks = ranked_nets(own, target.allowed, &mut skips);
     let fitted = fit(target, &blocks, |keep, kept| {
         let mut out = header(target, "#", kept);
         for (block, _) in blocks.iter().zip(keep).filter(|(_, k)| **k) {

@@ -185,7 +185,7 @@ pub(crate) struct Target<'a> {
 }
 
 /// Writes a blocklist format (any but `misp-feed` and `template`).
-fn write_blocklist(
+pub(crate) fn write_blocklist(
     target: &Target<'_>,
     entries: &[Entry<'_>],
 ) -> Result<OutputReport, ExportError> {

@@ -163,8 +163,13 @@ address!(u32);
 address!(u128);
 
 /// Sorts intervals and joins those that overlap or touch.
-fn merge<T: Address>(mut ranges: Vec<(T, T)>) -> Vec<(T, T)> {
-    ranges.sort_unstable();
+fn merge<T: Address + Send>(mut ranges: Vec<(T, T)>) -> Vec<(T, T)> {
+    // Sorted on every thread when there are many: the aggregated lists of millions.
+    if ranges.len() > PARALLEL_SORT {
+        rayon::slice::ParallelSliceMut::par_sort_unstable(&mut ranges[..]);
+    } else {
+        ranges.sort_unstable();
+    }
     let mut merged: Vec<(T, T)> = Vec::with_capacity(ranges.len());
     for (first, last) in ranges {
         match merged.last_mut() {
@@ -177,6 +182,9 @@ fn merge<T: Address>(mut ranges: Vec<(T, T)>) -> Vec<(T, T)> {
     merged.shrink_to_fit();
     merged
 }
+
+/// The number of ranges above which [`merge`] sorts in parallel.
+const PARALLEL_SORT: usize = 1 << 16;
 
 /// Whether `[first, last]` lies inside one of the sorted, disjoint, merged `ranges`.
 fn covers<T: Address>(ranges: &[(T, T)], first: T, last: T) -> bool {

@@ -7,7 +7,8 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 use super::meta::Details;
 use super::{ParseStats, ParsedFeed, Record};
@@ -21,7 +22,17 @@ pub(crate) struct Collector {
     index: HashMap<u64, usize, BuildHasherDefault<HashIsKey>>,
     overflow: HashMap<Indicator, usize>,
     state: RandomState,
+    /// The empty event tags of the records this collector makes (see [`Record::bare_sharing`]).
+    no_tags: Arc<[Arc<str>]>,
+    /// Whether repeated indicators are merged; a collector of one part of a body read on
+    /// several threads keeps them all for [`dedup_parts`].
+    dedup: bool,
 }
+
+/// The hasher of the index: foldhash's quality variant, seeded at random per process, since
+/// the values come from feeds; `SipHash` cost a fifth of a large free-text parse. A value
+/// crafted to collide still costs only a comparison: the index compares the records.
+type RandomState = foldhash::quality::RandomState;
 
 /// What [`Collector::take`] did with a candidate value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,11 +59,31 @@ pub(crate) enum Pushed {
 impl Collector {
     /// An empty collector.
     pub(crate) fn new() -> Collector {
+        Collector::with_capacity(0)
+    }
+
+    /// An empty collector with room for `records` distinct records.
+    pub(crate) fn with_capacity(records: usize) -> Collector {
         Collector {
-            records: Vec::new(),
+            records: Vec::with_capacity(records),
+            index: HashMap::with_capacity_and_hasher(records, BuildHasherDefault::default()),
+            overflow: HashMap::new(),
+            state: RandomState::default(),
+            no_tags: Arc::from(Vec::new()),
+            dedup: true,
+        }
+    }
+
+    /// A collector that keeps every record it is given, repeats included, with room for
+    /// `records`: the collector of one part of a body, whose repeats [`dedup_parts`] finds.
+    pub(crate) fn keeping_all(records: usize) -> Collector {
+        Collector {
+            records: Vec::with_capacity(records),
             index: HashMap::default(),
             overflow: HashMap::new(),
-            state: RandomState::new(),
+            state: RandomState::default(),
+            no_tags: Arc::from(Vec::new()),
+            dedup: false,
         }
     }
 
@@ -93,7 +124,7 @@ impl Collector {
                 for warning in classified.warnings.iter() {
                     stats.warn(warning);
                 }
-                let mut record = Record::bare(classified.indicator);
+                let mut record = Record::bare_sharing(classified.indicator, &self.no_tags);
                 record.first_seen = details.first_seen;
                 record.last_seen = details.last_seen;
                 record.tags.clone_from(&details.tags);
@@ -121,6 +152,10 @@ impl Collector {
     }
 
     fn push_with(&mut self, record: Record, replace: impl Fn(&Record, &Record) -> bool) -> Pushed {
+        if !self.dedup {
+            self.records.push(record);
+            return Pushed::New;
+        }
         let hash = self.state.hash_one(&record.indicator);
         let next = self.records.len();
         // One probe of the index: at millions of values each probe is a cache miss.
@@ -166,6 +201,118 @@ impl Collector {
     pub(crate) fn finish(self, stats: ParseStats) -> ParsedFeed {
         ParsedFeed { records: self.records, stats }
     }
+}
+
+/// How many shards [`dedup_parts`] splits the values into, by their hash: enough for every
+/// thread to take several, few enough that each holds many values.
+const SHARDS: usize = 64;
+
+/// De-duplicates the records of consecutive parts of one body, each part kept whole (repeats
+/// included) by a [`Collector::keeping_all`], exactly as one collector reading the whole body
+/// would: the distinct indicators in first-seen order, a repeated one kept by the same rule
+/// ([`Collector::take_detailed`]: the first record, replaced by a later one carrying a newer
+/// last sighting), every repeat counted in `stats.duplicates`.
+///
+/// The work is spread over the rayon pool: the values are hashed part by part, split into
+/// shards by hash, and each shard is de-duplicated on its own, walking its values in input
+/// order; only putting the kept records in order is done on one thread.
+pub(crate) fn dedup_parts(parts: Vec<Vec<Record>>, stats: &mut ParseStats) -> Vec<Record> {
+    use rayon::prelude::*;
+
+    /// A record's place: its part and its index in the part.
+    type At = (usize, usize);
+
+    let hasher = RandomState::default();
+    // Per part, per shard: the index of each record in the part and its hash, in order.
+    let shards: Vec<Vec<Vec<(usize, u64)>>> = parts
+        .par_iter()
+        .map(|records| {
+            let mut by_shard = vec![Vec::new(); SHARDS];
+            for (index, record) in records.iter().enumerate() {
+                let hash = hasher.hash_one(&record.indicator);
+                // The top bits choose the shard; the index below hashes all of them.
+                by_shard[(hash >> 58) as usize % SHARDS].push((index, hash));
+            }
+            by_shard
+        })
+        .collect();
+    let record = |(part, index): At| &parts[part][index];
+    // Per shard: each distinct indicator's first place and the place of the record kept for
+    // it, and the number of repeats.
+    let decided: Vec<(Vec<(At, At)>, u64)> = (0..SHARDS)
+        .into_par_iter()
+        .map(|shard| {
+            let mut index: HashMap<u64, usize, BuildHasherDefault<HashIsKey>> = HashMap::default();
+            let mut overflow: HashMap<&Indicator, usize> = HashMap::new();
+            let mut kept: Vec<(At, At)> = Vec::new();
+            let mut repeats = 0;
+            for (part, by_shard) in shards.iter().enumerate() {
+                for &(at, hash) in &by_shard[shard] {
+                    let here = (part, at);
+                    let new = record(here);
+                    let slot = match index.entry(hash) {
+                        Entry::Vacant(vacant) => {
+                            vacant.insert(kept.len());
+                            None
+                        }
+                        Entry::Occupied(o)
+                            if record(kept[*o.get()].0).indicator == new.indicator =>
+                        {
+                            Some(*o.get())
+                        }
+                        Entry::Occupied(_) => {
+                            if let Some(&slot) = overflow.get(&new.indicator) {
+                                Some(slot)
+                            } else {
+                                overflow.insert(&new.indicator, kept.len());
+                                None
+                            }
+                        }
+                    };
+                    match slot {
+                        None => kept.push((here, here)),
+                        Some(slot) => {
+                            repeats += 1;
+                            let current = record(kept[slot].1);
+                            if new.last_seen.is_some()
+                                && reference_time(new) > reference_time(current)
+                            {
+                                kept[slot].1 = here;
+                            }
+                        }
+                    }
+                }
+            }
+            (kept, repeats)
+        })
+        .collect();
+    drop(shards);
+
+    // Which places hold a kept indicator, and the records that take the place of a first one.
+    let mut keep: Vec<Vec<bool>> = parts.iter().map(|records| vec![false; records.len()]).collect();
+    let mut moves: Vec<(At, At)> = Vec::new();
+    for (kept, repeats) in decided {
+        stats.duplicates += repeats;
+        for (first, winner) in kept {
+            keep[first.0][first.1] = true;
+            if winner != first {
+                moves.push((first, winner));
+            }
+        }
+    }
+    let mut parts: Vec<Vec<Option<Record>>> =
+        parts.into_iter().map(|records| records.into_iter().map(Some).collect()).collect();
+    // A winner is a repeat, never a first place, so no move reads a place another one wrote.
+    for (first, winner) in moves {
+        let record = parts[winner.0][winner.1].take();
+        parts[first.0][first.1] = record;
+    }
+    let total = keep.iter().map(|flags| flags.iter().filter(|&&k| k).count()).sum();
+    let mut records = Vec::with_capacity(total);
+    for (slots, flags) in parts.into_iter().zip(keep) {
+        records.extend(slots.into_iter().zip(flags).filter(|(_, k)| *k).filter_map(|(r, _)| r));
+    }
+    records
 }
 
 /// The time a record's freshness is judged by.

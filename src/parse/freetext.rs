@@ -29,7 +29,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::collect::{Collector, Taken};
+use super::collect::{self, Collector, Taken};
 use super::{ParseStats, ParsedFeed, UNPARSED_LINE, text};
 use crate::config::FreetextOptions;
 use crate::indicator::{self, RejectReason};
@@ -57,8 +57,89 @@ static UNICODE_SEPARATORS: LazyLock<Regex> = LazyLock::new(|| {
 pub fn parse(body: &[u8], opts: &FreetextOptions, exclude: Option<&Regex>) -> ParsedFeed {
     let mut stats = ParseStats::default();
     let body = text::strip_bom(body, &mut stats);
+    let (collector, stats) = read_lines(body, opts, exclude, Collector::new(), stats);
+    collector.finish(stats)
+}
+
+/// The size under which [`parse_parallel`] reads a body on one thread: splitting it would
+/// cost more than it saves.
+const PARALLEL_MIN_BYTES: usize = 1 << 20;
+
+/// Reads a free-text body as [`parse`] does, on every thread of the rayon pool: the body is
+/// cut into line-aligned chunks, each chunk is read on its own, and the chunks are merged in
+/// input order.
+///
+/// The result equals [`parse`]'s: the same records in the same order, the same counts, and
+/// the same rejection examples with the same line numbers. A free-text line is read without
+/// looking at any other line, so only de-duplication spans chunks: it is done once the chunks
+/// are read, over all of them, in parallel by the values' hashes.
+///
+/// ```
+/// use feedsmith::config::FreetextOptions;
+/// use feedsmith::parse::freetext;
+///
+/// let body = b"192.0.2.1\n192.0.2.1\nbad.example\n";
+/// let opts = FreetextOptions::default();
+/// let one = freetext::parse(body, &opts, None);
+/// let many = freetext::parse_parallel(body, &opts, None);
+/// assert_eq!(one.records, many.records);
+/// assert_eq!(one.stats, many.stats);
+/// ```
+#[must_use]
+pub fn parse_parallel(body: &[u8], opts: &FreetextOptions, exclude: Option<&Regex>) -> ParsedFeed {
+    if body.len() < PARALLEL_MIN_BYTES || rayon::current_num_threads() < 2 {
+        return parse(body, opts, exclude);
+    }
+    // A few chunks per thread, so that a thread that finishes early takes another.
+    let chunk = body.len().div_ceil(rayon::current_num_threads() * 4);
+    parse_chunked(body, opts, exclude, chunk.max(PARALLEL_MIN_BYTES / 4))
+}
+
+/// [`parse_parallel`] with chunks of about `chunk_bytes` (each one ends at a line end, so it
+/// may be longer), whatever the body's size.
+pub(crate) fn parse_chunked(
+    body: &[u8],
+    opts: &FreetextOptions,
+    exclude: Option<&Regex>,
+    chunk_bytes: usize,
+) -> ParsedFeed {
+    use rayon::prelude::*;
+
+    let mut stats = ParseStats::default();
+    let body = text::strip_bom(body, &mut stats);
+    let chunks = text::line_chunks(body, chunk_bytes.max(1));
+    // Each chunk keeps every value it accepts; `dedup_parts` then de-duplicates them all at
+    // once, on every thread, as one collector over the whole body would.
+    let parsed: Vec<(Collector, ParseStats)> = chunks
+        .par_iter()
+        .map(|chunk| {
+            // Room for a value per line, which a list of values has.
+            #[expect(clippy::naive_bytecount, reason = "a capacity hint, counted once per chunk")]
+            let lines = chunk.iter().filter(|&&b| b == b'\n').count() + 1;
+            read_lines(chunk, opts, exclude, Collector::keeping_all(lines), ParseStats::default())
+        })
+        .collect();
+    let mut parts = Vec::with_capacity(parsed.len());
+    for (collector, chunk_stats) in parsed {
+        let offset = stats.lines;
+        stats.absorb(chunk_stats, offset);
+        parts.push(collector.finish(ParseStats::default()).records);
+    }
+    let records = collect::dedup_parts(parts, &mut stats);
+    ParsedFeed { records, stats }
+}
+
+/// Reads the lines of `body` (its byte-order mark already removed) into `collector`,
+/// counting in `stats`.
+fn read_lines(
+    body: &[u8],
+    opts: &FreetextOptions,
+    exclude: Option<&Regex>,
+    collector: Collector,
+    stats: ParseStats,
+) -> (Collector, ParseStats) {
     let mut reader = Reader {
-        collector: Collector::new(),
+        collector,
         stats,
         exclude,
         opts: indicator::Options { strict_zero_padded: opts.strict_zero_padded },
@@ -87,7 +168,7 @@ pub fn parse(body: &[u8], opts: &FreetextOptions, exclude: Option<&Regex>) -> Pa
         }
     }
     let Reader { collector, stats, .. } = reader;
-    collector.finish(stats)
+    (collector, stats)
 }
 
 /// Whether a line's first non-blank characters are `#`, `;` or `//`.
@@ -318,6 +399,7 @@ fn quoted_substrings(line: &str) -> impl Iterator<Item = &str> {
 mod tests {
     use super::*;
     use crate::indicator::{AttrType, Indicator};
+    use crate::parse::MAX_EXAMPLES;
 
     fn read(body: &[u8]) -> ParsedFeed {
         parse(body, &FreetextOptions::default(), None)
@@ -610,5 +692,58 @@ mod tests {
         );
         assert!(feed.records.is_empty(), "{:?}", feed.records);
         assert_eq!(feed.stats.rejected["hidden_character"].count, 2);
+    }
+
+    /// A body with a byte-order mark, CRLF and LF lines, comment lines and trailing
+    /// comments, blank lines, values repeated far apart (across any chunk boundary), more
+    /// rejections of one reason than a report keeps examples of, a line that is not UTF-8,
+    /// a defanged value (a warning) and no final newline.
+    fn mixed_body() -> Vec<u8> {
+        let mut body = b"\xEF\xBB\xBF# list\r\n".to_vec();
+        for i in 0..80 {
+            let line = match i % 8 {
+                0 => format!("198.51.100.{}\r\n", i % 5),
+                1 => format!("bad{}.example ; comment\n", i % 3),
+                2 => "\n".to_owned(),
+                3 => format!("not-a-value-{i}\n"),
+                4 => format!("hxxp://c2[.]example/{}\n", i % 2),
+                5 => "; comment\r\n".to_owned(),
+                6 => format!("203.0.113.0/24, 192.0.2.{i}\n"),
+                _ => format!("word and words {i}\n"),
+            };
+            body.extend_from_slice(line.as_bytes());
+        }
+        body.extend_from_slice(b"\xFF\xFE.example\n198.51.100.1");
+        body
+    }
+
+    #[test]
+    fn a_chunked_parse_equals_the_single_threaded_parse_at_every_chunk_size() {
+        let body = mixed_body();
+        let opts = FreetextOptions::default();
+        let whole = parse(&body, &opts, None);
+        // The body is what the test means it to be: a value of each kind, repeats, and more
+        // rejections than examples.
+        assert!(whole.stats.bom);
+        assert!(whole.stats.duplicates > 0);
+        assert!(whole.stats.rejected_count(UNPARSED_LINE) > MAX_EXAMPLES as u64);
+        assert_eq!(whole.stats.rejected_count("non_utf8"), 1);
+        for size in 1..=body.len() + 1 {
+            let chunked = parse_chunked(&body, &opts, None, size);
+            assert_eq!(chunked.records, whole.records, "chunks of {size} bytes");
+            assert_eq!(chunked.stats, whole.stats, "chunks of {size} bytes");
+        }
+    }
+
+    #[test]
+    fn a_chunked_parse_counts_lines_as_the_body_has_them() {
+        // Computed by hand: 3 lines (the BOM line, a CRLF line, a last line without a newline),
+        // one comment, two values of which one repeats across the chunk boundary.
+        let body = b"\xEF\xBB\xBF# c\n192.0.2.1\r\n192.0.2.1";
+        let feed = parse_chunked(body, &FreetextOptions::default(), None, 8);
+        assert_eq!(feed.stats.lines, 3);
+        assert_eq!(feed.stats.comments, 1);
+        assert_eq!((feed.stats.accepted, feed.stats.duplicates), (2, 1));
+        assert_eq!(values(&feed), ["192.0.2.1"]);
     }
 }

@@ -121,6 +121,13 @@ impl Record {
     /// A record with no times and no tags, as text feeds give.
     #[must_use]
     pub fn bare(indicator: Indicator) -> Record {
+        Record::bare_sharing(indicator, &NO_TAGS)
+    }
+
+    /// A bare record whose empty event tags are a clone of `no_tags`. A parser thread gives
+    /// its own empty list, so that threads do not count references on one shared counter for
+    /// every record they make.
+    pub(crate) fn bare_sharing(indicator: Indicator, no_tags: &Arc<[Arc<str>]>) -> Record {
         let to_ids = indicator.kind.default_to_ids();
         Record {
             indicator,
@@ -129,7 +136,7 @@ impl Record {
             first_seen: None,
             last_seen: None,
             tags: Box::default(),
-            event_tags: Arc::clone(&NO_TAGS),
+            event_tags: Arc::clone(no_tags),
             sightings: None,
         }
     }
@@ -236,6 +243,59 @@ impl ParseStats {
     /// Counts a warning under a parser's own code, such as [`INVALID_TIME`].
     pub fn warn_code(&mut self, code: &'static str) {
         *self.warnings.entry(code).or_default() += 1;
+    }
+
+    /// Adds the counts of `other`, what a later part of the same body gave, whose line
+    /// numbers start after `line_offset` lines: its examples join while there is room, with
+    /// their lines moved on by the offset. `bom` stays as it is (only a body's start has one).
+    pub fn absorb(&mut self, other: ParseStats, line_offset: u64) {
+        let ParseStats {
+            lines,
+            comments,
+            blank,
+            accepted,
+            duplicates,
+            rejected,
+            warnings,
+            bom: _,
+            events,
+            excluded,
+            header_rows,
+            ignored_words,
+            deleted,
+            not_ids,
+            ports_joined,
+            filtered_events,
+            context,
+            context_lines,
+        } = other;
+        self.lines += lines;
+        self.comments += comments;
+        self.blank += blank;
+        self.accepted += accepted;
+        self.duplicates += duplicates;
+        self.events += events;
+        self.excluded += excluded;
+        self.header_rows += header_rows;
+        self.ignored_words += ignored_words;
+        self.deleted += deleted;
+        self.not_ids += not_ids;
+        self.ports_joined += ports_joined;
+        self.filtered_events += filtered_events;
+        self.context += context;
+        self.context_lines += context_lines;
+        for (code, count) in warnings {
+            *self.warnings.entry(code).or_default() += count;
+        }
+        for (code, theirs) in rejected {
+            let ours = self.rejected.entry(code).or_default();
+            ours.count += theirs.count;
+            let room = MAX_EXAMPLES.saturating_sub(ours.examples.len());
+            ours.examples.extend(theirs.examples.into_iter().take(room).map(|mut example| {
+                example.line += line_offset;
+                example
+            }));
+        }
     }
 
     /// How many values were rejected with this code.

@@ -53,6 +53,24 @@ impl<'a> Iterator for Lines<'a> {
     }
 }
 
+/// `body` cut into pieces of about `size` bytes, each ending just after a `\n` (the last one
+/// at the end of the body), so that every line, its `\r` included, lies in one piece and
+/// [`lines`] over the pieces in order gives the lines of the whole body.
+pub(crate) fn line_chunks(body: &[u8], size: usize) -> Vec<&[u8]> {
+    let mut chunks = Vec::with_capacity(body.len() / size.max(1) + 1);
+    let mut rest = body;
+    while !rest.is_empty() {
+        let end = match rest.get(size..).and_then(|after| after.iter().position(|&b| b == b'\n')) {
+            Some(at) => size + at + 1,
+            None => rest.len(),
+        };
+        let (chunk, after) = rest.split_at(end);
+        chunks.push(chunk);
+        rest = after;
+    }
+    chunks
+}
+
 /// Whether a line holds only ASCII white space.
 pub(crate) fn is_blank(line: &[u8]) -> bool {
     line.iter().all(u8::is_ascii_whitespace)
@@ -90,6 +108,22 @@ mod tests {
         let mut stats = ParseStats::default();
         assert_eq!(strip_bom(b"x", &mut stats), b"x");
         assert!(!stats.bom);
+    }
+
+    #[test]
+    fn line_chunks_end_at_line_ends_and_give_the_same_lines() {
+        let body = b"one\r\ntwo\nthree\n\nfour";
+        for size in 1..body.len() + 2 {
+            let chunks = line_chunks(body, size);
+            assert_eq!(chunks.concat(), body, "size {size}");
+            for chunk in &chunks[..chunks.len() - 1] {
+                assert_eq!(chunk.last(), Some(&b'\n'), "size {size}");
+            }
+            let whole: Vec<&[u8]> = lines(body).map(|(_, l)| l).collect();
+            let pieces: Vec<&[u8]> = chunks.iter().flat_map(|c| lines(c).map(|(_, l)| l)).collect();
+            assert_eq!(pieces, whole, "size {size}");
+        }
+        assert!(line_chunks(b"", 4).is_empty());
     }
 
     #[test]
