@@ -77,6 +77,11 @@ pub struct FeedReport {
     /// `--now` write the same bytes.
     #[serde(skip)]
     pub duration_ms: u64,
+    /// Whether this build's files were not parsed, the parse cached by an earlier build of
+    /// the same files being used. For the build's log, not written (it differs between a
+    /// build and its rebuild, whose outputs are the same bytes).
+    #[serde(skip)]
+    pub parse_reused: bool,
     /// What the parser did with every line of this build's body.
     pub stats: ParseStats,
     /// Values rejected, over every reason.

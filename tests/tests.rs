@@ -34,6 +34,9 @@ mod lookup;
 mod misp;
 // Builds killed with SIGKILL at many points leave the previous outputs and state intact.
 mod kill;
+// The parsed-feed cache: rebuilds of unchanged feeds parse nothing and write the same
+// outputs; changed bodies and definitions, and damaged cache files, are parsed again.
+mod parse_cache;
 // `feedsmith plan`: two commits of definitions over replayed data, the numbers checked against
 // set operations on the replayed lists; two built folders compared.
 mod plan;

@@ -113,6 +113,32 @@ impl HealthStore {
         (!files.is_empty()).then_some(files)
     }
 
+    /// Whether the feed's last good files are `files` (name, bytes), byte for byte, so that
+    /// saving them again would change nothing. The folder is compared, not trusted: the
+    /// same names (of those [`save_good`](Self::save_good) writes), the same sizes, then
+    /// the same bytes. A folder left by an interrupted swap, or anything unreadable, is not
+    /// the same.
+    #[must_use]
+    pub fn holds_good(&self, feed: &str, files: &[(String, &[u8])]) -> bool {
+        let dir = self.good_dir(feed);
+        let Ok(entries) = std::fs::read_dir(&dir) else { return false };
+        let mut held = 0;
+        for entry in entries {
+            let Ok(entry) = entry else { return false };
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if is_plain_file_name(&name) {
+                held += 1;
+                if !files.iter().any(|(wanted, _)| *wanted == name) {
+                    return false;
+                }
+            }
+        }
+        let wanted: Vec<&(String, &[u8])> =
+            files.iter().filter(|(name, _)| is_plain_file_name(name)).collect();
+        held == wanted.len()
+            && wanted.iter().all(|(name, bytes)| same_bytes(&dir.join(name), bytes))
+    }
+
     /// Forgets the feed's last good files (an empty feed was accepted as genuine).
     pub fn drop_good(&self, feed: &str) -> std::io::Result<()> {
         let target = self.good_dir(feed);
@@ -120,6 +146,34 @@ impl HealthStore {
             std::fs::remove_dir_all(target)?;
         }
         Ok(())
+    }
+}
+
+/// Whether the regular file at `path` holds exactly `bytes`: its size first, then its
+/// content, read a block at a time.
+fn same_bytes(path: &Path, bytes: &[u8]) -> bool {
+    use std::io::Read as _;
+    let Ok(meta) = std::fs::symlink_metadata(path) else { return false };
+    if !meta.is_file() || meta.len() != bytes.len() as u64 {
+        return false;
+    }
+    let Ok(file) = std::fs::File::open(path) else { return false };
+    // One byte more than expected is read, should the file have grown since.
+    let mut file = file.take(bytes.len() as u64 + 1);
+    let mut rest = bytes;
+    let mut block = vec![0; 1 << 16];
+    loop {
+        match file.read(&mut block) {
+            Ok(0) => return rest.is_empty(),
+            Ok(n) => {
+                if n > rest.len() || block[..n] != rest[..n] {
+                    return false;
+                }
+                rest = &rest[n..];
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
     }
 }
 

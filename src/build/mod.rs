@@ -14,6 +14,7 @@
 //! # Architecture
 //! - `gather`: fetching a feed's files (one body, or a MISP manifest and its events).
 //! - `health`: each feed's last good data, in the state folder.
+//! - `parse_cache`: each feed's last parse, reused while its files stay the same.
 //! - `state`: the ledger, history and feed health: loaded with recovery, saved, published.
 //! - `score`: one record's score under one model, and how it was reached.
 //! - `select`: a task's selection and sort order.
@@ -28,6 +29,7 @@ mod index;
 mod lookup;
 mod models;
 mod overlap;
+mod parse_cache;
 mod score;
 mod select;
 mod state;
@@ -168,6 +170,8 @@ struct FreshFeed {
     fetched: Result<Fetched, Failure>,
     /// The files and what parsing them gave, when the fetch worked.
     files: Option<(FeedFiles, Result<ParsedFeed, String>)>,
+    /// The parse of the files was the cached one.
+    parse_reused: bool,
 }
 
 /// One feed after fetching, parsing and the last-good-data decision.
@@ -186,6 +190,8 @@ struct FeedResult {
     stale_from: Option<i64>,
     /// The feed's history after this build.
     health: FeedHealth,
+    /// This build's files were not parsed: the parse cached from an earlier build was used.
+    parse_reused: bool,
 }
 
 /// Whether reading the feeds may write into the cache and the state folder.
@@ -243,15 +249,18 @@ fn read_feeds(
         "Fetched feeds"
     );
 
-    // Parse, in parallel; bodies are kept until the decision on last good data.
+    // Parse, in parallel, unless a feed's files are those of its cached parse; bodies are kept
+    // until the decision on last good data.
     reporter.stage("parse");
     let started = Instant::now();
+    let parse_cache = parse_cache::ParseCache::new(&settings.state_dir, writes);
+    parse_cache.forget_others(project.feeds.iter().map(|feed| feed.id.as_str()));
     let mut parsed_feeds: Vec<FreshFeed> = gathered
         .into_par_iter()
         .map(|(index, gathered)| {
             let feed = &project.feeds[index];
             match gathered {
-                Err(e) => FreshFeed { index, fetched: Err(e), files: None },
+                Err(e) => FreshFeed { index, fetched: Err(e), files: None, parse_reused: false },
                 Ok(gathered) => {
                     let fetch_summary = Fetched {
                         as_of: gathered.as_of(),
@@ -261,8 +270,14 @@ fn read_feeds(
                         duration_ms: gathered.elapsed_ms(),
                     };
                     let (files, failures) = FeedFiles::from_gathered(gathered);
-                    let parsed = parse_files(feed, &files, &failures);
-                    FreshFeed { index, fetched: Ok(fetch_summary), files: Some((files, parsed)) }
+                    let parse_cache::Parsed { parsed, reused } =
+                        parse_cache.parse(feed, &files, &failures);
+                    FreshFeed {
+                        index,
+                        fetched: Ok(fetch_summary),
+                        files: Some((files, parsed)),
+                        parse_reused: reused,
+                    }
                 }
             }
         })
@@ -271,6 +286,7 @@ fn read_feeds(
     tracing::info!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         rss_mib = resident_mib(),
+        reused = parsed_feeds.iter().filter(|fresh| fresh.parse_reused).count(),
         "Parsed feeds"
     );
 
@@ -278,7 +294,7 @@ fn read_feeds(
     let store = HealthStore::new(&settings.state_dir);
     let results: Vec<FeedResult> = parsed_feeds
         .into_iter()
-        .map(|FreshFeed { index, fetched, files }| {
+        .map(|FreshFeed { index, fetched, files, parse_reused }| {
             let feed = &project.feeds[index];
             let previous = health.feeds.get(&feed.id).cloned().unwrap_or_default();
             let (result, keep) = decide(feed, &store, &previous, fetched, files, now);
@@ -286,7 +302,7 @@ fn read_feeds(
                 keep_good(&store, feed, keep);
             }
             health.feeds.insert(feed.id.clone(), result.health.clone());
-            FeedResult { index, ..result }
+            FeedResult { index, parse_reused, ..result }
         })
         .collect();
     Ok(FeedsRead { results, health })
@@ -724,11 +740,18 @@ enum Keep {
     Unchanged,
 }
 
-/// Writes what [`decide`] chose for a feed's last good data. A failure is logged: the build
-/// goes on with the data it has.
+/// Writes what [`decide`] chose for a feed's last good data. Files the store already holds,
+/// byte for byte, are not written again. A failure is logged: the build goes on with the
+/// data it has.
 fn keep_good(store: &HealthStore, feed: &Feed, keep: Keep) {
     let saved = match keep {
-        Keep::Save(files) => store.save_good(&feed.id, &files.named()),
+        Keep::Save(files) => {
+            let named = files.named();
+            if store.holds_good(&feed.id, &named) {
+                return;
+            }
+            store.save_good(&feed.id, &named)
+        }
         Keep::Drop => store.drop_good(&feed.id),
         Keep::Unchanged => return,
     };
@@ -805,6 +828,7 @@ fn decide(
             problem,
             stale_from: None,
             health,
+            parse_reused: false,
         };
         return (result, keep);
     };
@@ -829,6 +853,7 @@ fn decide(
                     problem,
                     stale_from: Some(success),
                     health,
+                    parse_reused: false,
                 };
                 return (result, Keep::Unchanged);
             }
@@ -854,6 +879,7 @@ fn decide(
         problem,
         stale_from: None,
         health,
+        parse_reused: false,
     };
     (result, Keep::Unchanged)
 }
@@ -876,6 +902,7 @@ fn log_feed(report: &FeedReport) {
             ms = report.duration_ms,
             indicators = report.indicators,
             rejected = report.rejected,
+            parse = if report.parse_reused { "cached" } else { "parsed" },
             "Feed read"
         ),
         (_, true) => tracing::warn!(
@@ -949,6 +976,7 @@ fn feed_report(project: &Project, result: &FeedResult) -> FeedReport {
         http_status,
         bytes,
         duration_ms,
+        parse_reused: result.parse_reused,
         rejected: stats.rejected_total(),
         stats,
         indicators,

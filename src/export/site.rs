@@ -788,6 +788,7 @@ mod tests {
                     http_status: Some(if failed { 503 } else { 200 }),
                     bytes: 1_234_567,
                     duration_ms: 0,
+                    parse_reused: false,
                     stats: crate::parse::ParseStats::default(),
                     rejected: 12,
                     indicators: 5_000_000 + i as u64,

@@ -312,7 +312,7 @@ impl ParseStats {
 }
 
 /// A parsed feed body.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ParsedFeed {
     /// Accepted records, one per distinct indicator, in first-seen order.
     pub records: Vec<Record>,
