@@ -220,6 +220,31 @@ pub fn convert(
     check(options)?;
     let started = std::time::Instant::now();
     let input_name = input.name();
+    let name = options.name.clone().unwrap_or_else(|| format!("feedsmith convert of {input_name}"));
+    let written_to = match &options.destination {
+        Destination::Path(path) => path.display().to_string(),
+        Destination::Stdout => "standard output".to_owned(),
+    };
+    if let Some(read) = read_as_intervals(body, options) {
+        let distinct = read.intervals.len() as u64;
+        tracing::debug!(
+            lines = read.stats.lines,
+            distinct,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "Read the input as address intervals"
+        );
+        let set = AddressSet::from_v4_intervals(read.intervals);
+        let output = write(options, &name, Content::Addresses(&set), stdout)?;
+        return Ok(Converted {
+            records: distinct,
+            entries: distinct,
+            other_types: 0,
+            stats: read.stats,
+            output,
+            input: input_name,
+            written_to,
+        });
+    }
     let parsed = parse_body(body, options).map_err(|source| ConvertError::Parse {
         input: input_name.clone(),
         format: options.from.as_str(),
@@ -239,8 +264,7 @@ pub fn convert(
         "Made the entries"
     );
     let started = std::time::Instant::now();
-    let name = options.name.clone().unwrap_or_else(|| format!("feedsmith convert of {input_name}"));
-    let output = write(options, &name, &entries, stdout)?;
+    let output = write(options, &name, Content::Entries(&entries), stdout)?;
     tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "Wrote the output");
     let records = parsed.records.len() as u64;
     let entry_count = entries.len() as u64;
@@ -255,11 +279,29 @@ pub fn convert(
         stats,
         output,
         input: input_name,
-        written_to: match &options.destination {
-            Destination::Path(path) => path.display().to_string(),
-            Destination::Stdout => "standard output".to_owned(),
-        },
+        written_to,
     })
+}
+
+/// A body whose every value is an IPv4 address or network, read without a record per value,
+/// when the output is an aggregated IPv4 list that keeps them all; `None` otherwise, and for
+/// a body with any other line, which is parsed in full.
+fn read_as_intervals(body: &[u8], options: &ConvertOptions) -> Option<freetext::Ipv4Intervals> {
+    let keeps_addresses = options.types.is_empty() || options.types.contains(&AttrType::IpDst);
+    let applies = options.from == FeedFormat::Freetext
+        && options.to == OutputFormat::CidrIpv4
+        && keeps_addresses;
+    if !applies {
+        return None;
+    }
+    freetext::ipv4_intervals(body, &options.freetext)
+}
+
+/// What a conversion writes: entries, or the addresses of a list read as intervals.
+#[derive(Clone, Copy)]
+enum Content<'c, 'e> {
+    Entries(&'c [Entry<'e>]),
+    Addresses(&'c AddressSet),
 }
 
 /// Refuses what cannot be converted, before the body is read.
@@ -447,7 +489,7 @@ fn output_config(options: &ConvertOptions, path: &str) -> OutputConfig {
 fn write(
     options: &ConvertOptions,
     name: &str,
-    entries: &[Entry<'_>],
+    content: Content<'_, '_>,
     stdout: &mut dyn std::io::Write,
 ) -> Result<OutputReport, ConvertError> {
     let (parent, file_name) = match &options.destination {
@@ -475,7 +517,9 @@ fn write(
         .tempdir_in(&parent)
         .map_err(write_error(&parent))?;
     let config = output_config(options, &file_name);
-    let report = if options.to == OutputFormat::MispFeed {
+    let report = if let Content::Entries(entries) = content
+        && options.to == OutputFormat::MispFeed
+    {
         let settings = misp_feed::EventSettings {
             task_id: TASK_ID,
             path: &file_name,
@@ -501,7 +545,10 @@ fn write(
             output: &config,
             allowed: &allowed,
         };
-        export::write_blocklist(&target, entries)?
+        match content {
+            Content::Entries(entries) => export::write_blocklist(&target, entries)?,
+            Content::Addresses(set) => export::cidr_of_set(&target, set)?,
+        }
     };
     let staged = staging.path().join(&file_name);
     match &options.destination {

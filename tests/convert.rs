@@ -137,6 +137,44 @@ fn an_ipv4_list_aggregates_to_the_least_cidrs_of_the_same_addresses() {
 }
 
 #[test]
+fn a_plain_address_list_and_the_same_list_with_notes_give_the_same_file_and_counts() {
+    // Without its trailing ` # …` notes every line is an address, a network, a comment or
+    // blank, which convert reads as intervals; with them each value goes through the full
+    // parse. Both must give the same blocks, header and counts.
+    let dir = tempfile::tempdir().unwrap();
+    let (noted, expected) = address_list();
+    let plain = noted.replace(" # listed network", "");
+    assert_ne!(plain, noted);
+    std::fs::write(dir.path().join("noted.txt"), &noted).unwrap();
+    std::fs::write(dir.path().join("plain.txt"), &plain).unwrap();
+    let mut runs = Vec::new();
+    for name in ["noted", "plain"] {
+        let output = convert(
+            dir.path(),
+            &["--name", "list", "--to", "cidr-ipv4", "-o", name, &format!("{name}.txt")],
+        );
+        assert_ok(&output);
+        let text = std::fs::read_to_string(dir.path().join(name)).unwrap();
+        let read_line =
+            stderr(&output).lines().next().unwrap().replace(&format!("{name}.txt"), "list");
+        runs.push((text, read_line));
+    }
+    assert_eq!(runs[0], runs[1]);
+    let got = merged(data_lines(&runs[1].0).iter().map(|l| interval(l)).collect());
+    assert_eq!(got, expected);
+    // Counted here: two comment lines and a blank one above the values, one line per value,
+    // and one repeat (`100.0.3.5`; `8.8.4.4` is not `8.8.4.0/24`).
+    let values: u64 = (0u64..100).map(|run| run % 37 + 1).sum::<u64>() + 4 + 3;
+    let lines = plain.lines().count();
+    assert_eq!(values as usize + 3, lines);
+    let expected_line = format!(
+        "Read {lines} lines from list: {values} values accepted ({} distinct, 1 repeats), 2 comments, 1 blank, 0 rejected.",
+        values - 1
+    );
+    assert_eq!(runs[1].1, expected_line);
+}
+
+#[test]
 fn a_list_read_from_stdin_is_written_to_stdout() {
     let dir = tempfile::tempdir().unwrap();
     let output = assert_cmd::Command::cargo_bin("feedsmith")

@@ -90,8 +90,7 @@ where
     let nets: Vec<IpNet> = members.iter().map(|(net, _)| *net).collect();
     let mut set = AddressSet::from_nets(&nets);
     set.subtract(allowed);
-    let mut blocks: Vec<Ranked<'e, IpNet>> =
-        set.cidrs().map(|net| Ranked::new(net, net_text(&net))).collect();
+    let mut blocks: Vec<Ranked<'e, IpNet>> = blocks_of(&set);
     // An entry without a score or feeds adds nothing to a block's rank: when none has one
     // (a conversion's entries), the look-ups are skipped.
     if members.iter().all(|(_, entry)| entry.score.is_none() && entry.feeds.is_empty()) {
@@ -148,7 +147,33 @@ pub(crate) fn cidr(
         }
     }
     let blocks = ranked_nets(own, target.allowed, &mut skips);
-    let fitted = fit(target, &blocks, |keep, kept| {
+    cidr_blocks(target, &blocks, &skips)
+}
+
+/// `cidr-ipv4` or `cidr-ipv6` of every address of `set` but the allowed ones, with nothing
+/// to rank its blocks by: a conversion of a list read as intervals.
+pub(crate) fn cidr_of_set(
+    target: &Target<'_>,
+    set: &AddressSet,
+) -> Result<OutputReport, ExportError> {
+    let mut set = set.clone();
+    set.subtract(target.allowed);
+    cidr_blocks(target, &blocks_of(&set), &Skips::default())
+}
+
+/// The least CIDR blocks of `set`, each unranked.
+fn blocks_of<'e>(set: &AddressSet) -> Vec<Ranked<'e, IpNet>> {
+    let nets: Vec<IpNet> = set.cidrs().collect();
+    nets.into_par_iter().with_min_len(4096).map(|net| Ranked::new(net, net_text(&net))).collect()
+}
+
+/// Writes the blocks of a `cidr-*` list, one per line after the header, within its budget.
+fn cidr_blocks(
+    target: &Target<'_>,
+    blocks: &[Ranked<'_, IpNet>],
+    skips: &Skips,
+) -> Result<OutputReport, ExportError> {
+    let fitted = fit(target, blocks, |keep, kept| {
         let mut out = header(target, "#", kept);
         for (block, _) in blocks.iter().zip(keep).filter(|(_, k)| **k) {
             out.push_str(&block.value);
@@ -156,7 +181,7 @@ pub(crate) fn cidr(
         }
         out
     })?;
-    finish_fitted(target, &fitted, &skips)
+    finish_fitted(target, &fitted, skips)
 }
 
 /// The base name of an output's sets: `set_name`, or the task id made an identifier.

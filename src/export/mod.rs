@@ -184,6 +184,8 @@ pub(crate) struct Target<'a> {
     pub(crate) allowed: &'a AddressSet,
 }
 
+pub(crate) use ip_lists::cidr_of_set;
+
 /// Writes a blocklist format (any but `misp-feed` and `template`).
 pub(crate) fn write_blocklist(
     target: &Target<'_>,

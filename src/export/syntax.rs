@@ -215,7 +215,7 @@ pub(crate) fn identifier(text: &str, max: usize) -> String {
 
 /// A host network is written as its bare address (`192.0.2.1`), any other with its prefix.
 pub(crate) fn net_text(net: &IpNet) -> String {
-    if net.prefix_len() == net.max_prefix_len() { net.addr().to_string() } else { net.to_string() }
+    crate::indicator::net_text(net).into_string()
 }
 
 #[cfg(test)]

@@ -76,6 +76,14 @@ impl Net {
     }
 }
 
+/// The text of an address or network as MISP writes it (`192.0.2.1`, `192.0.2.0/24`,
+/// `2001:db8::/32`): a single address without its prefix length.
+#[must_use]
+pub fn net_text(net: &ipnet::IpNet) -> Box<str> {
+    let prefix = (net.prefix_len() < net.max_prefix_len()).then_some(net.prefix_len());
+    Net { addr: net.addr(), prefix }.to_boxed()
+}
+
 /// A fixed buffer that formats short text without allocating.
 struct StackText {
     buf: [u8; 64],

@@ -48,6 +48,13 @@ impl AddressSet {
         AddressSet { v4: merge(v4), v6: merge(v6) }
     }
 
+    /// The union of IPv4 intervals, each a first and a last address; sorted ones are not
+    /// sorted again.
+    #[must_use]
+    pub fn from_v4_intervals(intervals: Vec<(u32, u32)>) -> AddressSet {
+        AddressSet { v4: merge(intervals), v6: Vec::new() }
+    }
+
     /// Whether every address of `net` is in the set. A network that holds members among
     /// other addresses is not.
     #[must_use]
@@ -164,8 +171,10 @@ address!(u128);
 
 /// Sorts intervals and joins those that overlap or touch.
 fn merge<T: Address + Send>(mut ranges: Vec<(T, T)>) -> Vec<(T, T)> {
-    // Sorted on every thread when there are many: the aggregated lists of millions.
-    if ranges.len() > PARALLEL_SORT {
+    // Sorted on every thread when there are many: the aggregated lists of millions. Ranges
+    // that come sorted (a list read as intervals) are not sorted again.
+    if ranges.is_sorted() {
+    } else if ranges.len() > PARALLEL_SORT {
         rayon::slice::ParallelSliceMut::par_sort_unstable(&mut ranges[..]);
     } else {
         ranges.sort_unstable();

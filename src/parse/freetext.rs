@@ -90,9 +90,13 @@ pub fn parse_parallel(body: &[u8], opts: &FreetextOptions, exclude: Option<&Rege
     if body.len() < PARALLEL_MIN_BYTES || rayon::current_num_threads() < 2 {
         return parse(body, opts, exclude);
     }
-    // A few chunks per thread, so that a thread that finishes early takes another.
-    let chunk = body.len().div_ceil(rayon::current_num_threads() * 4);
-    parse_chunked(body, opts, exclude, chunk.max(PARALLEL_MIN_BYTES / 4))
+    parse_chunked(body, opts, exclude, chunk_bytes(body.len()))
+}
+
+/// The size of the chunks a body of `len` bytes is read in on every thread: a few chunks per
+/// thread, so that a thread that finishes early takes another.
+fn chunk_bytes(len: usize) -> usize {
+    len.div_ceil(rayon::current_num_threads() * 4).max(PARALLEL_MIN_BYTES / 4)
 }
 
 /// [`parse_parallel`] with chunks of about `chunk_bytes` (each one ends at a line end, so it
@@ -127,6 +131,139 @@ pub(crate) fn parse_chunked(
     }
     let records = collect::dedup_parts(parts, &mut stats);
     ParsedFeed { records, stats }
+}
+
+/// A free-text body of IPv4 addresses and networks, read as address intervals.
+#[derive(Debug)]
+pub struct Ipv4Intervals {
+    /// Each distinct value's first and last address, sorted.
+    pub intervals: Vec<(u32, u32)>,
+    /// The counts [`parse_parallel`] gives for the same body.
+    pub stats: ParseStats,
+}
+
+/// Reads a body of IPv4 addresses and networks without a record per value, for a writer that
+/// only needs their addresses (an aggregated CIDR list of millions of lines).
+///
+/// Lines, comments, blank lines, accepted values and repeats are counted as
+/// [`parse_parallel`] counts them, and the intervals are those of its records. Only bodies
+/// whose every line is blank, a comment or one value in the form the parser writes
+/// (`192.0.2.1`, `192.0.2.0/24`: no zero-padded octet, no host bit set, a prefix of /8 to /31)
+/// are read this way: `None` for any other line (a defanged address, a trailing comment, a
+/// domain), and for options under which such a line reads otherwise (comments kept as data,
+/// a context pattern). The caller then parses the body in full.
+#[must_use]
+pub fn ipv4_intervals(body: &[u8], opts: &FreetextOptions) -> Option<Ipv4Intervals> {
+    if !opts.skip_comments || opts.context.is_some() {
+        return None;
+    }
+    ipv4_intervals_chunked(body, chunk_bytes(body.len()))
+}
+
+/// [`ipv4_intervals`] in chunks of about `chunk_bytes`.
+fn ipv4_intervals_chunked(body: &[u8], chunk_bytes: usize) -> Option<Ipv4Intervals> {
+    use rayon::prelude::*;
+
+    let mut stats = ParseStats::default();
+    let body = text::strip_bom(body, &mut stats);
+    let chunks = text::line_chunks(body, chunk_bytes.max(1));
+    let read: Option<Vec<(Vec<u64>, ParseStats)>> =
+        chunks.par_iter().map(|chunk| chunk_intervals(chunk)).collect();
+    let mut keys = Vec::new();
+    for (part, part_stats) in read? {
+        let offset = stats.lines;
+        stats.absorb(part_stats, offset);
+        keys.extend(part);
+    }
+    // Each interval as one integer, the first address in the high half: integers sort in
+    // the intervals' order, faster than pairs.
+    keys.par_sort_unstable();
+    keys.dedup();
+    stats.duplicates = stats.accepted - keys.len() as u64;
+    #[expect(clippy::cast_possible_truncation, reason = "each half is one address")]
+    let intervals = keys.par_iter().map(|&key| ((key >> 32) as u32, key as u32)).collect();
+    Some(Ipv4Intervals { intervals, stats })
+}
+
+/// The intervals and counts of one chunk of lines; `None` at the first line that is not blank,
+/// a comment or a canonical IPv4 value.
+fn chunk_intervals(chunk: &[u8]) -> Option<(Vec<u64>, ParseStats)> {
+    let mut stats = ParseStats::default();
+    // About one value per 14 bytes, the length of an address and its newline.
+    let mut intervals = Vec::with_capacity(chunk.len() / 14);
+    for (_, line) in text::lines(chunk) {
+        stats.lines += 1;
+        if let Some((first, last)) = canonical_ipv4(line) {
+            intervals.push(u64::from(first) << 32 | u64::from(last));
+            stats.accepted += 1;
+        } else if text::is_blank(line) {
+            stats.blank += 1;
+        } else if is_comment_line(line) {
+            stats.comments += 1;
+        } else {
+            return None;
+        }
+    }
+    Some((intervals, stats))
+}
+
+/// The first and last address of `text` when it is an IPv4 address or network exactly as the
+/// parser writes one (see [`ipv4_intervals`]).
+fn canonical_ipv4(text: &[u8]) -> Option<(u32, u32)> {
+    // One pass over the bytes: this runs once per line of lists of millions.
+    let (mut value, mut octet, mut digits, mut dots) = (0u32, 0u32, 0, 0);
+    let mut end = text.len();
+    for (at, &byte) in text.iter().enumerate() {
+        match byte {
+            b'0'..=b'9' => {
+                // A second digit after a leading zero is a zero-padded octet.
+                if digits == 1 && octet == 0 {
+                    return None;
+                }
+                octet = octet * 10 + u32::from(byte - b'0');
+                digits += 1;
+                if octet > 255 {
+                    return None;
+                }
+            }
+            b'.' if digits > 0 && dots < 3 => {
+                value = (value << 8) | octet;
+                (octet, digits, dots) = (0, 0, dots + 1);
+            }
+            b'/' => {
+                end = at;
+                break;
+            }
+            _ => return None,
+        }
+    }
+    if digits == 0 || dots != 3 {
+        return None;
+    }
+    let value = (value << 8) | octet;
+    let Some(prefix) = text.get(end + 1..) else { return Some((value, value)) };
+    let length = canonical_number(prefix, 31)?;
+    if length < 8 {
+        return None;
+    }
+    let host = u32::MAX >> length;
+    (value & host == 0).then_some((value, value | host))
+}
+
+/// A decimal number of one to three digits without a leading zero, at most `max`.
+fn canonical_number(digits: &[u8], max: u32) -> Option<u32> {
+    let leading_zero = digits.len() > 1 && digits[0] == b'0';
+    if digits.is_empty() || digits.len() > 3 || leading_zero {
+        return None;
+    }
+    let mut number = 0;
+    for &digit in digits {
+        if !digit.is_ascii_digit() {
+            return None;
+        }
+        number = number * 10 + u32::from(digit - b'0');
+    }
+    (number <= max).then_some(number)
 }
 
 /// Reads the lines of `body` (its byte-order mark already removed) into `collector`,
@@ -397,6 +534,8 @@ fn quoted_substrings(line: &str) -> impl Iterator<Item = &str> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
     use crate::indicator::{AttrType, Indicator};
     use crate::parse::MAX_EXAMPLES;
@@ -745,5 +884,93 @@ mod tests {
         assert_eq!(feed.stats.comments, 1);
         assert_eq!((feed.stats.accepted, feed.stats.duplicates), (2, 1));
         assert_eq!(values(&feed), ["192.0.2.1"]);
+    }
+
+    /// A line of an address list, and whether it is one [`ipv4_intervals`] reads itself.
+    fn ipv4_line() -> impl Strategy<Value = (String, bool)> {
+        let address = any::<u32>().prop_map(|a| (std::net::Ipv4Addr::from(a).to_string(), true));
+        let network = (any::<u32>(), 8u32..=31).prop_map(|(a, len)| {
+            let masked = a & !(u32::MAX >> len);
+            (format!("{}/{len}", std::net::Ipv4Addr::from(masked)), true)
+        });
+        // Lines the full parse reads otherwise than as written, or not as one address.
+        let other = prop_oneof![
+            any::<u32>().prop_map(|a| format!("{}/32", std::net::Ipv4Addr::from(a))),
+            (any::<u32>(), 8u32..=31)
+                .prop_map(|(a, len)| { format!("{}/{len}", std::net::Ipv4Addr::from(a | 1)) }),
+            (0u8..=9, any::<u8>()).prop_map(|(a, b)| format!("0{a}.1.2.{b}")),
+            any::<u8>().prop_map(|a| format!("198.51.100[.]{a}")),
+            any::<u8>().prop_map(|a| format!("192.0.2.{a} # scanner")),
+            any::<u8>().prop_map(|a| format!(" 192.0.2.{a}")),
+            Just("10.0.0.0/7".to_owned()),
+            Just("256.1.1.1".to_owned()),
+            Just("1.2.3".to_owned()),
+            Just("bad.example".to_owned()),
+        ]
+        .prop_map(|line| (line, false));
+        let skipped = prop_oneof![
+            Just("# generated".to_owned()),
+            Just("; comment".to_owned()),
+            Just("// comment".to_owned()),
+            Just(String::new()),
+            Just(" \t".to_owned()),
+        ]
+        .prop_map(|line| (line, true));
+        prop_oneof![4 => address, 2 => network, 1 => skipped, 1 => other]
+    }
+
+    proptest! {
+        #[test]
+        fn an_address_list_read_as_intervals_gives_the_counts_and_addresses_of_a_full_parse(
+            lines in proptest::collection::vec(ipv4_line(), 0..60),
+            repeats in proptest::collection::vec(any::<prop::sample::Index>(), 0..10),
+            crlf in any::<bool>(),
+            chunk in 1usize..200,
+        ) {
+            let mut lines = lines;
+            for index in &repeats {
+                if !lines.is_empty() {
+                    let line = lines[index.index(lines.len())].clone();
+                    lines.push(line);
+                }
+            }
+            let end = if crlf { "\r\n" } else { "\n" };
+            let body: String = lines.iter().flat_map(|(line, _)| [line.as_str(), end]).collect();
+            let full = parse(body.as_bytes(), &FreetextOptions::default(), None);
+            let read = ipv4_intervals_chunked(body.as_bytes(), chunk);
+            let readable = lines.iter().all(|(_, own)| *own);
+            prop_assert_eq!(read.is_some(), readable);
+            let Some(read) = read else { return Ok(()) };
+            prop_assert_eq!(&read.stats, &full.stats);
+            // The records' networks, read by `ipnet`, as intervals.
+            let mut expected: Vec<(u32, u32)> = full
+                .records
+                .iter()
+                .map(|record| {
+                    let net: ipnet::Ipv4Net = match record.indicator.value.parse() {
+                        Ok(net) => net,
+                        Err(_) => ipnet::Ipv4Net::from(
+                            record.indicator.value.parse::<std::net::Ipv4Addr>().unwrap(),
+                        ),
+                    };
+                    (u32::from(net.network()), u32::from(net.broadcast()))
+                })
+                .collect();
+            expected.sort_unstable();
+            prop_assert_eq!(read.intervals, expected);
+        }
+    }
+
+    #[test]
+    fn a_list_read_as_intervals_is_refused_under_options_that_read_its_lines_otherwise() {
+        let body = b"# header\n192.0.2.1\n";
+        assert!(ipv4_intervals(body, &FreetextOptions::default()).is_some());
+        let keep_comments = FreetextOptions { skip_comments: false, ..FreetextOptions::default() };
+        assert!(ipv4_intervals(body, &keep_comments).is_none());
+        let context = FreetextOptions {
+            context: Some(Regex::new("victim").unwrap()),
+            ..FreetextOptions::default()
+        };
+        assert!(ipv4_intervals(body, &context).is_none());
     }
 }
