@@ -37,6 +37,7 @@ use std::io::{Read as _, Write as _};
 use std::path::Path;
 
 use md5::{Digest as _, Md5};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use uuid::Uuid;
@@ -485,19 +486,28 @@ fn plan<'a>(
         let mut attributes: Vec<(Attr<'a>, i64)> = Vec::new();
         let mut present: HashSet<(&str, &str)> = HashSet::default();
         let mut sources = BTreeSet::new();
-        for entry in members.get(uuid).map(Vec::as_slice).unwrap_or_default() {
-            let kind = entry.indicator.kind.as_str();
-            let value = &*entry.indicator.value;
-            present.insert((kind, value));
-            sources.extend(entry.feeds.iter().copied());
-            let attr = Attr {
-                uuid: Cow::Owned(attribute_uuid(&event_uuid, kind, value)),
-                kind,
-                value: Cow::Borrowed(value),
+        let event_entries = members.get(uuid).map(Vec::as_slice).unwrap_or_default();
+        // The attributes' UUIDs (a SHA-1 each) and tags, made on every thread.
+        let made: Vec<Attr<'a>> = event_entries
+            .par_iter()
+            .with_min_len(PARALLEL_CHUNK)
+            .map(|entry| Attr {
+                uuid: Cow::Owned(attribute_uuid(
+                    &event_uuid,
+                    entry.indicator.kind.as_str(),
+                    &entry.indicator.value,
+                )),
+                kind: entry.indicator.kind.as_str(),
+                value: Cow::Borrowed(&*entry.indicator.value),
                 to_ids: entry.to_ids,
                 deleted: false,
                 tags: entry.feeds.iter().map(|f| Cow::Owned(source_tag(f))).collect(),
-            };
+            })
+            .collect();
+        for (entry, attr) in event_entries.iter().zip(made) {
+            let (kind, value) = (attr.kind, &*entry.indicator.value);
+            present.insert((kind, value));
+            sources.extend(entry.feeds.iter().copied());
             let timestamp = match prev_attributes.get(&(kind, value)) {
                 Some(p) if attr.same_as(p, &distribution) => p.timestamp,
                 Some(p) => {
@@ -557,7 +567,8 @@ fn plan<'a>(
             continue;
         }
         // Each (type, value) is there once, so the unstable sort gives the one order.
-        attributes.sort_unstable_by(|(a, _), (b, _)| (a.kind, &a.value).cmp(&(b.kind, &b.value)));
+        attributes
+            .par_sort_unstable_by(|(a, _), (b, _)| (a.kind, &a.value).cmp(&(b.kind, &b.value)));
 
         let day = prev.map(|p| p.date.as_str()).filter(|d| is_date(d)).unwrap_or(&today).to_owned();
         let info = match settings.events {
@@ -738,32 +749,20 @@ pub fn write(
         let head_open = head_json.strip_suffix('}').unwrap_or(&head_json);
         let path = folder.join(format!("{}.json", event.uuid));
         let mut file = HashingWriter::create(&path).map_err(io(&path))?;
-        let mut write_event = || -> std::io::Result<()> {
+        // The attributes are serialized, and their hashes computed, in chunks on every
+        // thread, then written in order.
+        let pieces: Vec<Piece> = event
+            .attributes
+            .par_chunks(PARALLEL_CHUNK)
+            .enumerate()
+            .map(|(chunk, attributes)| piece(chunk == 0, attributes, distribution, &event.uuid))
+            .collect();
+        let write_event = || -> std::io::Result<()> {
             write!(file, "{{\"Event\":{head_open},\"Attribute\":[")?;
-            for (i, (attr, timestamp)) in event.attributes.iter().enumerate() {
-                let attribute = AttributeJson {
-                    uuid: &attr.uuid,
-                    kind: attr.kind,
-                    category: attr.category(),
-                    value: &attr.value,
-                    to_ids: attr.to_ids,
-                    timestamp: timestamp.to_string(),
-                    distribution,
-                    comment: "",
-                    deleted: attr.deleted,
-                    disable_correlation: false,
-                    tag: attr.tags.iter().map(|t| tag(t)).collect(),
-                };
-                file.write_all(if i == 0 { b"\n" } else { b",\n" })?;
-                serde_json::to_writer(&mut file, &attribute).map_err(std::io::Error::other)?;
-                if attr.deleted {
-                    continue;
-                }
-                written += 1;
-                for part in hashed_parts(attr.kind, &attr.value) {
-                    let md5 = hex::encode(Md5::digest(part.as_bytes()));
-                    let _ = writeln!(hashes, "{md5},{}", event.uuid);
-                }
+            for piece in pieces {
+                file.write_all(&piece.json)?;
+                hashes.push_str(&piece.hashes);
+                written += piece.written;
             }
             file.write_all(b"\n]}}\n")
         };
@@ -797,6 +796,55 @@ pub fn write(
     report.sha256 = hex::encode(digest.finalize());
     report.bytes = manifest_bytes.len() as u64 + event_bytes + hashes.len() as u64;
     Ok(report)
+}
+
+/// How many attributes one thread makes, serializes or hashes at a time.
+const PARALLEL_CHUNK: usize = 2048;
+
+/// A run of an event's attributes, serialized.
+struct Piece {
+    /// The attributes' JSON, each after a `,\n` (the event's first one after a `\n`).
+    json: Vec<u8>,
+    /// The `hashes.csv` lines of those not deleted.
+    hashes: String,
+    /// How many are not deleted.
+    written: u64,
+}
+
+/// Serializes a run of an event's attributes; `first` says that it starts the event's list.
+fn piece(first: bool, attributes: &[(Attr<'_>, i64)], distribution: &str, event: &str) -> Piece {
+    let mut out = Piece {
+        json: Vec::with_capacity(attributes.len() * 256),
+        hashes: String::new(),
+        written: 0,
+    };
+    for (i, (attr, timestamp)) in attributes.iter().enumerate() {
+        let attribute = AttributeJson {
+            uuid: &attr.uuid,
+            kind: attr.kind,
+            category: attr.category(),
+            value: &attr.value,
+            to_ids: attr.to_ids,
+            timestamp: timestamp.to_string(),
+            distribution,
+            comment: "",
+            deleted: attr.deleted,
+            disable_correlation: false,
+            tag: attr.tags.iter().map(|t| tag(t)).collect(),
+        };
+        out.json.extend_from_slice(if first && i == 0 { b"\n" } else { b",\n" });
+        // Serializing into a vector cannot fail: every field is text, a number or a flag.
+        let _ = serde_json::to_writer(&mut out.json, &attribute);
+        if attr.deleted {
+            continue;
+        }
+        out.written += 1;
+        for part in hashed_parts(attr.kind, &attr.value) {
+            let md5 = hex::encode(Md5::digest(part.as_bytes()));
+            let _ = writeln!(out.hashes, "{md5},{event}");
+        }
+    }
+    out
 }
 
 /// A buffered file writer that counts and hashes what it writes, a block at a time: hashing

@@ -165,6 +165,13 @@ pub(crate) fn entry_net(entry: &Entry<'_>) -> Result<IpNet, &'static str> {
         AttrType::IpDst | AttrType::IpSrc => {
             // `parse_net` trims; a value with white space around it is not canonical.
             let value = &*entry.indicator.value;
+            // Most entries are IPv4 in the classifier's form, read without `std`'s parser.
+            if let Some((first, last)) = crate::indicator::canonical_v4(value.as_bytes()) {
+                let prefix = (last - first).leading_zeros();
+                #[expect(clippy::cast_possible_truncation, reason = "a prefix is at most 32")]
+                let net = ipnet::Ipv4Net::new_assert(first.into(), prefix as u8);
+                return Ok(IpNet::V4(net));
+            }
             if value.starts_with(char::is_whitespace) || value.ends_with(char::is_whitespace) {
                 return Err("not_an_address");
             }

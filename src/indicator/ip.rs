@@ -84,6 +84,67 @@ pub fn net_text(net: &ipnet::IpNet) -> Box<str> {
     Net { addr: net.addr(), prefix }.to_boxed()
 }
 
+/// The first and last address of `text` when it is an IPv4 address or network exactly as
+/// the classifier writes one: no zero-padded octet, no host bit set, a prefix of /8 to /31
+/// (`192.0.2.1`, `192.0.2.0/24`); `None` for any other text, which may still be an address.
+#[must_use]
+pub fn canonical_v4(text: &[u8]) -> Option<(u32, u32)> {
+    // One pass over the bytes: this runs once per line of lists of millions.
+    let (mut value, mut octet, mut digits, mut dots) = (0u32, 0u32, 0, 0);
+    let mut end = text.len();
+    for (at, &byte) in text.iter().enumerate() {
+        match byte {
+            b'0'..=b'9' => {
+                // A second digit after a leading zero is a zero-padded octet.
+                if digits == 1 && octet == 0 {
+                    return None;
+                }
+                octet = octet * 10 + u32::from(byte - b'0');
+                digits += 1;
+                if octet > 255 {
+                    return None;
+                }
+            }
+            b'.' if digits > 0 && dots < 3 => {
+                value = (value << 8) | octet;
+                (octet, digits, dots) = (0, 0, dots + 1);
+            }
+            b'/' => {
+                end = at;
+                break;
+            }
+            _ => return None,
+        }
+    }
+    if digits == 0 || dots != 3 {
+        return None;
+    }
+    let value = (value << 8) | octet;
+    let Some(prefix) = text.get(end + 1..) else { return Some((value, value)) };
+    let length = canonical_number(prefix, 31)?;
+    if length < 8 {
+        return None;
+    }
+    let host = u32::MAX >> length;
+    (value & host == 0).then_some((value, value | host))
+}
+
+/// A decimal number of one to three digits without a leading zero, at most `max`.
+fn canonical_number(digits: &[u8], max: u32) -> Option<u32> {
+    let leading_zero = digits.len() > 1 && digits[0] == b'0';
+    if digits.is_empty() || digits.len() > 3 || leading_zero {
+        return None;
+    }
+    let mut number = 0;
+    for &digit in digits {
+        if !digit.is_ascii_digit() {
+            return None;
+        }
+        number = number * 10 + u32::from(digit - b'0');
+    }
+    (number <= max).then_some(number)
+}
+
 /// A fixed buffer that formats short text without allocating.
 struct StackText {
     buf: [u8; 64],
@@ -433,5 +494,28 @@ mod tests {
         assert_eq!(parse("2001:db8::10:8443"), Err(RejectReason::InvalidValue));
         assert_eq!(parse("1.2.3.4:0"), Err(RejectReason::PortOutOfRange));
         assert_eq!(parse("[1.2.3.4]:80"), Err(RejectReason::InvalidIp));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_canonical_reader_agrees_with_ipnet_on_every_address_and_network(
+            address in proptest::prelude::any::<u32>(),
+            len in 0u8..=33,
+        ) {
+            let text = if len == 33 {
+                std::net::Ipv4Addr::from(address).to_string()
+            } else {
+                format!("{}/{len}", std::net::Ipv4Addr::from(address))
+            };
+            let net: ipnet::Ipv4Net = match text.parse() {
+                Ok(net) => net,
+                Err(_) => ipnet::Ipv4Net::from(text.parse::<Ipv4Addr>().unwrap()),
+            };
+            // The form the classifier writes: no host bit, a prefix of 8 to 31, or no prefix.
+            let canonical = len == 33 || ((8..=31).contains(&len) && net.network() == net.addr());
+            let expected =
+                canonical.then(|| (u32::from(net.network()), u32::from(net.broadcast())));
+            proptest::prop_assert_eq!(canonical_v4(text.as_bytes()), expected, "{}", text);
+        }
     }
 }

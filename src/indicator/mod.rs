@@ -45,7 +45,7 @@ mod types;
 mod url;
 
 pub use classify::{MAX_VALUE_LEN, classify, normalize};
-pub use ip::net_text;
+pub use ip::{canonical_v4, net_text};
 pub use ranges::{AddressSet, parse_net};
 pub use refang::refang;
 pub use suffix::is_public_suffix;

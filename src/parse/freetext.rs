@@ -193,7 +193,7 @@ fn chunk_intervals(chunk: &[u8]) -> Option<(Vec<u64>, ParseStats)> {
     let mut intervals = Vec::with_capacity(chunk.len() / 14);
     for (_, line) in text::lines(chunk) {
         stats.lines += 1;
-        if let Some((first, last)) = canonical_ipv4(line) {
+        if let Some((first, last)) = indicator::canonical_v4(line) {
             intervals.push(u64::from(first) << 32 | u64::from(last));
             stats.accepted += 1;
         } else if text::is_blank(line) {
@@ -205,65 +205,6 @@ fn chunk_intervals(chunk: &[u8]) -> Option<(Vec<u64>, ParseStats)> {
         }
     }
     Some((intervals, stats))
-}
-
-/// The first and last address of `text` when it is an IPv4 address or network exactly as the
-/// parser writes one (see [`ipv4_intervals`]).
-fn canonical_ipv4(text: &[u8]) -> Option<(u32, u32)> {
-    // One pass over the bytes: this runs once per line of lists of millions.
-    let (mut value, mut octet, mut digits, mut dots) = (0u32, 0u32, 0, 0);
-    let mut end = text.len();
-    for (at, &byte) in text.iter().enumerate() {
-        match byte {
-            b'0'..=b'9' => {
-                // A second digit after a leading zero is a zero-padded octet.
-                if digits == 1 && octet == 0 {
-                    return None;
-                }
-                octet = octet * 10 + u32::from(byte - b'0');
-                digits += 1;
-                if octet > 255 {
-                    return None;
-                }
-            }
-            b'.' if digits > 0 && dots < 3 => {
-                value = (value << 8) | octet;
-                (octet, digits, dots) = (0, 0, dots + 1);
-            }
-            b'/' => {
-                end = at;
-                break;
-            }
-            _ => return None,
-        }
-    }
-    if digits == 0 || dots != 3 {
-        return None;
-    }
-    let value = (value << 8) | octet;
-    let Some(prefix) = text.get(end + 1..) else { return Some((value, value)) };
-    let length = canonical_number(prefix, 31)?;
-    if length < 8 {
-        return None;
-    }
-    let host = u32::MAX >> length;
-    (value & host == 0).then_some((value, value | host))
-}
-
-/// A decimal number of one to three digits without a leading zero, at most `max`.
-fn canonical_number(digits: &[u8], max: u32) -> Option<u32> {
-    let leading_zero = digits.len() > 1 && digits[0] == b'0';
-    if digits.is_empty() || digits.len() > 3 || leading_zero {
-        return None;
-    }
-    let mut number = 0;
-    for &digit in digits {
-        if !digit.is_ascii_digit() {
-            return None;
-        }
-        number = number * 10 + u32::from(digit - b'0');
-    }
-    (number <= max).then_some(number)
 }
 
 /// Reads the lines of `body` (its byte-order mark already removed) into `collector`,
