@@ -313,10 +313,32 @@ fn check(options: &ConvertOptions) -> Result<(), ConvertError> {
                 "`--to template` needs a project's template; write the list as `plain`, or build a task",
             );
         }
-        OutputFormat::MispFeed if options.destination == Destination::Stdout => {
-            return usage("`--to misp-feed` writes a folder: give it with `--output DIR`");
+        format
+            if options.destination == Destination::Stdout
+                && export::folder_marker(format).is_some() =>
+        {
+            return Err(ConvertError::Usage(format!(
+                "`--to {}` writes a folder: give it with `--output DIR`",
+                format.as_str()
+            )));
         }
         _ => {}
+    }
+    // The settings a definition file would be refused for: a set name that is no
+    // identifier, a zone for a format without one.
+    let problems =
+        crate::config::output_problems(TASK_ID, "convert", &output_config(options, "output"));
+    if let Some(problem) = problems.first() {
+        let problem = problem
+            .replace("`event_info`", "`--event-info`")
+            .replace("`org_name`", "`--org-name`")
+            .replace("`threat_level`", "`--threat-level`")
+            .replace("`set_name`", "`--set-name`")
+            .replace("`zone`", "`--zone`")
+            .replace("`list`", "`--list`")
+            .replace("`tlp`", "`--tlp`")
+            .replace("`distribution`", "`--distribution`");
+        return usage(&problem);
     }
     if options.from == FeedFormat::Misp {
         return usage(
@@ -349,27 +371,6 @@ fn parse_body(body: &[u8], options: &ConvertOptions) -> Result<ParsedFeed, Parse
     }
 }
 
-/// The indicator as a conversion keeping `types` takes it: itself when `types` is empty or
-/// holds its type; the address or name of a `…|port` value when `types` holds the plain type
-/// but not the `|port` one; else `None`.
-fn kept_as<'a>(indicator: &'a Indicator, types: &[AttrType]) -> Option<Cow<'a, Indicator>> {
-    if types.is_empty() || types.contains(&indicator.kind) {
-        return Some(Cow::Borrowed(indicator));
-    }
-    let plain = match indicator.kind {
-        AttrType::IpDstPort => AttrType::IpDst,
-        AttrType::IpSrcPort => AttrType::IpSrc,
-        AttrType::HostnamePort => AttrType::Hostname,
-        _ => return None,
-    };
-    if !types.contains(&plain) {
-        return None;
-    }
-    // A canonical `…|port` value holds one `|`, and what stands before it is canonical.
-    let (host, _port) = indicator.value.rsplit_once('|')?;
-    Some(Cow::Owned(Indicator::new(plain, host)))
-}
-
 /// The entries of the records of the kept types, distinct, in the order the output is
 /// written in; and how many records were of other types.
 fn entries<'a>(
@@ -382,7 +383,7 @@ fn entries<'a>(
     let mut other_types = 0;
     let mut made = false;
     for record in &parsed.records {
-        let Some(indicator) = kept_as(&record.indicator, types) else {
+        let Some(indicator) = record.indicator.as_one_of(types) else {
             other_types += 1;
             continue;
         };
@@ -512,6 +513,9 @@ fn write(
         let path = path.to_owned();
         move |source| ConvertError::Write { path, source }
     };
+    if let Destination::Path(path) = &options.destination {
+        refuse_to_replace(path, options.to)?;
+    }
     let staging = tempfile::Builder::new()
         .prefix(".feedsmith-convert-")
         .tempdir_in(&parent)
@@ -561,6 +565,37 @@ fn write(
         Destination::Path(path) => put_in_place(&staged, path, staging.path())?,
     }
     Ok(report)
+}
+
+/// Refuses a destination that the output must not replace: a device, pipe or socket (the
+/// rename would put a file in its place), and a folder that is not empty and holds no
+/// earlier output of a folder format (it would be removed whole).
+fn refuse_to_replace(path: &Path, format: OutputFormat) -> Result<(), ConvertError> {
+    let Ok(meta) = std::fs::symlink_metadata(path) else { return Ok(()) };
+    let refuse = |why: &str| {
+        Err(ConvertError::Usage(format!(
+            "`--output {}` {why}",
+            crate::text::shown(&path.display().to_string(), 200)
+        )))
+    };
+    let kind = meta.file_type();
+    match export::folder_marker(format) {
+        _ if kind.is_symlink() => Ok(()),
+        Some(marker) if kind.is_dir() => {
+            let empty = std::fs::read_dir(path).is_ok_and(|mut d| d.next().is_none());
+            if empty || path.join(marker).is_file() {
+                Ok(())
+            } else {
+                refuse(&format!(
+                    "is a folder that holds no `{}` output (no `{marker}`): it would be replaced whole",
+                    format.as_str()
+                ))
+            }
+        }
+        Some(_) => refuse("is not a folder"),
+        None if kind.is_file() || kind.is_dir() => Ok(()),
+        None => refuse("is not a regular file (a device, pipe or socket): write to a file"),
+    }
 }
 
 /// Renames `staged` onto `path`. A folder in the way (the previous MISP feed) is first moved
@@ -629,6 +664,15 @@ impl Converted {
         for (reason, count) in &out.skipped_reasons {
             lines.push(format!("  left out {reason}: {count}"));
         }
+        if out.cut > 0 {
+            lines.push(format!(
+                "  {} entries cut, the lowest-ranked, to fit the format's limit",
+                out.cut
+            ));
+            for (reason, count) in &out.cut_reasons {
+                lines.push(format!("  cut {reason}: {count}"));
+            }
+        }
         lines
     }
 }
@@ -640,10 +684,10 @@ mod tests {
     #[test]
     fn a_port_value_gives_its_address_only_when_the_plain_type_is_asked_for() {
         let pair = Indicator::new(AttrType::IpDstPort, "198.51.100.10|8080");
-        let address = kept_as(&pair, &[AttrType::IpDst]).unwrap();
+        let address = pair.as_one_of(&[AttrType::IpDst]).unwrap();
         assert_eq!((address.kind, &*address.value), (AttrType::IpDst, "198.51.100.10"));
-        assert!(kept_as(&pair, &[AttrType::IpSrc]).is_none());
-        assert_eq!(kept_as(&pair, &[]).unwrap().kind, AttrType::IpDstPort);
+        assert!(pair.as_one_of(&[AttrType::IpSrc]).is_none());
+        assert_eq!(pair.as_one_of(&[]).unwrap().kind, AttrType::IpDstPort);
     }
 
     #[test]

@@ -382,3 +382,84 @@ fn a_conversion_it_cannot_make_is_a_usage_error() {
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("cannot read missing.txt"), "{}", stderr(&output));
 }
+
+#[test]
+fn settings_a_definition_file_would_be_refused_for_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("list.txt"), "192.0.2.1\n").unwrap();
+    let refused = |args: &[&str], says: &str| {
+        let output = convert(dir.path(), args);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        assert!(stderr(&output).contains(says), "{args:?}: {}", stderr(&output));
+    };
+    // A set name is written into nft and ipset commands: only an identifier is taken.
+    refused(
+        &["--to", "nftables", "--set-name", "a b", "-o", "out.nft", "list.txt"],
+        "`--set-name`: `a b` must be a letter",
+    );
+    refused(
+        &["--to", "ipset", "--set-name", "x\n}\nflush ruleset", "-o", "out.ipset", "list.txt"],
+        "`--set-name`",
+    );
+    refused(&["--to", "hosts", "--zone", "x.rpz", "list.txt"], "`--zone`: only used with");
+    refused(&["--to", "suricata", "list.txt"], "`--to suricata` writes a folder");
+    assert!(!dir.path().join("out.nft").exists() && !dir.path().join("out.ipset").exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn an_output_that_would_replace_a_pipe_or_a_folder_of_other_files_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("list.txt"), "192.0.2.1\n").unwrap();
+    let made = std::process::Command::new("mkfifo").arg(dir.path().join("pipe")).status().unwrap();
+    assert!(made.success());
+    let output = convert(dir.path(), &["--to", "cidr-ipv4", "-o", "pipe", "list.txt"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("is not a regular file"), "{}", stderr(&output));
+    let kind = std::fs::symlink_metadata(dir.path().join("pipe")).unwrap().file_type();
+    assert!(std::os::unix::fs::FileTypeExt::is_fifo(&kind));
+
+    // A folder of someone's files is no MISP feed: it stays as it is.
+    std::fs::create_dir_all(dir.path().join("notes/sub")).unwrap();
+    std::fs::write(dir.path().join("notes/todo.txt"), "keep me\n").unwrap();
+    for format in ["misp-feed", "suricata"] {
+        let output = convert(dir.path(), &["--to", format, "-o", "notes", "list.txt"]);
+        assert_eq!(output.status.code(), Some(1), "{format}");
+        assert!(stderr(&output).contains("it would be replaced whole"), "{}", stderr(&output));
+    }
+    assert_eq!(std::fs::read_to_string(dir.path().join("notes/todo.txt")).unwrap(), "keep me\n");
+    assert!(dir.path().join("notes/sub").is_dir());
+
+    // The folder of an earlier conversion is replaced, as each run replaces its own.
+    for _ in 0..2 {
+        let output = convert(dir.path(), &["--to", "misp-feed", "-o", "feed", "list.txt"]);
+        assert_ok(&output);
+    }
+    assert!(dir.path().join("feed/manifest.json").is_file());
+}
+
+#[test]
+fn entries_an_ipset_cannot_hold_are_counted_as_cut_in_the_summary() {
+    // 100,000 addresses 4 apart: no two merge, so each is one block; an ipset set holds
+    // 65,536 by default (`maxelem`), so 34,464 are cut.
+    let dir = tempfile::tempdir().unwrap();
+    let mut list = String::new();
+    for i in 0u32..100_000 {
+        let address = (10 << 24) | (i * 4);
+        let _ = writeln!(
+            list,
+            "{}.{}.{}.{}",
+            address >> 24,
+            (address >> 16) & 255,
+            (address >> 8) & 255,
+            address & 255
+        );
+    }
+    std::fs::write(dir.path().join("list.txt"), &list).unwrap();
+    let output = convert(dir.path(), &["--to", "ipset", "-o", "out.ipset", "list.txt"]);
+    assert_ok(&output);
+    let text = stderr(&output);
+    assert!(text.contains("Wrote 65536 entries (ipset)"), "{text}");
+    assert!(text.contains("  34464 entries cut, the lowest-ranked"), "{text}");
+    assert!(text.contains("  cut maxelem: 34464"), "{text}");
+}

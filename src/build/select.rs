@@ -383,30 +383,9 @@ pub(super) fn select<'a>(
     }
 }
 
-/// The indicator as the task takes it: itself when the task takes its type (or every type),
-/// the address or name of a `…|port` value when the task takes the plain type but not the
-/// `|port` one, else `None`.
-fn as_task_type<'a>(indicator: &'a Indicator, types: &[AttrType]) -> Option<Cow<'a, Indicator>> {
-    if types.is_empty() || types.contains(&indicator.kind) {
-        return Some(Cow::Borrowed(indicator));
-    }
-    let plain = match indicator.kind {
-        AttrType::IpDstPort => AttrType::IpDst,
-        AttrType::IpSrcPort => AttrType::IpSrc,
-        AttrType::HostnamePort => AttrType::Hostname,
-        _ => return None,
-    };
-    if !types.contains(&plain) {
-        return None;
-    }
-    // Canonical `…|port` values hold one `|`; the part before it is canonical already.
-    let (host, _port) = indicator.value.rsplit_once('|')?;
-    Some(Cow::Owned(Indicator::new(plain, host)))
-}
-
 /// Whether a task takes a record's indicator, before any score.
 pub(super) enum Taken<'a> {
-    /// Taken, as this indicator (see [`as_task_type`]).
+    /// Taken, as this indicator (see [`Indicator::as_one_of`]).
     Yes(Cow<'a, Indicator>),
     /// Not of the task's types, or not an address in a task of one IP version.
     No,
@@ -419,7 +398,7 @@ pub(super) enum Taken<'a> {
 /// Whether `task` takes `indicator`, in the order the selection checks: its types, its IP
 /// version, the special-purpose ranges.
 pub(super) fn take<'a>(task: &Task, indicator: &'a Indicator) -> Taken<'a> {
-    let Some(indicator) = as_task_type(indicator, &task.types) else { return Taken::No };
+    let Some(indicator) = indicator.as_one_of(&task.types) else { return Taken::No };
     if let Some(version) = task.config.select.ip_version {
         match ip_version(&indicator) {
             Some(found) if found == version => {}
@@ -560,7 +539,7 @@ mod tests {
 
     fn taken(kind: AttrType, value: &str, types: &[AttrType]) -> Option<(AttrType, String)> {
         let indicator = Indicator::new(kind, value);
-        as_task_type(&indicator, types).map(|i| (i.kind, i.value.to_string()))
+        indicator.as_one_of(types).map(|i| (i.kind, i.value.to_string()))
     }
 
     // Bug case 10: an IP blocklist takes the address of an `ip|port` value.

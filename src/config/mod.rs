@@ -45,6 +45,7 @@ pub(crate) use load::parse_yaml;
 pub use project::{FetchConfig, ProjectConfig};
 pub use task::{EventMode, ListType, OutputConfig, OutputFormat, SelectConfig, TaskConfig};
 pub use template::TemplateSyntax;
+pub(crate) use validate::output_problems;
 pub use warninglist::WarningListFile;
 
 use std::collections::BTreeMap;

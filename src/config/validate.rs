@@ -1273,7 +1273,9 @@ fn resolve_task(
             Err(why) => report.error(source, &format!("{key}.path"), why),
             Ok(()) => outputs.claim(&item.id, source, &format!("{key}.path"), &output.path, report),
         }
-        check_output_keys(source, &key, &item.id, &config.name, output, report);
+        check_output_keys(&item.id, &config.name, output, &mut |name, message| {
+            report.error(source, &format!("{key}.{name}"), message);
+        });
         // An ipset set's `maxelem` cuts like a budget.
         let may_cut = output.max_entries.is_some()
             || output.max_bytes.is_some()
@@ -1400,6 +1402,20 @@ const OUTPUT_KEYS: &[(&str, &[OutputFormat])] = &[
     ("syntax", &[OutputFormat::Template]),
 ];
 
+/// What is wrong with the format-specific settings of an output that no definition file
+/// holds (a conversion's), each as `` `key`: why ``.
+pub(crate) fn output_problems(
+    task_id: &str,
+    task_name: &str,
+    output: &super::OutputConfig,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    check_output_keys(task_id, task_name, output, &mut |name, message| {
+        problems.push(format!("`{name}`: {message}"));
+    });
+    problems
+}
+
 /// The longest `retention_days` of a `misp-feed` output: ten years.
 const MAX_RETENTION_DAYS: u32 = 3650;
 
@@ -1410,12 +1426,10 @@ const MAX_SET_NAME: usize = 24;
 /// Checks the format-specific keys of one output: each is used only with its formats and
 /// holds a value the format can write.
 fn check_output_keys(
-    source: &SourceFile,
-    key: &str,
     task_id: &str,
     task_name: &str,
     output: &super::OutputConfig,
-    report: &mut Report,
+    problem: &mut dyn FnMut(&str, String),
 ) {
     let set = |name: &str| match name {
         "event_info" => output.event_info.is_some(),
@@ -1442,9 +1456,8 @@ fn check_output_keys(
         if set(name) && !formats.contains(&output.format) {
             let names: Vec<String> =
                 formats.iter().map(|f| format!("`format = \"{}\"`", f.as_str())).collect();
-            report.error(
-                source,
-                &format!("{key}.{name}"),
+            problem(
+                name,
                 format!(
                     "only used with {}, and this output is `{}`",
                     names.join(" or "),
@@ -1461,7 +1474,7 @@ fn check_output_keys(
             } else {
                 format!("{why} (the default zone, from the task id); set `zone`")
             };
-            report.error(source, &format!("{key}.zone"), why);
+            problem("zone", why);
         }
     }
     for (name, value, max) in [
@@ -1473,9 +1486,8 @@ fn check_output_keys(
             && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
             && value.len() <= max;
         if !valid {
-            report.error(
-                source,
-                &format!("{key}.{name}"),
+            problem(
+                name,
                 format!(
                     "`{}` must be a letter, then letters, digits and `_`, at most {max} characters",
                     shown(value)
@@ -1484,24 +1496,23 @@ fn check_output_keys(
         }
     }
     if output.list == Some(super::ListType::Hash) && output.format != OutputFormat::Fortigate {
-        report.error(
-            source,
-            &format!("{key}.list"),
-            "`hash` lists are FortiGate's only; PAN-OS lists are `ip`, `domain` or `url`",
+        problem(
+            "list",
+            "`hash` lists are FortiGate's only; PAN-OS lists are `ip`, `domain` or `url`"
+                .to_owned(),
         );
     }
     for (name, value) in [("maxelem", output.maxelem), ("hashsize", output.hashsize)] {
         if value == Some(0) {
-            report.error(source, &format!("{key}.{name}"), "must be at least 1");
+            problem(name, "must be at least 1".to_owned());
         }
     }
-    check_budget(source, key, task_id, task_name, output, report);
+    check_budget(task_id, task_name, output, problem);
     if let Some(sid) = output.sid
         && (sid == 0 || sid > u32::MAX - 4)
     {
-        report.error(
-            source,
-            &format!("{key}.sid"),
+        problem(
+            "sid",
             format!("must leave room for five rules from 1 to {}, not {sid}", u32::MAX - 4),
         );
     }
@@ -1510,16 +1521,14 @@ fn check_output_keys(
 /// Checks an output's size budget: each limit at least 1, and `max_bytes` more than the
 /// file takes with no entries (its header), which no cut can shrink.
 fn check_budget(
-    source: &SourceFile,
-    key: &str,
     task_id: &str,
     task_name: &str,
     output: &super::OutputConfig,
-    report: &mut Report,
+    problem: &mut dyn FnMut(&str, String),
 ) {
     for (name, value) in [("max_entries", output.max_entries), ("max_bytes", output.max_bytes)] {
         if value == Some(0) {
-            report.error(source, &format!("{key}.{name}"), "must be at least 1");
+            problem(name, "must be at least 1".to_owned());
         }
     }
     if let Some(max) = output.max_bytes
@@ -1527,9 +1536,8 @@ fn check_budget(
         && let Some(empty) = super::budget::empty_file_bytes(task_id, task_name, output)
         && max <= empty as u64
     {
-        report.error(
-            source,
-            &format!("{key}.max_bytes"),
+        problem(
+            "max_bytes",
             format!(
                 "{max} bytes leave no room for an entry: the `{}` file takes {empty} bytes with \
                  none (its header); give more than {empty}",

@@ -33,7 +33,7 @@ const DEFAULT_SID: u32 = 1_000_000;
 const CATEGORIES: &str = "categories.txt";
 const REPUTATION: &str = "reputation.list";
 const DATASET: &str = "domains.lst";
-const RULES: &str = "feedsmith.rules";
+pub(crate) const RULES: &str = "feedsmith.rules";
 
 /// A score of 0 to 100 as a Suricata reputation of 1 to 127 (0 means "no data" there); an
 /// indicator no model scores is listed at full reputation.

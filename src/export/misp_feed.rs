@@ -56,7 +56,7 @@ type HashSet<K> = std::collections::HashSet<K, foldhash::quality::RandomState>;
 pub const RETENTION_DAYS: u32 = 7;
 
 /// The file names of a feed folder.
-const MANIFEST: &str = "manifest.json";
+pub(crate) const MANIFEST: &str = "manifest.json";
 const HASHES: &str = "hashes.csv";
 
 /// The largest previous `manifest.json` read back.

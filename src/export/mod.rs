@@ -186,6 +186,16 @@ pub(crate) struct Target<'a> {
 
 pub(crate) use ip_lists::cidr_of_set;
 
+/// The file a folder output always holds, by which an existing folder is known to be an
+/// earlier one: `None` for the formats that write one file.
+pub(crate) fn folder_marker(format: OutputFormat) -> Option<&'static str> {
+    match format {
+        OutputFormat::MispFeed => Some(misp_feed::MANIFEST),
+        OutputFormat::Suricata => Some(ids::RULES),
+        _ => None,
+    }
+}
+
 /// Writes a blocklist format (any but `misp-feed` and `template`).
 pub(crate) fn write_blocklist(
     target: &Target<'_>,

@@ -66,6 +66,30 @@ pub struct Indicator {
 }
 
 impl Indicator {
+    /// The indicator as a selection of `types` takes it: itself when `types` is empty or
+    /// holds its type; the address or name of a `…|port` value when `types` holds the plain
+    /// type but not the `|port` one (`ip-dst` takes the address of an `ip-dst|port`); else
+    /// `None`.
+    #[must_use]
+    pub fn as_one_of(&self, types: &[AttrType]) -> Option<std::borrow::Cow<'_, Indicator>> {
+        use std::borrow::Cow;
+        if types.is_empty() || types.contains(&self.kind) {
+            return Some(Cow::Borrowed(self));
+        }
+        let plain = match self.kind {
+            AttrType::IpDstPort => AttrType::IpDst,
+            AttrType::IpSrcPort => AttrType::IpSrc,
+            AttrType::HostnamePort => AttrType::Hostname,
+            _ => return None,
+        };
+        if !types.contains(&plain) {
+            return None;
+        }
+        // A canonical `…|port` value holds one `|`, and what stands before it is canonical.
+        let (host, _port) = self.value.rsplit_once('|')?;
+        Some(Cow::Owned(Indicator::new(plain, host)))
+    }
+
     /// Builds an indicator from a type and an already canonical value.
     #[must_use]
     pub fn new(kind: AttrType, value: impl Into<Box<str>>) -> Indicator {
