@@ -323,8 +323,8 @@ pub(crate) fn value_key(value: &str) -> u64 {
 /// unless the parent was cut.
 #[derive(Clone, Debug, Default)]
 pub struct LeftOut {
-    skipped: std::collections::HashSet<u64>,
-    cut: std::collections::HashSet<String>,
+    skipped: std::collections::HashSet<u64, foldhash::fast::RandomState>,
+    cut: std::collections::HashSet<String, foldhash::quality::RandomState>,
     /// The cut blocks of addresses, as ranges: one look-up per address however many were cut.
     cut_nets: AddressSet,
 }
@@ -360,7 +360,7 @@ impl LeftOut {
         }
         match indicator.kind.family() {
             crate::indicator::Family::Ip => {
-                match parse_net(value.split('|').next().unwrap_or(value)) {
+                match syntax::value_net(value.split('|').next().unwrap_or(value)) {
                     Some(net) => !self.cut_nets.contains(&net),
                     None => true,
                 }

@@ -31,7 +31,8 @@ pub(crate) fn write(
     // `filename` that read the same) is one line, wherever the sort put each; it ranks by
     // the best score and all the feeds of its entries.
     let mut lines: Vec<Ranked<'_, &str>> = Vec::new();
-    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(entries.len());
+    let mut seen: HashMap<&str, usize, foldhash::quality::RandomState> =
+        HashMap::with_capacity_and_hasher(entries.len(), foldhash::quality::RandomState::default());
     let mut skips = Skips::default();
     for entry in entries {
         let value = &*entry.indicator.value;

@@ -27,7 +27,7 @@ pub(crate) struct Skips {
     counts: BTreeMap<&'static str, u64>,
     /// The keys ([`super::value_key`]) of the values the output does not hold, for the
     /// look-up index's "outputs that hold it".
-    values: HashSet<u64>,
+    values: HashSet<u64, foldhash::fast::RandomState>,
 }
 
 impl Skips {
@@ -54,7 +54,7 @@ impl Skips {
     }
 
     /// The keys of the values left out.
-    pub(crate) fn values(&self) -> &HashSet<u64> {
+    pub(crate) fn values(&self) -> &HashSet<u64, foldhash::fast::RandomState> {
         &self.values
     }
 }
@@ -164,22 +164,27 @@ pub(crate) fn entry_net(entry: &Entry<'_>) -> Result<IpNet, &'static str> {
     match entry.indicator.kind {
         AttrType::IpDst | AttrType::IpSrc => {
             // `parse_net` trims; a value with white space around it is not canonical.
-            let value = &*entry.indicator.value;
-            // Most entries are IPv4 in the classifier's form, read without `std`'s parser.
-            if let Some((first, last)) = crate::indicator::canonical_v4(value.as_bytes()) {
-                let prefix = (last - first).leading_zeros();
-                #[expect(clippy::cast_possible_truncation, reason = "a prefix is at most 32")]
-                let net = ipnet::Ipv4Net::new_assert(first.into(), prefix as u8);
-                return Ok(IpNet::V4(net));
-            }
-            if value.starts_with(char::is_whitespace) || value.ends_with(char::is_whitespace) {
-                return Err("not_an_address");
-            }
-            parse_net(value).ok_or("not_an_address")
+            value_net(&entry.indicator.value).ok_or("not_an_address")
         }
         AttrType::IpDstPort | AttrType::IpSrcPort => Err("composite_value"),
         _ => Err("unsupported_type"),
     }
+}
+
+/// The address or network an `ip-dst` or `ip-src` value writes; `None` for text that is
+/// none, or that has white space around it (not a canonical value).
+pub(crate) fn value_net(value: &str) -> Option<IpNet> {
+    // Most values are IPv4 in the classifier's form, read without `std`'s parser.
+    if let Some((first, last)) = crate::indicator::canonical_v4(value.as_bytes()) {
+        let prefix = (last - first).leading_zeros();
+        #[expect(clippy::cast_possible_truncation, reason = "a prefix is at most 32")]
+        return Some(IpNet::V4(ipnet::Ipv4Net::new_assert(first.into(), prefix as u8)));
+    }
+    // `parse_net` trims; a value with white space around it is not canonical.
+    if value.starts_with(char::is_whitespace) || value.ends_with(char::is_whitespace) {
+        return None;
+    }
+    parse_net(value)
 }
 
 /// A URL without its `http://` or `https://` scheme, as PAN-OS, FortiGate and Zeek match
