@@ -17,6 +17,11 @@ use feedsmith::report::FeedStatus;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc rather than the system allocator: a build makes and frees tens of millions of
+/// small values on every thread, and glibc's allocator took a tenth of its time.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Builds blocklists, a MISP feed and a static site from threat-intelligence feeds.
 #[derive(Debug, Parser)]
 #[command(name = "feedsmith", version, about, long_about = None)]
@@ -341,15 +346,21 @@ fn init_logging(global: &GlobalArgs, default_level: &str) {
         (_, 1) => "warn",
         _ => "error",
     };
-    let filter = EnvFilter::try_from_env("FEEDSMITH_LOG")
-        .unwrap_or_else(|_| EnvFilter::new(format!("feedsmith={level},warn")));
-    tracing_subscriber::fmt()
+    let from_env = EnvFilter::try_from_env("FEEDSMITH_LOG").ok();
+    // A log asked for in detail says when each line came, in seconds since the start: the
+    // stage times of a long build, read off the log.
+    let timed = from_env.is_some() || global.verbose > 0;
+    let filter = from_env.unwrap_or_else(|| EnvFilter::new(format!("feedsmith={level},warn")));
+    let log = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(|| LogWriter)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
-        .without_time()
-        .init();
+        .with_target(false);
+    if timed {
+        log.with_timer(tracing_subscriber::fmt::time::uptime()).init();
+    } else {
+        log.without_time().init();
+    }
 }
 
 /// Standard error for log lines, where a failed write is dropped: a build whose log reader

@@ -40,19 +40,26 @@ impl Positions {
     }
 }
 
-/// Adds one feed's records, with their first and last sighting in the ledger.
+/// Adds every feed's records (in feed order), with their first and last sighting in the
+/// ledger, on every core.
 pub(super) fn add_listings(
     index: &mut IndexBuilder,
     positions: &Positions,
-    feed_id: &str,
-    parsed: &ParsedFeed,
+    feeds: &[(&str, &ParsedFeed)],
     ledger: &Ledger,
 ) {
-    let Some(&feed) = positions.feeds.get(feed_id) else { return };
-    for record in &parsed.records {
-        let seen = ledger.get(feed_id, &record.indicator).map(|s| (s.first_seen, s.last_seen));
-        index.listing(&record.indicator.value, positions.kind(&record.indicator), feed, seen);
-    }
+    index.listings_on_every_core(|listings| {
+        for &(feed_id, parsed) in feeds {
+            let Some(&feed) = positions.feeds.get(feed_id) else { continue };
+            for record in &parsed.records {
+                let value = &*record.indicator.value;
+                let Some(slot) = listings.slot(value) else { continue };
+                let seen =
+                    ledger.get(feed_id, &record.indicator).map(|s| (s.first_seen, s.last_seen));
+                listings.listing(slot, value, positions.kind(&record.indicator), feed, seen);
+            }
+        }
+    });
 }
 
 /// Adds one task's verdicts: what it selected (with the outputs, numbered from

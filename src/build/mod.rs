@@ -346,50 +346,64 @@ pub fn run(
         return Err(BuildError::NothingUsable { failed: results.len(), output: output_dir, first });
     }
 
-    // Ledger: only data confirmed by this build refreshes `last_seen`.
-    for result in &results {
-        let (Some(parsed), Some(seen)) = (&result.parsed, confirmed_at(result, options.now)) else {
-            continue;
-        };
-        let id = &project.feeds[result.index].id;
-        for record in &parsed.records {
-            ledger.observe(id, &record.indicator, seen);
-        }
-    }
-
-    // Report per feed.
-    let mut feed_reports = Vec::with_capacity(results.len());
-    let mut all_types: BTreeMap<String, u64> = BTreeMap::new();
-    // One pass gives both the distinct indicators per type and what each pair of feeds shares.
-    let mut overlap = overlap::Overlap::new(results.len());
-    for (position, result) in results.iter().enumerate() {
-        let report = feed_report(project, result);
-        if let Some(parsed) = &result.parsed {
-            for record in &parsed.records {
-                if overlap.add(position, &record.indicator) {
-                    *all_types.entry(record.indicator.kind.as_str().to_owned()).or_default() += 1;
+    // Ledger: only data confirmed by this build refreshes `last_seen`. Each feed's table is
+    // filled on its own core, while one pass over every record gives both the distinct
+    // indicators per type and what each pair of feeds shares.
+    let started = Instant::now();
+    let confirmed: Vec<_> = results
+        .iter()
+        .filter_map(|result| {
+            let (Some(parsed), Some(seen)) = (&result.parsed, confirmed_at(result, options.now))
+            else {
+                return None;
+            };
+            let id = project.feeds[result.index].id.as_str();
+            Some((id, seen, parsed.records.iter().map(|record| &record.indicator)))
+        })
+        .collect();
+    let ((), (overlap, all_types)) = rayon::join(
+        || ledger.observe_all(confirmed),
+        || {
+            let mut all_types: BTreeMap<String, u64> = BTreeMap::new();
+            let mut overlap = overlap::Overlap::new(results.len());
+            for (position, result) in results.iter().enumerate() {
+                let Some(parsed) = &result.parsed else { continue };
+                for record in &parsed.records {
+                    if overlap.add(position, &record.indicator) {
+                        *all_types.entry(record.indicator.kind.as_str().to_owned()).or_default() +=
+                            1;
+                    }
                 }
             }
-        }
-        log_feed(&report);
-        feed_reports.push(report);
-    }
+            (overlap, all_types)
+        },
+    );
+    tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "Ledger and overlap");
+    let feed_reports: Vec<FeedReport> = results
+        .iter()
+        .map(|result| {
+            let report = feed_report(project, result);
+            log_feed(&report);
+            report
+        })
+        .collect();
     let feed_ids: Vec<&str> = results.iter().map(|r| project.feeds[r.index].id.as_str()).collect();
     let distinct = overlap.distinct();
     // The pairs; the map of every indicator goes with `overlap`.
     let overlap = overlap.pairs(&feed_ids);
     // The look-up index: every feed's listings now, every task's verdicts as it is written.
+    tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "Feed reports");
     let positions = index::Positions::new(&feed_ids);
     let mut lookup_index = export::lookup_index::IndexBuilder::new(distinct, options.now);
-    for result in &results {
-        if let Some(parsed) = &result.parsed {
-            let id = &project.feeds[result.index].id;
-            index::add_listings(&mut lookup_index, &positions, id, parsed, &ledger);
-        }
-    }
+    let listed: Vec<(&str, &ParsedFeed)> = results
+        .iter()
+        .filter_map(|r| Some((project.feeds[r.index].id.as_str(), r.parsed.as_ref()?)))
+        .collect();
+    index::add_listings(&mut lookup_index, &positions, &listed, &ledger);
 
     tracing::info!(
         values = distinct,
+        elapsed_ms = started.elapsed().as_millis() as u64,
         rss_mib = resident_mib(),
         "Ledger, overlap and listings recorded"
     );
@@ -508,11 +522,20 @@ pub fn run(
             outputs,
         });
     }
-    let outputs = task_reports
-        .iter()
-        .flat_map(|t| &t.outputs)
-        .flat_map(|o| std::iter::once(o.path.as_str()).chain(o.cut_file.as_deref()));
-    export::checksums::write(&staging, outputs)?;
+    // A one-file output's digest is its report's, of the bytes its writer wrote; a folder's
+    // files and the companion files of cuts are read back.
+    let outputs = task_reports.iter().flat_map(|t| &t.outputs).flat_map(|o| {
+        let digest =
+            (o.error.is_none() && !staging.join(&o.path).is_dir()).then_some(o.sha256.as_str());
+        std::iter::once((o.path.as_str(), digest)).chain(o.cut_file.as_deref().map(|c| (c, None)))
+    });
+    let started = Instant::now();
+    let listed = export::checksums::write(&staging, outputs)?;
+    tracing::debug!(
+        files = listed,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "Checksums written"
+    );
     // The previous build's index, to say what changed: the output folder's, else the site
     // that `--state-from` names when it is a folder.
     let previous_site = std::iter::once(output_dir.clone())

@@ -120,7 +120,7 @@ pub struct IndexBuilder {
     shards: Vec<Vec<u8>>,
     /// The prefix lengths of the IPv4 and IPv6 networks among the values, so that the page
     /// looks an address up in the networks that may hold it and no others.
-    prefixes: (std::collections::BTreeSet<u8>, std::collections::BTreeSet<u8>),
+    prefixes: Prefixes,
 }
 
 /// The kinds of fragment, in the order a row lists them.
@@ -149,15 +149,41 @@ impl IndexBuilder {
     /// Records that feed `feed` lists `value` of type `kind`, first and last seen at these
     /// times (Unix seconds) when the ledger knows them.
     pub fn listing(&mut self, value: &str, kind: usize, feed: usize, seen: Option<(i64, i64)>) {
-        let mut text = String::with_capacity(24);
-        let _ = write!(text, "[{kind},{feed},");
-        match seen {
-            Some((first, last)) => {
-                let _ = write!(text, "{},{}]", self.now - first, self.now - last);
-            }
-            None => text.push_str("null,null]"),
-        }
+        let text = listing_text(self.now, kind, feed, seen);
         self.push(value, LISTING, &text);
+    }
+
+    /// Records listings on every core: the shards are split into ranges, and `fill` runs once
+    /// per range with a [`Listings`] that takes the values of that range only. `fill` must
+    /// offer the same listings in the same order each time it runs (every feed's, in feed
+    /// order), so that each row lists its feeds in that order, as [`IndexBuilder::listing`]
+    /// called in that order would.
+    pub fn listings_on_every_core(&mut self, fill: impl Fn(&mut Listings<'_>) + Sync) {
+        // One range per core: each range hashes every value to find its own, and the hash
+        // spreads the values evenly over the ranges.
+        let ranges = rayon::current_num_threads();
+        let per = self.shards.len().div_ceil(ranges).max(1);
+        let (now, digits) = (self.now, self.digits);
+        let prefixes: Vec<Prefixes> = self
+            .shards
+            .par_chunks_mut(per)
+            .enumerate()
+            .map(|(range, shards)| {
+                let mut listings = Listings {
+                    first: range * per,
+                    shards,
+                    now,
+                    digits,
+                    prefixes: Prefixes::default(),
+                };
+                fill(&mut listings);
+                listings.prefixes
+            })
+            .collect();
+        for (v4, v6) in prefixes {
+            self.prefixes.0.extend(v4);
+            self.prefixes.1.extend(v6);
+        }
     }
 
     /// Records what a task did with `value`.
@@ -202,21 +228,8 @@ impl IndexBuilder {
     }
 
     fn push(&mut self, value: &str, kind: u8, text: &str) {
-        if value.contains('/')
-            && !value.contains("://")
-            && let Ok(net) = value.parse::<ipnet::IpNet>()
-        {
-            match net {
-                ipnet::IpNet::V4(n) => self.prefixes.0.insert(n.prefix_len()),
-                ipnet::IpNet::V6(n) => self.prefixes.1.insert(n.prefix_len()),
-            };
-        }
-        let shard = &mut self.shards[shard_of(value, self.digits)];
-        shard.extend_from_slice(&(value.len() as u32).to_le_bytes());
-        shard.extend_from_slice(value.as_bytes());
-        shard.push(kind);
-        shard.extend_from_slice(&(text.len() as u32).to_le_bytes());
-        shard.extend_from_slice(text.as_bytes());
+        note_prefix(&mut self.prefixes, value);
+        push_fragment(&mut self.shards[shard_of(value, self.digits)], value, kind, text);
     }
 
     /// Writes `meta.json` and every shard into `<site>/lookup/`, the shards in parallel.
@@ -247,6 +260,79 @@ impl IndexBuilder {
         write_file(&dir.join("meta.json"), text.as_bytes())?;
         Ok(Written { digits, values: total, shards: values.len() })
     }
+}
+
+/// The prefix lengths of the IPv4 and IPv6 networks among the values.
+type Prefixes = (std::collections::BTreeSet<u8>, std::collections::BTreeSet<u8>);
+
+/// One range of an index's shards, taking the listings of its values
+/// ([`IndexBuilder::listings_on_every_core`]).
+pub struct Listings<'b> {
+    /// The number of the first shard of the range.
+    first: usize,
+    shards: &'b mut [Vec<u8>],
+    now: i64,
+    digits: u32,
+    prefixes: Prefixes,
+}
+
+impl Listings<'_> {
+    /// The shard, within this range, that `value` goes to; `None` when it is another
+    /// range's (and [`Listings::listing`] would not take it).
+    #[must_use]
+    pub fn slot(&self, value: &str) -> Option<usize> {
+        shard_of(value, self.digits).checked_sub(self.first).filter(|&at| at < self.shards.len())
+    }
+
+    /// Records that feed `feed` lists `value` of type `kind`, first and last seen at these
+    /// times when the ledger knows them; `slot` is [`Listings::slot`] of the value.
+    pub fn listing(
+        &mut self,
+        slot: usize,
+        value: &str,
+        kind: usize,
+        feed: usize,
+        seen: Option<(i64, i64)>,
+    ) {
+        note_prefix(&mut self.prefixes, value);
+        let text = listing_text(self.now, kind, feed, seen);
+        push_fragment(&mut self.shards[slot], value, LISTING, &text);
+    }
+}
+
+/// The row text of a listing: `[kind,feed,first,last]`, the times as seconds before `now`.
+fn listing_text(now: i64, kind: usize, feed: usize, seen: Option<(i64, i64)>) -> String {
+    let mut text = String::with_capacity(24);
+    let _ = write!(text, "[{kind},{feed},");
+    match seen {
+        Some((first, last)) => {
+            let _ = write!(text, "{},{}]", now - first, now - last);
+        }
+        None => text.push_str("null,null]"),
+    }
+    text
+}
+
+/// Adds the prefix length of `value` to `prefixes` when it is a network.
+fn note_prefix(prefixes: &mut Prefixes, value: &str) {
+    if value.contains('/')
+        && !value.contains("://")
+        && let Ok(net) = value.parse::<ipnet::IpNet>()
+    {
+        match net {
+            ipnet::IpNet::V4(n) => prefixes.0.insert(n.prefix_len()),
+            ipnet::IpNet::V6(n) => prefixes.1.insert(n.prefix_len()),
+        };
+    }
+}
+
+/// Appends one fragment `[u32 value length][value][u8 kind][u32 text length][text]`.
+fn push_fragment(shard: &mut Vec<u8>, value: &str, kind: u8, text: &str) {
+    shard.extend_from_slice(&(value.len() as u32).to_le_bytes());
+    shard.extend_from_slice(value.as_bytes());
+    shard.push(kind);
+    shard.extend_from_slice(&(text.len() as u32).to_le_bytes());
+    shard.extend_from_slice(text.as_bytes());
 }
 
 fn push_option(text: &mut String, value: Option<i64>) {
@@ -496,5 +582,47 @@ mod tests {
         .unwrap();
         assert_eq!(meta["digits"], 1);
         assert_eq!(meta["values"], 2);
+    }
+
+    #[test]
+    fn listings_made_on_every_core_keep_each_rows_feeds_in_feed_order() {
+        // Enough values for 256 shards, so that the ranges split them; each value is listed
+        // by feeds 2 then 0 (feed order, not number order) or by feed 1 alone.
+        let values: Vec<String> =
+            (0..20_000).map(|i| format!("10.{}.{}.0/24", i / 256, i % 256)).collect();
+        let feeds_of = |i: usize| if i.is_multiple_of(3) { vec![2, 0] } else { vec![1] };
+        let mut index = IndexBuilder::new(values.len(), 1000);
+        assert_eq!(index.digits(), 2);
+        index.listings_on_every_core(|listings| {
+            for feed in [2, 0, 1] {
+                for (i, value) in values.iter().enumerate() {
+                    if !feeds_of(i).contains(&feed) {
+                        continue;
+                    }
+                    if let Some(slot) = listings.slot(value) {
+                        listings.listing(slot, value, 7, feed, Some((900, 990)));
+                    }
+                }
+            }
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let written = index.write(dir.path(), &Meta::default()).unwrap();
+        assert_eq!(written.values, values.len());
+        let mut shards = std::collections::HashMap::<usize, serde_json::Value>::new();
+        for (i, value) in values.iter().enumerate() {
+            let shard = shard_of(value, 2);
+            let parsed = shards.entry(shard).or_insert_with(|| {
+                let path = dir.path().join("lookup").join(shard_path(shard, 2));
+                serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+            });
+            let expected: Vec<serde_json::Value> =
+                feeds_of(i).iter().map(|f| serde_json::json!([7, f, 100, 10])).collect();
+            assert_eq!(parsed[value.as_str()]["l"], serde_json::Value::from(expected), "{value}");
+        }
+        let meta: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("lookup/meta.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(meta["v4_prefixes"], serde_json::json!([24]));
     }
 }

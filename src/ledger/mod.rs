@@ -31,6 +31,8 @@ pub use file::LedgerError;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use crate::indicator::Indicator;
 
 /// When a feed first and last listed an indicator, in Unix seconds.
@@ -63,6 +65,19 @@ type Hasher = foldhash::fast::RandomState;
 struct FeedTable {
     id: Box<str>,
     entries: HashMap<Indicator, Seen, Hasher>,
+}
+
+impl FeedTable {
+    /// Widens the pair's stored interval to hold `seen` (sorted), or stores it; the result.
+    fn observe(&mut self, indicator: &Indicator, seen: Seen) -> Seen {
+        if let Some(stored) = self.entries.get_mut(indicator) {
+            *stored = stored.widen(seen);
+            *stored
+        } else {
+            self.entries.insert(indicator.clone(), seen);
+            seen
+        }
+    }
 }
 
 /// First and last seen times per (feed, indicator).
@@ -130,6 +145,31 @@ impl Ledger {
         self.merge(feed, indicator, Seen { first_seen: now, last_seen: now })
     }
 
+    /// [`Ledger::observe`] for many feeds at once, each feed's table on its own core: every
+    /// indicator of a `(feed, now, indicators)` batch is seen at that `now`.
+    pub fn observe_all<'i, I>(&mut self, batches: Vec<(&str, i64, I)>)
+    where
+        I: IntoIterator<Item = &'i Indicator> + Send,
+    {
+        let mut by_table: Vec<Vec<(i64, I)>> = Vec::new();
+        for (feed, now, indicators) in batches {
+            self.table_mut(feed);
+            let position = self.index[feed];
+            if by_table.len() <= position {
+                by_table.resize_with(position + 1, Vec::new);
+            }
+            by_table[position].push((now, indicators));
+        }
+        self.feeds.par_iter_mut().zip(by_table).for_each(|(table, batches)| {
+            for (now, indicators) in batches {
+                let seen = Seen { first_seen: now, last_seen: now };
+                for indicator in indicators {
+                    table.observe(indicator, seen);
+                }
+            }
+        });
+    }
+
     /// Merges known times for a pair, for example from a previously published site: the
     /// stored interval grows to hold `seen`. Returns the updated times.
     pub fn merge(&mut self, feed: &str, indicator: &Indicator, seen: Seen) -> Seen {
@@ -137,14 +177,7 @@ impl Ledger {
             first_seen: seen.first_seen.min(seen.last_seen),
             last_seen: seen.first_seen.max(seen.last_seen),
         };
-        let entries = &mut self.table_mut(feed).entries;
-        if let Some(stored) = entries.get_mut(indicator) {
-            *stored = stored.widen(seen);
-            *stored
-        } else {
-            entries.insert(indicator.clone(), seen);
-            seen
-        }
+        self.table_mut(feed).observe(indicator, seen)
     }
 
     /// The times recorded for a pair.

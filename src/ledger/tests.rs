@@ -105,6 +105,23 @@ fn observe_at_an_earlier_time_widens_instead_of_shrinking() {
 }
 
 #[test]
+fn observing_many_feeds_at_once_records_each_pair_at_its_batch_time() {
+    let mut ledger = sample();
+    let (known, new, other) = (ip("192.0.2.1"), domain("new.example"), ip("203.0.113.9"));
+    ledger.observe_all(vec![
+        ("feodo", 400, vec![&known, &new]),
+        ("fresh", 500, vec![&other]),
+        // A second batch of the same feed, at another time.
+        ("feodo", 90, vec![&known]),
+    ]);
+    assert_eq!(ledger.get("feodo", &known), Some(Seen { first_seen: 90, last_seen: 400 }));
+    assert_eq!(ledger.get("feodo", &new), Some(Seen { first_seen: 400, last_seen: 400 }));
+    assert_eq!(ledger.get("fresh", &other), Some(Seen { first_seen: 500, last_seen: 500 }));
+    assert_eq!(ledger.get("abuse", &ip("198.51.100.7")).map(|s| s.last_seen), Some(300));
+    assert_eq!(ledger.len(), 5);
+}
+
+#[test]
 fn pairs_are_kept_per_feed_and_per_type() {
     let mut ledger = Ledger::new();
     ledger.observe("a", &ip("192.0.2.1"), 100);
