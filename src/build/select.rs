@@ -131,6 +131,61 @@ pub(crate) struct Dropped<'a> {
     pub(crate) feeds: Vec<&'a str>,
 }
 
+/// What a task makes of one record of a feed, before the records of one indicator are
+/// merged.
+enum Look<'a> {
+    /// Not of the task's types, or not an address in a task of one IP version.
+    No,
+    /// An address or network of the other IP version.
+    OtherIpVersion(Cow<'a, Indicator>),
+    /// An address or network overlapping a special-purpose range.
+    Reserved(Cow<'a, Indicator>),
+    /// Taken, as this indicator, with what this record says of it.
+    Taken(Cow<'a, Indicator>, Seen),
+}
+
+/// What one record says of an indicator a task takes.
+struct Seen {
+    model: Option<usize>,
+    score: Option<f64>,
+    expires_at: Option<i64>,
+    reference_time: i64,
+    /// The first sighting of the record's own indicator in this feed, from the ledger.
+    first_seen: Option<i64>,
+    to_ids: bool,
+}
+
+/// Takes, scores and dates one record of `feed` for `task`.
+fn look<'a>(
+    project: &Project,
+    task: &Task,
+    scorer: &Scorer<'_>,
+    bases: &mut FeedBases<'a>,
+    feed: &crate::config::Feed,
+    record: &'a crate::parse::Record,
+    ledger: &Ledger,
+) -> Look<'a> {
+    let indicator = match take(task, &record.indicator) {
+        Taken::Yes(indicator) => indicator,
+        Taken::No => return Look::No,
+        Taken::OtherIpVersion(indicator) => return Look::OtherIpVersion(indicator),
+        Taken::Reserved(indicator) => return Look::Reserved(indicator),
+    };
+    let model = model_for(project, task, indicator.kind);
+    let (score, expires_at, reference_time) = match model {
+        Some(model) => {
+            let result = scorer.score(bases, record, model);
+            (Some(result.score.value), result.score.expires_at, result.reference.time)
+        }
+        None => (None, None, scorer.reference(record, feed).time),
+    };
+    // The ledger is keyed by the record's own indicator (an `ip-dst|port` value for the
+    // address a task takes from it).
+    let first_seen = ledger.get(&feed.id, &record.indicator).map(|seen| seen.first_seen);
+    let seen = Seen { model, score, expires_at, reference_time, first_seen, to_ids: record.to_ids };
+    Look::Taken(indicator, seen)
+}
+
 struct Candidate<'a> {
     score: Option<f64>,
     /// The model that scored it: the same in every feed, since it follows from the type.
@@ -156,63 +211,72 @@ pub(super) fn select<'a>(
     let scorer = Scorer::new(models, ledger, now);
     // foldhash rather than SipHash: the keys are the build's own values, and hashing millions
     // of them with SipHash showed in profiles.
-    let mut candidates: HashMap<Cow<'a, Indicator>, Candidate<'a>, Hasher> = HashMap::default();
+    // Room for every record of the task's feeds from the start: growing a map of millions
+    // rehashes it each time it doubles.
+    let records: usize = task
+        .feeds
+        .iter()
+        .filter_map(|&i| parsed.get(i).copied().flatten())
+        .map(|p| p.records.len())
+        .sum();
+    let mut candidates: HashMap<Cow<'a, Indicator>, Candidate<'a>, Hasher> =
+        HashMap::with_capacity_and_hasher(records, Hasher::default());
     let mut reserved: HashSet<Cow<'a, Indicator>, Hasher> = HashSet::default();
     let mut other_ip_version: HashSet<Cow<'a, Indicator>, Hasher> = HashSet::default();
     for &feed_index in &task.feeds {
         let Some(feed_parsed) = parsed.get(feed_index).copied().flatten() else { continue };
         let feed = &project.feeds[feed_index];
-        let mut bases = FeedBases::new(feed);
-        for record in &feed_parsed.records {
-            let indicator = match take(task, &record.indicator) {
-                Taken::Yes(indicator) => indicator,
-                Taken::No => continue,
-                Taken::OtherIpVersion(indicator) => {
+        // What the task makes of each record is worked out on every core, each thread with
+        // its own cache of base scores; only the merge by indicator runs on one.
+        let looks: Vec<Look<'a>> = feed_parsed
+            .records
+            .par_iter()
+            .with_min_len(4096)
+            .map_init(
+                || FeedBases::new(feed),
+                |bases, record| look(project, task, &scorer, bases, feed, record, ledger),
+            )
+            .collect();
+        for look in looks {
+            let (indicator, seen) = match look {
+                Look::No => continue,
+                Look::OtherIpVersion(indicator) => {
                     other_ip_version.insert(indicator);
                     continue;
                 }
-                Taken::Reserved(indicator) => {
+                Look::Reserved(indicator) => {
                     reserved.insert(indicator);
                     continue;
                 }
-            };
-            let model_index = model_for(project, task, indicator.kind);
-            let (score, expires_at, reference_time) = match model_index {
-                Some(model) => {
-                    let result = scorer.score(&mut bases, record, model);
-                    (Some(result.score.value), result.score.expires_at, result.reference.time)
-                }
-                None => (None, None, scorer.reference(record, feed).time),
+                Look::Taken(indicator, seen) => (indicator, seen),
             };
             let candidate = candidates.entry(indicator).or_insert_with(|| Candidate {
                 score: None,
-                model: model_index,
+                model: seen.model,
                 expires_at: None,
                 to_ids: false,
                 reference_time: i64::MIN,
                 first_seen: None,
                 feeds: Vec::new(),
             });
-            if let Some(value) = score {
+            if let Some(value) = seen.score {
                 // The best score's expiry; of equal scores, the latest.
                 let better = candidate.score.is_none_or(|best| value > best);
                 let equal = candidate.score == Some(value);
                 if better
                     || (equal
-                        && expires_at.is_none_or(|e| candidate.expires_at.is_some_and(|c| e > c)))
+                        && seen
+                            .expires_at
+                            .is_none_or(|e| candidate.expires_at.is_some_and(|c| e > c)))
                 {
-                    candidate.expires_at = expires_at;
+                    candidate.expires_at = seen.expires_at;
                 }
                 candidate.score = Some(candidate.score.map_or(value, |s: f64| s.max(value)));
             }
-            candidate.to_ids |= record.to_ids;
-            candidate.reference_time = candidate.reference_time.max(reference_time);
-            // The ledger is keyed by the record's own indicator (an `ip-dst|port` value for the
-            // address a task takes from it).
-            if let Some(seen) = ledger.get(&feed.id, &record.indicator) {
-                let first =
-                    candidate.first_seen.map_or(seen.first_seen, |f| f.min(seen.first_seen));
-                candidate.first_seen = Some(first);
+            candidate.to_ids |= seen.to_ids;
+            candidate.reference_time = candidate.reference_time.max(seen.reference_time);
+            if let Some(first) = seen.first_seen {
+                candidate.first_seen = Some(candidate.first_seen.map_or(first, |f| f.min(first)));
             }
             if !candidate.feeds.contains(&feed.id.as_str()) {
                 candidate.feeds.push(&feed.id);
@@ -298,7 +362,7 @@ pub(super) fn select<'a>(
     let mut unscored = 0;
     let mut in_several_feeds = 0;
     let mut by_feed: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
-    let mut keyed: Vec<(SortKey, Entry<'a>, ModelExpiry)> = Vec::with_capacity(kept.len());
+    let mut keyed: Vec<(Entry<'a>, ModelExpiry)> = Vec::with_capacity(kept.len());
     for (position, (indicator, mut candidate)) in kept.into_iter().enumerate() {
         if let Some(Some(hits)) = matched.get(position) {
             for &slot in hits {
@@ -328,7 +392,6 @@ pub(super) fn select<'a>(
         for feed in &candidate.feeds {
             *by_feed.entry((*feed).to_owned()).or_default() += 1;
         }
-        let key = SortKey::of(&indicator);
         let model_expiry = (candidate.model, candidate.expires_at);
         let entry = Entry {
             indicator,
@@ -338,15 +401,20 @@ pub(super) fn select<'a>(
             first_seen: candidate.first_seen,
             feeds: candidate.feeds,
         };
-        keyed.push((key, entry, model_expiry));
+        keyed.push((entry, model_expiry));
     }
-    keyed.sort_unstable_by(|a, b| {
+    // The output order, keyed and sorted on every core.
+    let mut keyed: Vec<(SortKey, Entry<'a>, ModelExpiry)> = keyed
+        .into_par_iter()
+        .map(|(entry, model_expiry)| (SortKey::of(&entry.indicator), entry, model_expiry))
+        .collect();
+    keyed.par_sort_unstable_by(|a, b| {
         a.0.cmp(&b.0)
             .then_with(|| a.1.indicator.value.cmp(&b.1.indicator.value))
             .then_with(|| a.1.indicator.kind.cmp(&b.1.indicator.kind))
     });
     let (entries, model_expiries): (Vec<Entry<'a>>, Vec<ModelExpiry>) =
-        keyed.into_iter().map(|(_, entry, e)| (entry, e)).unzip();
+        keyed.into_par_iter().map(|(_, entry, e)| (entry, e)).unzip();
     let removed = removed
         .into_iter()
         .map(|indicators| {

@@ -375,22 +375,57 @@ impl LeftOut {
 }
 
 /// Formats Unix seconds as RFC 3339 UTC (`2026-12-03T00:00:00Z`).
+///
+/// Every data export writes two of these per entry, so the digits are put down directly
+/// rather than through a format description; a time outside the years 0 to 9999, which
+/// RFC 3339 cannot write, is given as the number of seconds.
 #[must_use]
 pub fn rfc3339(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_else(|| unix.to_string())
+    let Some(time) = utc(unix) else { return unix.to_string() };
+    let mut text = String::with_capacity(20);
+    push_date(&mut text, &time);
+    let (hour, minute, second) = time.to_hms();
+    text.push('T');
+    push_digits(&mut text, u32::from(hour), 2);
+    text.push(':');
+    push_digits(&mut text, u32::from(minute), 2);
+    text.push(':');
+    push_digits(&mut text, u32::from(second), 2);
+    text.push('Z');
+    text
 }
 
-/// Formats Unix seconds as a calendar date (`2026-12-03`).
+/// Formats Unix seconds as a calendar date (`2026-12-03`), or the number of seconds outside
+/// the years 0 to 9999.
 #[must_use]
 pub fn date(unix: i64) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| t.format(&format).ok())
-        .unwrap_or_else(|| unix.to_string())
+    let Some(time) = utc(unix) else { return unix.to_string() };
+    let mut text = String::with_capacity(10);
+    push_date(&mut text, &time);
+    text
+}
+
+/// The UTC time of Unix seconds, when its year has four digits.
+fn utc(unix: i64) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::from_unix_timestamp(unix).ok().filter(|t| (0..=9999).contains(&t.year()))
+}
+
+/// Appends `YYYY-MM-DD`.
+fn push_date(text: &mut String, time: &time::OffsetDateTime) {
+    let (year, month, day) = time.to_calendar_date();
+    push_digits(text, year.unsigned_abs(), 4);
+    text.push('-');
+    push_digits(text, u32::from(u8::from(month)), 2);
+    text.push('-');
+    push_digits(text, u32::from(day), 2);
+}
+
+/// Appends the last `width` decimal digits of `value`, zero-padded.
+fn push_digits(text: &mut String, value: u32, width: u32) {
+    for place in (0..width).rev() {
+        let digit = (value / 10u32.pow(place)) % 10;
+        text.push(char::from(b'0' + digit as u8));
+    }
 }
 
 #[cfg(test)]
@@ -401,6 +436,33 @@ pub(crate) mod tests {
     use std::path::Path;
 
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn times_read_as_the_time_crate_writes_them_in_rfc_3339(unix in -80_000_000_000i64..300_000_000_000) {
+            let expected = time::OffsetDateTime::from_unix_timestamp(unix)
+                .ok()
+                .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+                .unwrap_or_else(|| unix.to_string());
+            proptest::prop_assert_eq!(rfc3339(unix), expected.clone());
+            let day = if expected.len() == 20 { expected[..10].to_owned() } else { unix.to_string() };
+            proptest::prop_assert_eq!(date(unix), day);
+        }
+    }
+
+    #[test]
+    fn times_are_written_as_rfc_3339_and_dates_in_four_digit_years_only() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_796_256_000), "2026-12-03T00:00:00Z");
+        assert_eq!(rfc3339(951_782_399), "2000-02-28T23:59:59Z");
+        assert_eq!(date(951_782_400), "2000-02-29");
+        // 9999-12-31T23:59:59Z is the last time with a four-digit year.
+        assert_eq!(rfc3339(253_402_300_799), "9999-12-31T23:59:59Z");
+        assert_eq!(rfc3339(253_402_300_800), "253402300800");
+        assert_eq!(rfc3339(-62_167_219_200), "0000-01-01T00:00:00Z");
+        assert_eq!(rfc3339(-62_167_219_201), "-62167219201");
+        assert_eq!(date(i64::MAX), i64::MAX.to_string());
+    }
 
     #[test]
     fn an_output_does_not_hold_what_was_skipped_or_cut_nor_what_lies_below_a_cut_unit() {
