@@ -48,7 +48,7 @@ pub(super) fn add_listings(
     feeds: &[(&str, &ParsedFeed)],
     ledger: &Ledger,
 ) {
-    index.listings_on_every_core(|listings| {
+    index.on_every_core(|listings| {
         for &(feed_id, parsed) in feeds {
             let Some(&feed) = positions.feeds.get(feed_id) else { continue };
             for record in &parsed.records {
@@ -105,7 +105,13 @@ pub(super) fn add_verdicts(
             (&*entry.indicator.value, builder.verdict_text(&verdict))
         })
         .collect();
-    index.verdict_texts(texts);
+    index.on_every_core(|range| {
+        for (value, text) in &texts {
+            if let Some(slot) = range.slot(value) {
+                range.verdict_text(slot, value, text);
+            }
+        }
+    });
     for dropped in &selection.dropped {
         let feeds = positions.feeds(&dropped.feeds);
         let lists: Vec<usize> =

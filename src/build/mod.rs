@@ -628,6 +628,10 @@ fn resident_mib() -> Option<u64> {
 }
 
 /// Writes every output of `task` from its selection, one output per core.
+///
+/// The outputs are taken heaviest first (a template, the data exports, the MISP feed), each
+/// core taking the next one as it finishes the last, so that no long output starts last and
+/// runs alone at the end.
 fn write_outputs(
     staging: &Path,
     previous: &Path,
@@ -636,29 +640,70 @@ fn write_outputs(
     now: i64,
     selection: &select::Selection<'_>,
 ) -> Result<Vec<crate::report::OutputReport>, ExportError> {
-    task.config
-        .outputs
-        .par_iter()
-        .map(|output| {
-            let started = Instant::now();
-            let written = export::write_output(
-                staging,
-                previous,
-                project,
-                task,
-                output,
-                now,
-                &selection.entries,
-            );
-            tracing::debug!(
-                task = %task.id,
-                output = %output.path,
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "Output written"
-            );
-            written
-        })
-        .collect()
+    let outputs = &task.config.outputs;
+    let mut order: Vec<usize> = (0..outputs.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(weight(outputs[i].format)));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let written: Vec<std::sync::Mutex<Option<Result<crate::report::OutputReport, ExportError>>>> =
+        outputs.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    rayon::scope(|scope| {
+        for _ in 0..rayon::current_num_threads().min(outputs.len()) {
+            scope.spawn(|_| {
+                loop {
+                    let taken = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&index) = order.get(taken) else { break };
+                    let output = &outputs[index];
+                    let started = Instant::now();
+                    let result = export::write_output(
+                        staging,
+                        previous,
+                        project,
+                        task,
+                        output,
+                        now,
+                        &selection.entries,
+                    );
+                    tracing::debug!(
+                        task = %task.id,
+                        output = %output.path,
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "Output written"
+                    );
+                    let failed = result.is_err();
+                    *written[index].lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+                        Some(result);
+                    if failed {
+                        // The build fails on this output: the others need not be written.
+                        next.store(order.len(), std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    let mut reports = Vec::with_capacity(outputs.len());
+    for slot in written {
+        match slot.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
+            Some(result) => reports.push(result?),
+            // Left unwritten after another output failed, whose error this returns.
+            None => continue,
+        }
+    }
+    Ok(reports)
+}
+
+/// How long an output of `format` takes to write, roughly, against the others: the order
+/// [`write_outputs`] takes them in.
+fn weight(format: crate::config::OutputFormat) -> u8 {
+    use crate::config::OutputFormat as F;
+    match format {
+        F::Template => 9,
+        F::Json | F::MispFeed => 8,
+        F::Zeek => 7,
+        F::Csv => 6,
+        F::PanosEdl | F::Fortigate | F::Ipset => 5,
+        F::Rpz | F::Unbound | F::Adblock | F::Dnsmasq => 4,
+        _ => 3,
+    }
 }
 
 /// A feed's files, however they were fetched: one body, or a MISP manifest and its events.

@@ -153,12 +153,12 @@ impl IndexBuilder {
         self.push(value, LISTING, &text);
     }
 
-    /// Records listings on every core: the shards are split into ranges, and `fill` runs once
-    /// per range with a [`Listings`] that takes the values of that range only. `fill` must
-    /// offer the same listings in the same order each time it runs (every feed's, in feed
-    /// order), so that each row lists its feeds in that order, as [`IndexBuilder::listing`]
-    /// called in that order would.
-    pub fn listings_on_every_core(&mut self, fill: impl Fn(&mut Listings<'_>) + Sync) {
+    /// Records listings and verdicts on every core: the shards are split into ranges, and
+    /// `fill` runs once per range with a [`ShardRange`] that takes the values of that range
+    /// only. `fill` must offer the same fragments in the same order each time it runs (every
+    /// feed's listings in feed order, say), so that each row holds them in that order, as
+    /// [`IndexBuilder::listing`] and [`IndexBuilder::verdict`] called in that order would.
+    pub fn on_every_core(&mut self, fill: impl Fn(&mut ShardRange<'_>) + Sync) {
         // One range per core: each range hashes every value to find its own, and the hash
         // spreads the values evenly over the ranges.
         let ranges = rayon::current_num_threads();
@@ -169,15 +169,15 @@ impl IndexBuilder {
             .par_chunks_mut(per)
             .enumerate()
             .map(|(range, shards)| {
-                let mut listings = Listings {
+                let mut part = ShardRange {
                     first: range * per,
                     shards,
                     now,
                     digits,
                     prefixes: Prefixes::default(),
                 };
-                fill(&mut listings);
-                listings.prefixes
+                fill(&mut part);
+                part.prefixes
             })
             .collect();
         for (v4, v6) in prefixes {
@@ -192,15 +192,7 @@ impl IndexBuilder {
         self.push(value, VERDICT, &text);
     }
 
-    /// Records verdicts made beforehand with [`IndexBuilder::verdict_text`] (on several cores),
-    /// as `(value, text)` pairs.
-    pub fn verdict_texts<'v>(&mut self, texts: impl IntoIterator<Item = (&'v str, String)>) {
-        for (value, text) in texts {
-            self.push(value, VERDICT, &text);
-        }
-    }
-
-    /// The row text of a verdict, for [`IndexBuilder::verdict_texts`].
+    /// The row text of a verdict, for [`ShardRange::verdict_text`].
     #[must_use]
     pub fn verdict_text(&self, verdict: &Verdict<'_>) -> String {
         let mut text = String::with_capacity(48);
@@ -265,9 +257,9 @@ impl IndexBuilder {
 /// The prefix lengths of the IPv4 and IPv6 networks among the values.
 type Prefixes = (std::collections::BTreeSet<u8>, std::collections::BTreeSet<u8>);
 
-/// One range of an index's shards, taking the listings of its values
-/// ([`IndexBuilder::listings_on_every_core`]).
-pub struct Listings<'b> {
+/// One range of an index's shards, taking the fragments of its values
+/// ([`IndexBuilder::on_every_core`]).
+pub struct ShardRange<'b> {
     /// The number of the first shard of the range.
     first: usize,
     shards: &'b mut [Vec<u8>],
@@ -276,16 +268,16 @@ pub struct Listings<'b> {
     prefixes: Prefixes,
 }
 
-impl Listings<'_> {
+impl ShardRange<'_> {
     /// The shard, within this range, that `value` goes to; `None` when it is another
-    /// range's (and [`Listings::listing`] would not take it).
+    /// range's (and this range would not take it).
     #[must_use]
     pub fn slot(&self, value: &str) -> Option<usize> {
         shard_of(value, self.digits).checked_sub(self.first).filter(|&at| at < self.shards.len())
     }
 
     /// Records that feed `feed` lists `value` of type `kind`, first and last seen at these
-    /// times when the ledger knows them; `slot` is [`Listings::slot`] of the value.
+    /// times when the ledger knows them; `slot` is [`ShardRange::slot`] of the value.
     pub fn listing(
         &mut self,
         slot: usize,
@@ -297,6 +289,13 @@ impl Listings<'_> {
         note_prefix(&mut self.prefixes, value);
         let text = listing_text(self.now, kind, feed, seen);
         push_fragment(&mut self.shards[slot], value, LISTING, &text);
+    }
+
+    /// Records a verdict made beforehand with [`IndexBuilder::verdict_text`]; `slot` is
+    /// [`ShardRange::slot`] of the value.
+    pub fn verdict_text(&mut self, slot: usize, value: &str, text: &str) {
+        note_prefix(&mut self.prefixes, value);
+        push_fragment(&mut self.shards[slot], value, VERDICT, text);
     }
 }
 
@@ -593,7 +592,7 @@ mod tests {
         let feeds_of = |i: usize| if i.is_multiple_of(3) { vec![2, 0] } else { vec![1] };
         let mut index = IndexBuilder::new(values.len(), 1000);
         assert_eq!(index.digits(), 2);
-        index.listings_on_every_core(|listings| {
+        index.on_every_core(|listings| {
             for feed in [2, 0, 1] {
                 for (i, value) in values.iter().enumerate() {
                     if !feeds_of(i).contains(&feed) {

@@ -327,6 +327,9 @@ pub struct LeftOut {
     cut: std::collections::HashSet<String, foldhash::quality::RandomState>,
     /// The cut blocks of addresses, as ranges: one look-up per address however many were cut.
     cut_nets: AddressSet,
+    /// The texts of those blocks, as [`value_key`]s: a value of another type that reads the
+    /// same is left out too.
+    cut_net_texts: std::collections::HashSet<u64, foldhash::fast::RandomState>,
 }
 
 impl LeftOut {
@@ -335,12 +338,20 @@ impl LeftOut {
         LeftOut { skipped: skips.values().clone(), ..LeftOut::default() }
     }
 
-    /// Records the units the budget cut, as the companion file names them.
+    /// Records the units the budget cut, as the companion file names them: a block of
+    /// addresses as ranges only, any other unit as its text.
     pub(crate) fn add_cuts<'u>(&mut self, units: impl IntoIterator<Item = &'u str>) {
         let mut nets = Vec::new();
         for unit in units {
-            nets.extend(parse_net(unit));
-            self.cut.insert(unit.to_owned());
+            match parse_net(unit) {
+                Some(net) => {
+                    nets.push(net);
+                    self.cut_net_texts.insert(value_key(unit));
+                }
+                None => {
+                    self.cut.insert(unit.to_owned());
+                }
+            }
         }
         self.cut_nets.extend(&AddressSet::from_nets(&nets));
     }
@@ -352,25 +363,29 @@ impl LeftOut {
         if !self.skipped.is_empty() && self.skipped.contains(&value_key(value)) {
             return false;
         }
-        if self.cut.is_empty() {
+        if self.cut.is_empty() && self.cut_nets.is_empty() {
             return true;
         }
-        if self.cut.contains(value) {
+        if indicator.kind.family() == crate::indicator::Family::Ip {
+            // An address or network is left out when a cut block holds it.
+            return match syntax::value_net(value.split('|').next().unwrap_or(value)) {
+                Some(net) => !self.cut_nets.contains(&net),
+                None => !self.cut.contains(value),
+            };
+        }
+        // A value of another type is left out when its own line was cut (a `text` that reads
+        // as an address, too).
+        if self.cut.contains(value)
+            || (!self.cut_net_texts.is_empty() && self.cut_net_texts.contains(&value_key(value)))
+        {
             return false;
         }
-        match indicator.kind.family() {
-            crate::indicator::Family::Ip => {
-                match syntax::value_net(value.split('|').next().unwrap_or(value)) {
-                    Some(net) => !self.cut_nets.contains(&net),
-                    None => true,
-                }
-            }
-            crate::indicator::Family::Url => {
-                let bare = value.split_once("://").map_or(value, |(_, rest)| rest);
-                !self.cut.contains(bare)
-            }
-            _ => !value.match_indices('.').any(|(at, _)| self.cut.contains(&value[at + 1..])),
+        if indicator.kind.family() == crate::indicator::Family::Url {
+            let bare = value.split_once("://").map_or(value, |(_, rest)| rest);
+            return !self.cut.contains(bare);
         }
+        // A name below a cut name.
+        !value.match_indices('.').any(|(at, _)| self.cut.contains(&value[at + 1..]))
     }
 }
 
@@ -481,6 +496,9 @@ pub(crate) mod tests {
         assert!(holds(AttrType::Hostname, "www.kept.example"));
         assert!(!holds(AttrType::Url, "https://bad.example/path"));
         assert!(holds(AttrType::Url, "https://bad.example/other"));
+        // A value of another type that reads as a cut block is left out by its text alone.
+        assert!(!holds(AttrType::Text, "198.51.100.0/24"));
+        assert!(holds(AttrType::Text, "198.51.100.7"));
     }
 
     /// An entry for `indicator`: IDS flag set, unscored, seen at 0, no feeds.
