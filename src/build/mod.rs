@@ -682,10 +682,10 @@ fn write_outputs(
     });
     let mut reports = Vec::with_capacity(outputs.len());
     for slot in written {
-        match slot.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
-            Some(result) => reports.push(result?),
-            // Left unwritten after another output failed, whose error this returns.
-            None => continue,
+        // An empty slot was left unwritten after another output failed, whose error this
+        // returns.
+        if let Some(result) = slot.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
+            reports.push(result?);
         }
     }
     Ok(reports)

@@ -141,11 +141,11 @@ enum Look<'a> {
     /// An address or network overlapping a special-purpose range.
     Reserved(Cow<'a, Indicator>),
     /// Taken, as this indicator, with what this record says of it.
-    Taken(Cow<'a, Indicator>, Seen),
+    Taken(Cow<'a, Indicator>, Reading),
 }
 
 /// What one record says of an indicator a task takes.
-struct Seen {
+struct Reading {
     model: Option<usize>,
     score: Option<f64>,
     expires_at: Option<i64>,
@@ -182,8 +182,9 @@ fn look<'a>(
     // The ledger is keyed by the record's own indicator (an `ip-dst|port` value for the
     // address a task takes from it).
     let first_seen = ledger.get(&feed.id, &record.indicator).map(|seen| seen.first_seen);
-    let seen = Seen { model, score, expires_at, reference_time, first_seen, to_ids: record.to_ids };
-    Look::Taken(indicator, seen)
+    let reading =
+        Reading { model, score, expires_at, reference_time, first_seen, to_ids: record.to_ids };
+    Look::Taken(indicator, reading)
 }
 
 struct Candidate<'a> {
@@ -222,7 +223,9 @@ pub(super) fn select<'a>(
     let mut candidates: HashMap<Cow<'a, Indicator>, Candidate<'a>, Hasher> =
         HashMap::with_capacity_and_hasher(records, Hasher::default());
     let mut reserved: HashSet<Cow<'a, Indicator>, Hasher> = HashSet::default();
-    let mut other_ip_version: HashSet<Cow<'a, Indicator>, Hasher> = HashSet::default();
+    // Only counted, distinct: gathered, then sorted and deduplicated on every core, which
+    // costs less than a set when a feed lists millions of the other version.
+    let mut other_ip_version: Vec<Cow<'a, Indicator>> = Vec::new();
     for &feed_index in &task.feeds {
         let Some(feed_parsed) = parsed.get(feed_index).copied().flatten() else { continue };
         let feed = &project.feeds[feed_index];
@@ -241,7 +244,7 @@ pub(super) fn select<'a>(
             let (indicator, seen) = match look {
                 Look::No => continue,
                 Look::OtherIpVersion(indicator) => {
-                    other_ip_version.insert(indicator);
+                    other_ip_version.push(indicator);
                     continue;
                 }
                 Look::Reserved(indicator) => {
@@ -440,7 +443,7 @@ pub(super) fn select<'a>(
         unscored,
         unscored_dropped,
         reserved: reserved.len() as u64,
-        other_ip_version: other_ip_version.len() as u64,
+        other_ip_version: distinct(other_ip_version),
         in_several_feeds,
         by_feed,
         warninglisted,
@@ -449,6 +452,13 @@ pub(super) fn select<'a>(
         scored: model_expiries,
         dropped,
     }
+}
+
+/// The number of distinct indicators of `all`.
+fn distinct(mut all: Vec<Cow<'_, Indicator>>) -> u64 {
+    all.par_sort_unstable();
+    all.dedup();
+    all.len() as u64
 }
 
 /// Whether a task takes a record's indicator, before any score.
