@@ -5,7 +5,10 @@
 //! not tell two builds apart while it stays `0.1.0` across commits, so this script hashes
 //! what decides how a body is read: every file of `src/` and `data/` (the vendored lists of
 //! top-level domains and public suffixes) and `Cargo.lock` (the versions of `idna`, `url`,
-//! `csv` and the other crates the parsers call). The digest reaches the code as the
+//! `csv` and the other crates the parsers call). A build that finds nothing changed since
+//! the last one (`src/build/unchanged.rs`) relies on it too, for everything the program
+//! writes: so `templates/` and `docs/`, which the site embeds, are hashed as well. The
+//! digest reaches the code as the
 //! environment variable `FEEDSMITH_SOURCE_DIGEST`, and Cargo runs the script again when one
 //! of these files changes.
 //!
@@ -19,7 +22,7 @@ use std::path::{Path, PathBuf};
 fn main() {
     let root = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
     let mut files = Vec::new();
-    for folder in ["src", "data"] {
+    for folder in ["src", "data", "templates", "docs"] {
         collect(&root.join(folder), &mut files);
         println!("cargo::rerun-if-changed={folder}");
     }

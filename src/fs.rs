@@ -108,6 +108,18 @@ fn sync_dir(dir: &Path) {
     let _ = dir;
 }
 
+/// Opens `path` for reading when it is a regular file (after symbolic links). Anything else
+/// is refused before it is opened: a named pipe would block the build until someone writes
+/// to it, a device such as `/dev/zero` never ends.
+pub(crate) fn open_regular(path: &Path) -> io::Result<std::fs::File> {
+    let kind = std::fs::metadata(path)?.file_type();
+    if !kind.is_file() {
+        let what = if kind.is_dir() { "a folder" } else { "not a regular file" };
+        return Err(io::Error::other(format!("it is {what}")));
+    }
+    std::fs::File::open(path)
+}
+
 /// The one key read before the rest of a versioned JSON file.
 #[derive(serde::Deserialize)]
 struct FormatKey {

@@ -13,7 +13,6 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use feedsmith::build::{self, BuildOptions, FetchMode, Reporter};
 use feedsmith::config;
-use feedsmith::report::FeedStatus;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use tracing_subscriber::EnvFilter;
 
@@ -261,6 +260,10 @@ struct BuildArgs {
     /// network even with `--offline` or `--replay`.
     #[arg(long, value_name = "URL|DIR")]
     state_from: Option<String>,
+    /// Build in full even when nothing changed since the last build (by default a build on
+    /// the same data, definitions, program and `--now` as the last one keeps its outputs).
+    #[arg(long)]
+    force: bool,
 }
 
 /// How the process ends. The numbers are part of feedsmith's interface (README, "Exit codes").
@@ -665,7 +668,8 @@ fn build_command(
         Some(Ok(source)) => Some(source),
         None => None,
     };
-    let options = BuildOptions { now, fetch, output_dir: args.out.clone(), state_from };
+    let options =
+        BuildOptions { now, fetch, output_dir: args.out.clone(), state_from, force: args.force };
     let show_progress =
         !global.no_progress && global.verbose == 0 && std::io::stderr().is_terminal();
     let progress = Progress::new(show_progress);
@@ -673,39 +677,28 @@ fn build_command(
     let outcome = build::run(project, &options, &progress).context("the build failed")?;
     progress.finish();
 
-    let report = &outcome.report;
-    let ok = report.count_status(FeedStatus::Ok);
-    let empty = report.count_status(FeedStatus::Empty);
-    let failed = report.count_status(FeedStatus::Error);
-    let stale = report.feeds.iter().filter(|f| f.stale).count();
+    let summary = &outcome.summary;
+    let unchanged = if outcome.unchanged {
+        format!(" (unchanged since the build at {}: nothing changed)", summary.now)
+    } else {
+        String::new()
+    };
     printer::out(&format!(
-        "Built {} in {:.1}s: {} feeds ({ok} ok, {empty} empty, {failed} failed, {stale} on last good data), {} tasks, {} outputs.",
+        "Built {} in {:.1}s{unchanged}: {} feeds ({} ok, {} empty, {} failed, {} on last good data), {} tasks, {} outputs.",
         outcome.output_dir.display(),
         started.elapsed().as_secs_f64(),
-        report.feeds.len(),
-        report.tasks.len(),
-        report.tasks.iter().map(|t| t.outputs.len()).sum::<usize>(),
+        summary.feeds,
+        summary.ok,
+        summary.empty,
+        summary.failed,
+        summary.stale,
+        summary.tasks,
+        summary.outputs,
     ));
-    for feed in report.feeds.iter().filter(|f| f.error.is_some()) {
-        let using = if feed.stale { " (its last good data stands in)" } else { "" };
-        printer::out(&format!(
-            "  {}: {}: {}{using}",
-            feed.status.as_str(),
-            feed.id,
-            feed.error.as_deref().unwrap_or("")
-        ));
+    for problem in &summary.problems {
+        printer::out(&format!("  {problem}"));
     }
-    let outputs = report.tasks.iter().flat_map(|t| &t.outputs);
-    let mut failed_outputs = 0;
-    for output in outputs.filter(|o| o.error.is_some()) {
-        failed_outputs += 1;
-        printer::out(&format!(
-            "  output {}: {}",
-            output.path,
-            output.error.as_deref().unwrap_or("")
-        ));
-    }
-    if failed > 0 || stale > 0 || failed_outputs > 0 {
+    if summary.failed > 0 || summary.stale > 0 || summary.failed_outputs > 0 {
         return Ok(ExitStatus::FeedsFailed);
     }
     Ok(ExitStatus::Success)

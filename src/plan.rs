@@ -383,6 +383,7 @@ fn build_side(
         fetch: options.fetch.clone(),
         output_dir: Some(output.clone()),
         state_from: None,
+        force: false,
     };
     build::run(&project, &build_options, &Silent)
         .map_err(|e| PlanError::Build { side: side.to_owned(), message: e.to_string() })?;

@@ -71,6 +71,9 @@ mod state;
 // Template outputs and the data exports through whole builds: first and last seen from two
 // builds a day apart, a template failing on the data, templates linked from outside.
 mod templates;
+// A build on the same inputs as the last keeps its outputs; any changed input, state or
+// output folder, or `--force`, makes a full build.
+mod unchanged;
 // Shared helpers: copying a project, running the binary, reading outputs.
 mod util;
 // Warning lists through a whole build: removals per list in the outputs, report and site.

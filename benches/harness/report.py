@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Reads what benches/harness/run.sh measured and prints it as a table and as JSON.
 
-Inputs, in the bench folder (target/bench/): `{build,rebuild}-N.time` (the report of
-`/usr/bin/time -v`), `{build,rebuild}-N.code` (the exit code), and the built project: its
+Inputs, in the bench folder (target/bench/): `{build,rebuild,next-day}-N.time` (the report of
+`/usr/bin/time -v`), `{build,rebuild,next-day}-N.code` (the exit code), and the built project: its
 bench.json (what the generator wrote), site/report.json, site/index.html and site/lookup/.
 """
 
@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-RUNS = ("build", "rebuild")
+RUNS = ("build", "rebuild", "next-day")
 
 
 def read_time(path: Path) -> dict:

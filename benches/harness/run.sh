@@ -10,7 +10,11 @@
 # 3. removes the project's output, cache and state, then runs, each under `/usr/bin/time -v`:
 #    - "build":   a first build (`build --offline --now NOW --no-progress`; the feeds are local
 #                 files, so no network is needed, and --offline makes sure of it);
-#    - "rebuild": the same command again with nothing changed;
+#    - "rebuild": the same command again with nothing changed (the build finds that nothing
+#                 changed and keeps its outputs, src/build/unchanged.rs);
+#    - "next-day": a build one day later (`--now` NOW + 1 day) with no feed changed: every
+#                 parse is taken from the cache, everything after it runs, as decay and
+#                 expiry moved;
 # 4. prints wall time and peak memory of both, the figures of the site that issue #7 bounds
 #    (largest file and number of files under site/lookup/, size of site/index.html), and
 #    writes them all to target/bench/result-INDICATORS.json.
@@ -67,16 +71,22 @@ fi
 # A first build: no output, cache or state of an earlier run.
 rm -rf "$project/site" "$project/.feedsmith"
 
-# Runs one build under /usr/bin/time -v; writes its log and the time report.
+next_day="$(python3 -c "
+import datetime as dt, sys
+t = dt.datetime.fromisoformat(sys.argv[1].replace('Z', '+00:00')) + dt.timedelta(days=1)
+print(t.strftime('%Y-%m-%dT%H:%M:%SZ'))" "$now")"
+
+# Runs one build at time $2 under /usr/bin/time -v; writes its log and the time report.
 timed_build() {
     local name="$1"
+    local at="$2"
     local log="$bench/$name-$indicators.log"
     echo "==> feedsmith build ($name)" >&2
     local code=0
     # The machine may be shared: the load before the build says how much it competed.
     cut -d' ' -f1-3 /proc/loadavg >"$bench/$name-$indicators.load"
     /usr/bin/time -v -o "$bench/$name-$indicators.time" \
-        "$feedsmith" --root "$project" --no-progress build --offline --now "$now" \
+        "$feedsmith" --root "$project" --no-progress build --offline --now "$at" \
         >"$log" 2>&1 || code=$?
     echo "$code" >"$bench/$name-$indicators.code"
     if [[ "$code" != 0 ]]; then
@@ -84,8 +94,9 @@ timed_build() {
         tail -n 5 "$log" | sed 's/^/    /' >&2
     fi
 }
-timed_build build
-timed_build rebuild
+timed_build build "$now"
+timed_build rebuild "$now"
+timed_build next-day "$next_day"
 
 python3 "$harness/report.py" --bench "$bench" --project "$project" \
     --indicators "$indicators" --out "$result"

@@ -33,6 +33,7 @@ mod parse_cache;
 mod score;
 mod select;
 mod state;
+mod unchanged;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -81,6 +82,8 @@ pub struct BuildOptions {
     /// Where to recover a damaged or missing state from, before the output folder's own
     /// published copy.
     pub state_from: Option<StateSource>,
+    /// Build in full even when nothing changed since the last build (see [`unchanged`]).
+    pub force: bool,
 }
 
 /// Progress events, for a terminal progress bar or nothing.
@@ -109,13 +112,71 @@ pub struct Silent;
 
 impl Reporter for Silent {}
 
-/// The result of a build that wrote its outputs.
+/// The result of a build: its outputs written, or found already written.
 #[derive(Debug)]
 pub struct BuildOutcome {
-    /// What happened.
-    pub report: BuildReport,
+    /// What the build has to say.
+    pub summary: BuildSummary,
     /// The folder that now holds the outputs.
     pub output_dir: PathBuf,
+    /// Nothing changed since the last build, whose outputs stand: nothing was written
+    /// (see [`unchanged`]).
+    pub unchanged: bool,
+}
+
+/// What a build says when it ends: its counts, and a line per feed or output that failed.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BuildSummary {
+    /// The build's reference time, RFC 3339.
+    pub now: String,
+    /// Enabled feeds.
+    pub feeds: usize,
+    /// Feeds read with data.
+    pub ok: usize,
+    /// Feeds read empty.
+    pub empty: usize,
+    /// Feeds that failed.
+    pub failed: usize,
+    /// Feeds whose last good data stands in.
+    pub stale: usize,
+    /// Tasks.
+    pub tasks: usize,
+    /// Outputs, written or not.
+    pub outputs: usize,
+    /// Outputs that could not be written.
+    pub failed_outputs: usize,
+    /// One line per failed feed, then per failed output.
+    pub problems: Vec<String>,
+}
+
+impl BuildSummary {
+    /// The summary of a build's report.
+    #[must_use]
+    pub fn of(report: &BuildReport) -> BuildSummary {
+        let feeds = report.feeds.iter().filter(|f| f.error.is_some()).map(|feed| {
+            let using = if feed.stale { " (its last good data stands in)" } else { "" };
+            let why = feed.error.as_deref().unwrap_or("");
+            format!("{}: {}: {why}{using}", feed.status.as_str(), feed.id)
+        });
+        let failed_outputs: Vec<String> = report
+            .tasks
+            .iter()
+            .flat_map(|t| &t.outputs)
+            .filter_map(|o| Some(format!("output {}: {}", o.path, o.error.as_deref()?)))
+            .collect();
+        BuildSummary {
+            now: report.now.clone(),
+            feeds: report.feeds.len(),
+            ok: report.count_status(FeedStatus::Ok),
+            empty: report.count_status(FeedStatus::Empty),
+            failed: report.count_status(FeedStatus::Error),
+            stale: report.feeds.iter().filter(|f| f.stale).count(),
+            tasks: report.tasks.len(),
+            outputs: report.tasks.iter().map(|t| t.outputs.len()).sum(),
+            failed_outputs: failed_outputs.len(),
+            problems: feeds.chain(failed_outputs).collect(),
+        }
+    }
 }
 
 /// Why a build could not write its outputs.
@@ -211,19 +272,40 @@ struct FeedsRead {
     health: Health,
 }
 
-/// The first stages of a build: fetches every enabled feed (in parallel, bounded by the
-/// fetch concurrency), parses the bodies (in parallel on the CPU), and decides per feed
-/// whether its fresh data or its last good data is used. With [`Writes::Never`] nothing is
-/// written: not the cache, not the last good data, not the history (which a build saves
-/// itself, after its outputs).
+/// One enabled feed as fetched, before its files are parsed.
+struct Arrived {
+    index: usize,
+    fetched: Result<Fetched, Failure>,
+    /// The files, the event files that failed, and the key of their parse, when the fetch
+    /// worked.
+    files: Option<(FeedFiles, Vec<String>, parse_cache::Key)>,
+}
+
+/// The first stages of a build: fetches every enabled feed and parses the bodies, then
+/// decides per feed whether its fresh data or its last good data is used
+/// ([`fetch_feeds`], then [`parse_feeds`]).
 fn read_feeds(
     project: &Project,
     fetch: &FetchMode,
     now: i64,
     reporter: &dyn Reporter,
     writes: Writes,
-    mut health: Health,
+    health: Health,
 ) -> Result<FeedsRead, BuildError> {
+    let arrived = fetch_feeds(project, fetch, now, reporter, writes)?;
+    Ok(parse_feeds(project, arrived, now, reporter, writes, health))
+}
+
+/// Fetches every enabled feed (in parallel, bounded by the fetch concurrency) and computes
+/// the key of each one's parse (in parallel on the CPU). With [`Writes::Never`] the cache is
+/// only read.
+fn fetch_feeds(
+    project: &Project,
+    fetch: &FetchMode,
+    now: i64,
+    reporter: &dyn Reporter,
+    writes: Writes,
+) -> Result<Vec<Arrived>, BuildError> {
     let settings = &project.settings;
     let mode = match fetch {
         FetchMode::Online => Mode::Online,
@@ -238,7 +320,6 @@ fn read_feeds(
     let cache = if matches!(mode, Mode::Replay(_)) { cache.stamped_at(now) } else { cache };
     let fetcher = Fetcher::new(mode, cache, settings)?;
 
-    // Fetch.
     let enabled: Vec<usize> = project.enabled_feeds().map(|(i, _)| i).collect();
     reporter.fetching(enabled.len());
     let started = Instant::now();
@@ -248,41 +329,60 @@ fn read_feeds(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "Fetched feeds"
     );
+    let started = Instant::now();
+    let parse_cache = parse_cache::ParseCache::new(&settings.state_dir, writes);
+    let mut arrived: Vec<Arrived> = gathered
+        .into_par_iter()
+        .map(|(index, gathered)| match gathered {
+            Err(e) => Arrived { index, fetched: Err(e), files: None },
+            Ok(gathered) => {
+                let summary = Fetched {
+                    as_of: gathered.as_of(),
+                    origin: gathered.origin(),
+                    http_status: gathered.status(),
+                    bytes: gathered.bytes(),
+                    duration_ms: gathered.elapsed_ms(),
+                };
+                let (files, failures) = FeedFiles::from_gathered(gathered);
+                let key = parse_cache.key(&project.feeds[index], &files, &failures);
+                Arrived { index, fetched: Ok(summary), files: Some((files, failures, key)) }
+            }
+        })
+        .collect();
+    arrived.sort_by_key(|feed| feed.index);
+    tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "Fetched files hashed");
+    Ok(arrived)
+}
 
-    // Parse, in parallel, unless a feed's files are those of its cached parse; bodies are kept
-    // until the decision on last good data.
+/// Parses the fetched files, in parallel, unless a feed's files are those of its cached
+/// parse, then keeps or replaces each feed's last good data. With [`Writes::Never`] nothing
+/// is written: not the parse cache, not the last good data, not the history (which a build
+/// saves itself, after its outputs).
+fn parse_feeds(
+    project: &Project,
+    arrived: Vec<Arrived>,
+    now: i64,
+    reporter: &dyn Reporter,
+    writes: Writes,
+    mut health: Health,
+) -> FeedsRead {
+    let settings = &project.settings;
     reporter.stage("parse");
     let started = Instant::now();
     let parse_cache = parse_cache::ParseCache::new(&settings.state_dir, writes);
     parse_cache.forget_others(project.feeds.iter().map(|feed| feed.id.as_str()));
-    let mut parsed_feeds: Vec<FreshFeed> = gathered
+    // Bodies are kept until the decision on last good data.
+    let parsed_feeds: Vec<FreshFeed> = arrived
         .into_par_iter()
-        .map(|(index, gathered)| {
-            let feed = &project.feeds[index];
-            match gathered {
-                Err(e) => FreshFeed { index, fetched: Err(e), files: None, parse_reused: false },
-                Ok(gathered) => {
-                    let fetch_summary = Fetched {
-                        as_of: gathered.as_of(),
-                        origin: gathered.origin(),
-                        http_status: gathered.status(),
-                        bytes: gathered.bytes(),
-                        duration_ms: gathered.elapsed_ms(),
-                    };
-                    let (files, failures) = FeedFiles::from_gathered(gathered);
-                    let parse_cache::Parsed { parsed, reused } =
-                        parse_cache.parse(feed, &files, &failures);
-                    FreshFeed {
-                        index,
-                        fetched: Ok(fetch_summary),
-                        files: Some((files, parsed)),
-                        parse_reused: reused,
-                    }
-                }
+        .map(|Arrived { index, fetched, files }| match files {
+            None => FreshFeed { index, fetched, files: None, parse_reused: false },
+            Some((files, failures, key)) => {
+                let parse_cache::Parsed { parsed, reused } =
+                    parse_cache.parse(&project.feeds[index], &files, &failures, &key);
+                FreshFeed { index, fetched, files: Some((files, parsed)), parse_reused: reused }
             }
         })
         .collect();
-    parsed_feeds.sort_by_key(|fresh| fresh.index);
     tracing::info!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         rss_mib = resident_mib(),
@@ -305,7 +405,7 @@ fn read_feeds(
             FeedResult { index, parse_reused, ..result }
         })
         .collect();
-    Ok(FeedsRead { results, health })
+    FeedsRead { results, health }
 }
 
 /// When this build confirmed a feed's data, for the ledger: the build time, or the time its
@@ -325,10 +425,25 @@ pub fn run(
     let output_dir = options.output_dir.clone().unwrap_or_else(|| settings.output_dir.clone());
     // The state: damage is recovered from the previous copies, then from the published
     // state (`--state-from`, then the last build's output folder).
+    let arrived = fetch_feeds(project, &options.fetch, options.now, reporter, Writes::Allowed)?;
+    // A build run again on the same inputs would write what is in place.
+    let key = unchanged::key(project, options, &arrived);
+    if let Some(summary) = key
+        .as_deref()
+        .filter(|_| !options.force)
+        .and_then(|key| unchanged::check(&settings.state_dir, &output_dir, key))
+    {
+        tracing::info!(
+            built = summary.now,
+            "Nothing changed since the last build; its outputs stand as they are"
+        );
+        return Ok(BuildOutcome { summary, output_dir, unchanged: true });
+    }
+    unchanged::forget(&settings.state_dir);
     let state::State { mut ledger, mut history, health, mut notes, damaged } =
         state::load(settings, options.state_from.as_ref(), &output_dir);
     let FeedsRead { results, health } =
-        read_feeds(project, &options.fetch, options.now, reporter, Writes::Allowed, health)?;
+        parse_feeds(project, arrived, options.now, reporter, Writes::Allowed, health);
 
     // A build with no data at all must not replace a good output with empty lists.
     let nothing_usable = !results.is_empty()
@@ -615,7 +730,11 @@ pub fn run(
         save_ms = started.elapsed().as_millis() as u64,
         "Swapped in and state saved"
     );
-    Ok(BuildOutcome { report, output_dir })
+    let summary = BuildSummary::of(&report);
+    if let Some(key) = &key {
+        unchanged::record(&settings.state_dir, &output_dir, key, &summary);
+    }
+    Ok(BuildOutcome { summary, output_dir, unchanged: false })
 }
 
 /// The memory the process holds now (resident set, MiB), for the stage logs; `None` where

@@ -43,6 +43,8 @@ const LEDGER: &str = "ledger";
 const HISTORY: &str = "history.json";
 /// The feeds' health's file name.
 const HEALTH: &str = "feeds.json";
+/// The files a build saves in the state folder.
+pub(super) const FILES: [&str; 3] = [LEDGER, HISTORY, HEALTH];
 
 /// The largest manifest read: it lists three files.
 const MAX_MANIFEST_BYTES: u64 = 1024 * 1024;
@@ -515,7 +517,7 @@ struct Problem {
 
 /// Reads and parses a local state file.
 fn read_local<T>(path: &Path, kind: &Kind<T>) -> Result<T, Problem> {
-    let read = open_regular(path).and_then(|mut file| {
+    let read = crate::fs::open_regular(path).and_then(|mut file| {
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map(|_| bytes)
     });
@@ -746,7 +748,7 @@ impl<'a> Published<'a> {
             StateSource::Path(dir) => {
                 let path = dir.join(name);
                 let origin = path.display().to_string();
-                let file = open_regular(&path).map_err(|e| {
+                let file = crate::fs::open_regular(&path).map_err(|e| {
                     if e.kind() == std::io::ErrorKind::NotFound {
                         format!("{MISSING} `{origin}`")
                     } else {
@@ -795,18 +797,6 @@ impl<'a> Published<'a> {
         });
         net.as_ref().map_err(Clone::clone)
     }
-}
-
-/// Opens `path` for reading when it is a regular file (after symbolic links). Anything else
-/// is refused before it is opened: a named pipe would block the build until someone writes
-/// to it, a device such as `/dev/zero` never ends.
-fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
-    let kind = std::fs::metadata(path)?.file_type();
-    if !kind.is_file() {
-        let what = if kind.is_dir() { "a folder" } else { "not a regular file" };
-        return Err(std::io::Error::other(format!("it is {what}")));
-    }
-    std::fs::File::open(path)
 }
 
 /// How a message about a file that is not there starts.

@@ -41,11 +41,12 @@ pub use feed::{
     MispRules,
 };
 pub use load::load;
-pub(crate) use load::parse_yaml;
+pub(crate) use load::{DECAY_DIR, FEEDS_DIR, PROJECT_FILE, TASKS_DIR, parse_yaml};
 pub use project::{FetchConfig, ProjectConfig};
 pub use task::{EventMode, ListType, OutputConfig, OutputFormat, SelectConfig, TaskConfig};
 pub use template::TemplateSyntax;
 pub(crate) use validate::output_problems;
+pub(crate) use warninglist::WARNINGLISTS_DIR;
 pub use warninglist::WarningListFile;
 
 use std::collections::BTreeMap;

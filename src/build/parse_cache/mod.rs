@@ -76,7 +76,14 @@ impl Program {
 
 /// The key of a parse: what it was made from, hashed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Key([u8; 32]);
+pub(super) struct Key([u8; 32]);
+
+impl Key {
+    /// The digest's bytes.
+    pub(super) fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
 
 /// The feeds' cached parses in a state folder.
 #[derive(Clone, Debug)]
@@ -111,23 +118,32 @@ impl ParseCache {
         ParseCache { dir: state_dir.join(FOLDER), writes, program: Program::THIS }
     }
 
+    /// The key under which the parse of `feed`'s `files` is cached: what [`ParseCache::parse`]
+    /// is given, computed once per build (hashing the bodies is most of its cost).
+    pub(super) fn key(&self, feed: &Feed, files: &FeedFiles, failures: &[String]) -> Key {
+        key(&self.program, feed, &files.named(), failures)
+    }
+
     /// Parses a feed's files, or takes the parse the cache holds of the very same files,
-    /// definition and program. A fresh parse is written to the cache when writes are
-    /// allowed.
-    pub(super) fn parse(&self, feed: &Feed, files: &FeedFiles, failures: &[String]) -> Parsed {
-        let started = Instant::now();
+    /// definition and program (`key`, from [`ParseCache::key`]). A fresh parse is written to
+    /// the cache when writes are allowed.
+    pub(super) fn parse(
+        &self,
+        feed: &Feed,
+        files: &FeedFiles,
+        failures: &[String],
+        key: &Key,
+    ) -> Parsed {
         let named = files.named();
-        let key = key(&self.program, feed, &named, failures);
-        let hash_ms = started.elapsed().as_millis() as u64;
         let input: u64 = named.iter().map(|(name, bytes)| (name.len() + bytes.len()) as u64).sum();
         let input = input + failures.iter().map(|f| f.len() as u64).sum::<u64>();
         let limit = max_file_bytes(input);
         let path = self.path(&feed.id);
         let started = Instant::now();
-        match load(&path, &key, limit) {
+        match load(&path, key, limit) {
             Ok(parsed) => {
                 let load_ms = started.elapsed().as_millis() as u64;
-                tracing::debug!(feed = %feed.id, hash_ms, load_ms, "Cached parse read");
+                tracing::debug!(feed = %feed.id, load_ms, "Cached parse read");
                 return Parsed { parsed: Ok(parsed), reused: true };
             }
             Err(Miss::Absent) => {
@@ -151,10 +167,10 @@ impl ParseCache {
         if self.writes == Writes::Allowed
             && let Ok(parsed) = &parsed
         {
-            self.store(&feed.id, &path, &key, parsed, limit);
+            self.store(&feed.id, &path, key, parsed, limit);
         }
         let store_ms = started.elapsed().as_millis() as u64;
-        tracing::debug!(feed = %feed.id, hash_ms, parse_ms, store_ms, "Files parsed");
+        tracing::debug!(feed = %feed.id, parse_ms, store_ms, "Files parsed");
         Parsed { parsed, reused: false }
     }
 

@@ -202,6 +202,11 @@ fn the_key_changes_with_the_program_the_definition_and_every_file() {
 }
 
 /// A cache of `program` in `state`.
+/// Parses `files` with the cache, the key computed as a build computes it.
+fn parse_with(cache: &ParseCache, feed: &Feed, files: &FeedFiles) -> Parsed {
+    cache.parse(feed, files, &[], &cache.key(feed, files, &[]))
+}
+
 fn cache_of(state: &Path, program: Program, writes: Writes) -> ParseCache {
     ParseCache { program, ..ParseCache::new(state, writes) }
 }
@@ -213,12 +218,12 @@ fn a_parse_cached_by_another_version_is_not_used() {
     let feed = &project.feeds[0];
     let state = root.path().join("state");
     let older = Program { version: "0.0.1-older", ..Program::THIS };
-    let first = cache_of(&state, older, Writes::Allowed).parse(feed, &body(ip_list()), &[]);
+    let first = parse_with(&cache_of(&state, older, Writes::Allowed), feed, &body(ip_list()));
     assert!(!first.reused);
     assert!(state.join("parsed/feed.bin").is_file());
-    let again = cache_of(&state, older, Writes::Allowed).parse(feed, &body(ip_list()), &[]);
+    let again = parse_with(&cache_of(&state, older, Writes::Allowed), feed, &body(ip_list()));
     assert!(again.reused, "the same version takes its own parse");
-    let this = ParseCache::new(&state, Writes::Allowed).parse(feed, &body(ip_list()), &[]);
+    let this = parse_with(&ParseCache::new(&state, Writes::Allowed), feed, &body(ip_list()));
     assert!(!this.reused, "another version parses the files");
     let parse = parse_files(feed, &body(ip_list()), &[]).unwrap();
     assert!(this.parsed.unwrap() == parse);
@@ -234,11 +239,11 @@ fn a_look_up_reads_the_cache_and_never_writes_it() {
     let feed = &project.feeds[0];
     let state = root.path().join("state");
     let lookup = ParseCache::new(&state, Writes::Never);
-    assert!(!lookup.parse(feed, &body(ip_list()), &[]).reused);
+    assert!(!parse_with(&lookup, feed, &body(ip_list())).reused);
     assert!(!state.exists(), "a look-up wrote into the state folder");
-    ParseCache::new(&state, Writes::Allowed).parse(feed, &body(ip_list()), &[]);
+    parse_with(&ParseCache::new(&state, Writes::Allowed), feed, &body(ip_list()));
     let written = std::fs::read(state.join("parsed/feed.bin")).unwrap();
-    assert!(lookup.parse(feed, &body(ip_list()), &[]).reused);
+    assert!(parse_with(&lookup, feed, &body(ip_list())).reused);
     lookup.forget_others([]);
     assert_eq!(std::fs::read(state.join("parsed/feed.bin")).unwrap(), written);
 }
@@ -254,7 +259,7 @@ impl Stored {
     fn new() -> Stored {
         let (root, project) = project_with("format = \"freetext\"", ip_list());
         let state = root.path().join("state");
-        ParseCache::new(&state, Writes::Allowed).parse(&project.feeds[0], &body(ip_list()), &[]);
+        parse_with(&ParseCache::new(&state, Writes::Allowed), &project.feeds[0], &body(ip_list()));
         Stored { path: state.join("parsed/feed.bin"), _root: root, project }
     }
 
@@ -343,10 +348,11 @@ fn a_truncated_bit_flipped_or_oversized_file_is_refused() {
     assert_eq!(stored.damaged(), "a count larger than the bytes left");
 
     // And the file a build writes over it is good again.
-    ParseCache::new(stored.path.parent().unwrap().parent().unwrap(), Writes::Allowed).parse(
+    let state = stored.path.parent().unwrap().parent().unwrap();
+    parse_with(
+        &ParseCache::new(state, Writes::Allowed),
         &stored.project.feeds[0],
         &body(ip_list()),
-        &[],
     );
     assert!(stored.load().unwrap() == parse);
 }
