@@ -16,14 +16,16 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
-use minijinja::value::{Serde, Value};
+use minijinja::value::{Enumerator, Object, ObjectRepr, Serde, Value};
 
 use super::syntax::{NameRules, Skips, check_line, check_name, entry_name, entry_net};
 use super::{Entry, ExportError, Target, file_report, finish, rfc3339, write_file};
+#[cfg(doc)]
+use crate::config::template::TemplateEntry;
 use crate::config::template::{
-    TemplateContext, TemplateCounts, TemplateEntry, TemplateSyntax, TemplateTask, describe,
-    environment, one_line,
+    TemplateCounts, TemplateSyntax, TemplateTask, describe, environment, one_line,
 };
 use crate::report::OutputReport;
 
@@ -44,30 +46,33 @@ fn rounded(score: Option<f64>) -> Option<f64> {
 }
 
 /// The context of `entries` for the template, and what was skipped.
-fn context<'e>(
-    target: &Target<'e>,
-    syntax: TemplateSyntax,
-    entries: &'e [Entry<'e>],
-) -> (TemplateContext<'e>, Skips) {
+///
+/// The entries go in as a sequence whose items are made into template values one at a time,
+/// as the template reads them: made all at once, the values of a selection of millions took
+/// gigabytes and most of the output's time.
+fn context(target: &Target<'_>, syntax: TemplateSyntax, entries: &[Entry<'_>]) -> (Value, Skips) {
     let mut skips = Skips::default();
     let mut by_type: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut feed_names: BTreeMap<&str, Arc<str>> = BTreeMap::new();
     let mut written = Vec::with_capacity(entries.len());
     for entry in entries {
         if let Err(reason) = check(syntax, entry) {
             skips.add(reason, &entry.indicator.value);
             continue;
         }
-        let kind = entry.indicator.kind.as_str();
-        *by_type.entry(kind).or_default() += 1;
-        written.push(TemplateEntry {
-            kind,
-            value: &entry.indicator.value,
+        *by_type.entry(entry.indicator.kind.as_str()).or_default() += 1;
+        let feeds = entry
+            .feeds
+            .iter()
+            .map(|&feed| Arc::clone(feed_names.entry(feed).or_insert_with(|| Arc::from(feed))))
+            .collect();
+        written.push(OwnedEntry {
+            kind: entry.indicator.kind.as_str(),
+            value: Box::from(&*entry.indicator.value),
             score: rounded(entry.score),
-            first_seen: entry.first_seen.map(rfc3339),
-            first_seen_unix: entry.first_seen,
-            last_seen: rfc3339(entry.reference_time),
-            last_seen_unix: entry.reference_time,
-            feeds: entry.feeds.clone(),
+            first_seen: entry.first_seen,
+            last_seen: entry.reference_time,
+            feeds,
             to_ids: entry.to_ids,
         });
     }
@@ -77,14 +82,96 @@ fn context<'e>(
         skipped: skips.total(),
         by_type,
     };
-    let context = TemplateContext {
-        task: TemplateTask { id: target.task_id, name: one_line(target.task_name) },
-        now: rfc3339(target.now),
-        now_unix: target.now,
-        entries: written,
-        counts,
+    let context = minijinja::context! {
+        task => Value::from(Serde(TemplateTask {
+            id: target.task_id,
+            name: one_line(target.task_name),
+        })),
+        now => rfc3339(target.now),
+        now_unix => target.now,
+        entries => Value::from_object(Entries(written)),
+        counts => Value::from(Serde(&counts)),
     };
     (context, skips)
+}
+
+/// The entries of a template's context; each is a view into the list, whose fields become
+/// template values as the template reads them.
+#[derive(Debug)]
+struct Entries(Vec<OwnedEntry>);
+
+/// What the template reads of an entry; the times are formatted when read.
+#[derive(Debug)]
+struct OwnedEntry {
+    kind: &'static str,
+    value: Box<str>,
+    score: Option<f64>,
+    first_seen: Option<i64>,
+    last_seen: i64,
+    feeds: Vec<Arc<str>>,
+    to_ids: bool,
+}
+
+impl Object for Entries {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let index = key.as_usize().filter(|&index| index < self.0.len())?;
+        Some(Value::from_object(EntryView { list: Arc::clone(self), index }))
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Seq(self.0.len())
+    }
+}
+
+/// One entry of [`Entries`], with the fields of a [`TemplateEntry`] in its order (the check
+/// of a template renders a [`TemplateEntry`] itself; a test holds the two to each other).
+#[derive(Debug)]
+struct EntryView {
+    list: Arc<Entries>,
+    index: usize,
+}
+
+/// The fields of a [`TemplateEntry`], in the order it serializes them.
+const ENTRY_FIELDS: [&str; 9] = [
+    "type",
+    "value",
+    "score",
+    "first_seen",
+    "first_seen_unix",
+    "last_seen",
+    "last_seen_unix",
+    "feeds",
+    "to_ids",
+];
+
+impl Object for EntryView {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let entry = &self.list.0[self.index];
+        Some(match key.as_str()? {
+            "type" => Value::from(entry.kind),
+            "value" => Value::from(&*entry.value),
+            "score" => Value::from(entry.score),
+            "first_seen" => Value::from(entry.first_seen.map(rfc3339)),
+            "first_seen_unix" => Value::from(entry.first_seen),
+            "last_seen" => Value::from(rfc3339(entry.last_seen)),
+            "last_seen_unix" => Value::from(entry.last_seen),
+            "feeds" => entry.feeds.iter().map(|feed| Value::from(&**feed)).collect(),
+            "to_ids" => Value::from(entry.to_ids),
+            _ => return None,
+        })
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Str(&ENTRY_FIELDS)
+    }
 }
 
 /// Writes a `template` output: the template named by the output, from `templates` (the
@@ -109,14 +196,12 @@ pub(crate) fn write(
         return Err(invalid("its template was not loaded with the definitions"));
     };
     let (context, skips) = context(target, syntax, entries);
-    let written = context.counts.entries;
+    let written = entries.len() - usize::try_from(skips.total()).unwrap_or(usize::MAX);
     let env = environment(syntax);
-    let rendered = env
-        .template_from_named_str(name, source)
-        .and_then(|t| t.render(Value::from(Serde(&context))));
+    let rendered = env.template_from_named_str(name, source).and_then(|t| t.render(&context));
     drop(context);
     match rendered {
-        Ok(text) => finish(target, &text, usize::try_from(written).unwrap_or(usize::MAX), &skips),
+        Ok(text) => finish(target, &text, written, &skips),
         Err(error) => keep_previous(target, previous, name, &describe(&error, source), &skips),
     }
 }
@@ -196,6 +281,75 @@ mod tests {
     }
 
     const VALUES: &str = "{% for e in entries %}{{ e.value }}\n{% endfor %}";
+
+    // The context a build renders (entries read one field at a time) says what the context
+    // `check` renders says (every entry serialized): each field, every field in order, the
+    // entry as JSON, and the list's length, index and sort.
+    #[test]
+    fn the_lazy_entries_read_as_the_serialized_ones() {
+        use crate::config::template::{TemplateContext, TemplateEntry};
+        let dir = tempfile::tempdir().unwrap();
+        let indicators = [
+            Indicator::new(AttrType::IpDst, "198.51.100.7"),
+            Indicator::new(AttrType::Domain, "bad.example"),
+            Indicator::new(AttrType::Url, "http://bad.example/\"\u{1}"),
+        ];
+        let mut entries: Vec<Entry<'_>> = indicators.iter().map(entry).collect();
+        entries[0].score = Some(42.125);
+        entries[0].first_seen = Some(1_700_000_000);
+        entries[1].feeds = vec!["a", "b"];
+        entries[2].to_ids = true;
+        let allowed = AddressSet::default();
+        let t = target_with(dir.path(), "out.txt", OutputFormat::Template, &allowed, |_| {});
+        let source = "{{ entries | length }} {{ entries[1].value }}\n\
+                      {% for e in entries %}{{ loop.index }} {{ e.type }} {{ e.value }} \
+                      {{ e.score }} {{ e.first_seen }} {{ e.first_seen_unix }} {{ e.last_seen }} \
+                      {{ e.last_seen_unix }} {{ e.feeds }} {{ e.to_ids }} {{ e | tojson }} \
+                      {% for k, v in e | items %}{{ k }}={{ v }};{% endfor %}\n{% endfor %}\
+                      {{ entries | map(attribute='value') | sort | join(',') }}";
+        let (lazy, skips) = context(&t, TemplateSyntax::Json, &entries);
+        assert_eq!(skips.total(), 0);
+        let serialized = TemplateContext {
+            task: TemplateTask { id: t.task_id, name: one_line(t.task_name) },
+            now: rfc3339(t.now),
+            now_unix: t.now,
+            entries: entries
+                .iter()
+                .map(|e| TemplateEntry {
+                    kind: e.indicator.kind.as_str(),
+                    value: &e.indicator.value,
+                    score: rounded(e.score),
+                    first_seen: e.first_seen.map(rfc3339),
+                    first_seen_unix: e.first_seen,
+                    last_seen: rfc3339(e.reference_time),
+                    last_seen_unix: e.reference_time,
+                    feeds: e.feeds.clone(),
+                    to_ids: e.to_ids,
+                })
+                .collect(),
+            counts: TemplateCounts {
+                selected: 3,
+                entries: 3,
+                skipped: 0,
+                by_type: BTreeMap::from([("domain", 1), ("ip-dst", 1), ("url", 1)]),
+            },
+        };
+        for syntax in [TemplateSyntax::Json, TemplateSyntax::Line] {
+            let env = environment(syntax);
+            let template = env.template_from_str(source).unwrap();
+            let from_lazy = template.render(&lazy).unwrap();
+            let from_serialized = template.render(Value::from(Serde(&serialized))).unwrap();
+            assert_eq!(from_lazy, from_serialized, "{syntax:?}");
+            assert!(from_lazy.contains("42.13") && from_lazy.contains("2023-11-14T22:13:20Z"));
+        }
+        let env = environment(TemplateSyntax::Line);
+        let counts =
+            env.template_from_str("{{ counts }} {{ task }} {{ now }} {{ now_unix }}").unwrap();
+        assert_eq!(
+            counts.render(&lazy).unwrap(),
+            counts.render(Value::from(Serde(&serialized))).unwrap()
+        );
+    }
 
     /// Values from feeds that a syntax may have to refuse: line breaks, a Unicode line
     /// separator, spaces, a tab, `;`, quotes, template syntax, markup, a comment mark, a
