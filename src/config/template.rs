@@ -385,13 +385,19 @@ fn position(error: &Error, source: &str) -> (usize, usize) {
 /// detail does not quote it already).
 #[must_use]
 pub fn describe(error: &Error, source: &str) -> String {
+    let text = error.range().and_then(|r| source.get(r)).filter(|text| !text.is_empty());
+    // A build without debug assertions gets no detail of an undefined value from the engine:
+    // the same words are made here, so that `check` says the same from every build.
+    let detail = error.detail().map(str::to_owned).or_else(|| {
+        let undefined = error.kind() == ErrorKind::UndefinedError;
+        text.filter(|_| undefined).map(|text| format!("`{}` is undefined", shown(text, 60)))
+    });
     let mut message = error.kind().to_string();
-    if let Some(detail) = error.detail() {
+    if let Some(detail) = &detail {
         let _ = write!(message, ": {detail}");
     }
-    if let Some(text) = error.range().and_then(|r| source.get(r))
-        && !text.is_empty()
-        && !error.detail().is_some_and(|d| d.contains(text))
+    if let Some(text) = text
+        && !detail.as_ref().is_some_and(|d| d.contains(text) || d.contains(&shown(text, 60)))
     {
         let _ = write!(message, " (at `{}`)", shown(text, 60));
     }
