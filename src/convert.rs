@@ -362,7 +362,7 @@ fn check(options: &ConvertOptions) -> Result<(), ConvertError> {
 
 fn parse_body(body: &[u8], options: &ConvertOptions) -> Result<ParsedFeed, ParseError> {
     match options.from {
-        FeedFormat::Csv => parse::csv::parse(body, &options.csv, None),
+        FeedFormat::Csv => parse::csv::parse_parallel(body, &options.csv, None),
         FeedFormat::Json => parse::json::parse(body, &options.json, None),
         // `check` refused `misp`.
         FeedFormat::Freetext | FeedFormat::Misp => {

@@ -415,16 +415,13 @@ proptest::proptest! {
             .collect();
         let (json, hashes, written) =
             reference_piece(first, &attributes, distribution, FIXED_EVENT);
-        let mut ours = b"left as it was".to_vec();
-        let mut our_hashes = vec![0; hash_lines(&attributes) * (HASH_LINE_BYTES + FIXED_EVENT.len())];
-        let our_written =
-            piece(first, &attributes, distribution, FIXED_EVENT, &mut ours, &mut our_hashes);
-        proptest::prop_assert_eq!(&ours[..14], b"left as it was");
+        let mut ours = RunOut { json: b"left".to_vec(), hashes: b"over".to_vec() };
+        let our_written = piece(first, &attributes, distribution, FIXED_EVENT, &mut ours);
         proptest::prop_assert_eq!(
-            String::from_utf8_lossy(&ours[14..]),
+            String::from_utf8_lossy(&ours.json),
             String::from_utf8_lossy(&json)
         );
-        proptest::prop_assert_eq!(String::from_utf8(our_hashes).unwrap(), hashes);
+        proptest::prop_assert_eq!(String::from_utf8(ours.hashes).unwrap(), hashes);
         proptest::prop_assert_eq!(our_written, written);
     }
 
@@ -459,6 +456,15 @@ proptest::proptest! {
             .collect();
         expected.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         proptest::prop_assert_eq!(ours, expected);
+    }
+}
+
+#[test]
+fn type_and_category_names_are_written_without_escaping() {
+    for kind in AttrType::ALL {
+        for name in [kind.as_str(), kind.default_category(), "Other"] {
+            assert_eq!(serde_json::to_string(name).unwrap(), format!("\"{name}\""));
+        }
     }
 }
 
