@@ -449,26 +449,23 @@ fn plan<'a>(
         }
     }
 
-    // Each selected value's event, in (type, value) order: a stable sort keeps the entries of
-    // one value in the order given, and the first of them is the one kept.
+    // Each selected value's event, in (type, value) order, the first entry of a repeated
+    // value kept.
     let fixed = settings.event_uuid(None).to_string();
     let today_uuid = settings.event_uuid(Some(&today)).to_string();
-    let mut members: BTreeMap<String, Vec<&Entry<'a>>> = BTreeMap::new();
-    for entry in in_attribute_order(entries) {
-        let (kind, value) = (entry.indicator.kind.as_str(), &*entry.indicator.value);
-        let event = match settings.events {
-            EventMode::Fixed => fixed.clone(),
-            EventMode::Daily => match was.get(&(kind, value)) {
+    let mut members: BTreeMap<String, Vec<Member<'a>>> = BTreeMap::new();
+    let ordered = in_attribute_order(entries);
+    if settings.events == EventMode::Fixed {
+        members.insert(fixed.clone(), ordered);
+    } else {
+        for member in ordered {
+            let event = match was.get(&(member.kind.as_str(), member.value)) {
                 Some((uuid, attribute)) if kept(attribute) => (*uuid).to_owned(),
                 _ => today_uuid.clone(),
-            },
-        };
-        members.entry(event).or_default().push(entry);
+            };
+            members.entry(event).or_default().push(member);
+        }
     }
-    if settings.events == EventMode::Fixed {
-        members.entry(fixed.clone()).or_default();
-    }
-
     let uuids: BTreeSet<&str> = members
         .keys()
         .map(String::as_str)
@@ -494,25 +491,21 @@ fn plan<'a>(
         // timestamps follow.
         attributes.par_extend(event_entries.par_iter().with_min_len(PARALLEL_CHUNK).map_init(
             Vec::new,
-            |name, entry| {
+            |name, member| {
+                let kind = member.kind.as_str();
                 let attr = Attr {
-                    uuid: attribute_uuid(
-                        &event_uuid,
-                        entry.indicator.kind.as_str(),
-                        &entry.indicator.value,
-                        name,
-                    ),
-                    kind: entry.indicator.kind.as_str(),
-                    value: &entry.indicator.value,
-                    to_ids: entry.to_ids,
+                    uuid: attribute_uuid(&event_uuid, kind, member.value, name),
+                    kind,
+                    value: member.value,
+                    to_ids: member.to_ids,
                     deleted: false,
-                    tags: entry.feeds.iter().map(|f| Cow::Owned(source_tag(f))).collect(),
+                    tags: member.feeds.iter().map(|f| Cow::Owned(source_tag(f))).collect(),
                 };
                 (attr, now)
             },
         ));
-        for (entry, (attr, timestamp)) in event_entries.iter().zip(&mut attributes) {
-            sources.extend(entry.feeds.iter().copied());
+        for (member, (attr, timestamp)) in event_entries.iter().zip(&mut attributes) {
+            sources.extend(member.feeds.iter().copied());
             if prev.is_none() {
                 // A new event: every attribute is new, and none of a previous one is left.
                 tally.added += 1;
@@ -617,9 +610,19 @@ fn plan<'a>(
     events
 }
 
+/// What an event needs of an entry, gathered so that the entries, once sorted, are read
+/// in order.
+#[derive(Clone, Copy, Debug)]
+struct Member<'a> {
+    kind: AttrType,
+    to_ids: bool,
+    value: &'a str,
+    feeds: &'a [&'a str],
+}
+
 /// The first entry of each (type, value) of `entries`, in the order of the attributes of an
 /// event: by type name, then value.
-fn in_attribute_order<'e, 'a>(entries: &'e [Entry<'a>]) -> Vec<&'e Entry<'a>> {
+fn in_attribute_order<'a>(entries: &'a [Entry<'a>]) -> Vec<Member<'a>> {
     // The rank of each type in the order of the names.
     const _: () = assert!(AttrType::ALL.len() <= 256);
     let mut by_name = AttrType::ALL.to_vec();
@@ -631,29 +634,33 @@ fn in_attribute_order<'e, 'a>(entries: &'e [Entry<'a>]) -> Vec<&'e Entry<'a>> {
     // The sort key holds the type's rank and the value's first 15 bytes, padded with zeros
     // and read as numbers, which order as the values do wherever they differ; then come the
     // value and the entry's place. Most comparisons need no read of the value, and the first
-    // entry of a repeated value comes first.
-    let value = |at: usize| -> &str { &entries[at].indicator.value };
-    let mut keys: Vec<(u64, u64, usize)> = entries
+    // entry of a repeated value comes first. The entries are read once, in memory order, and
+    // what is needed of them moves with the keys.
+    let mut keys: Vec<(u64, u64, usize, Member<'a>)> = entries
         .par_iter()
         .enumerate()
         .map(|(at, entry)| {
+            let member = Member {
+                kind: entry.indicator.kind,
+                to_ids: entry.to_ids,
+                value: &entry.indicator.value,
+                feeds: &entry.feeds,
+            };
             let mut head = [0u8; 16];
-            head[0] = rank[entry.indicator.kind as usize];
-            let bytes = entry.indicator.value.as_bytes();
+            head[0] = rank[member.kind as usize];
+            let bytes = member.value.as_bytes();
             let len = bytes.len().min(15);
             head[1..=len].copy_from_slice(&bytes[..len]);
             let [high, low] = [&head[..8], &head[8..]]
                 .map(|half| u64::from_be_bytes(half.try_into().unwrap_or_default()));
-            (high, low, at)
+            (high, low, at, member)
         })
         .collect();
     keys.par_sort_unstable_by(|a, b| {
-        (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| value(a.2).cmp(value(b.2))).then(a.2.cmp(&b.2))
+        (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| a.3.value.cmp(b.3.value)).then(a.2.cmp(&b.2))
     });
-    keys.dedup_by(|later, first| {
-        (later.0 >> 56) == (first.0 >> 56) && value(later.2) == value(first.2)
-    });
-    keys.into_iter().map(|(_, _, at)| &entries[at]).collect()
+    keys.dedup_by(|later, first| later.3.kind == first.3.kind && later.3.value == first.3.value);
+    keys.into_iter().map(|(_, _, _, member)| member).collect()
 }
 
 fn org_uuid(name: &str) -> String {

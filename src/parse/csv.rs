@@ -157,7 +157,12 @@ pub(crate) fn parse_chunked(
     let start = rows.pos;
     let mut at = State { pos: start, quotes_unreliable: rows.quotes_unreliable };
     let read = |from: State, stop: usize, limited: bool| {
-        let reader = setup.reader(exclude, Collector::keeping_all(0), ParseStats::default());
+        // Room for a value per line, which a list of values has.
+        #[expect(clippy::naive_bytecount, reason = "a capacity hint, counted once per part")]
+        let lines =
+            body.get(from.pos..stop).map_or(0, |part| part.iter().filter(|&&b| b == b'\n').count());
+        let collector = Collector::keeping_all(lines + 1);
+        let reader = setup.reader(exclude, collector, ParseStats::default());
         reader.read_span(body, from, stop, limited, &layout)
     };
     if at.quotes_unreliable || start == body.len() {

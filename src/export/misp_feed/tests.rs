@@ -445,7 +445,7 @@ proptest::proptest! {
             .collect();
         let ours: Vec<(&str, &str, bool)> = in_attribute_order(&entries)
             .into_iter()
-            .map(|e| (e.indicator.kind.as_str(), &*e.indicator.value, e.to_ids))
+            .map(|m| (m.kind.as_str(), m.value, m.to_ids))
             .collect();
         // The plain way: the first of each (type, value), sorted by type name and value.
         let mut seen = std::collections::HashSet::new();
