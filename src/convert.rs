@@ -20,8 +20,9 @@
 //!
 //! # Architecture
 //! - [`read_input`] reads the body from a file or standard input.
-//! - [`convert`] parses it (free text on every thread, in line-aligned chunks;
-//!   [`freetext::parse_parallel`]), makes the entries and writes the output.
+//! - [`convert`] parses it (free text and CSV on every thread, in line-aligned chunks;
+//!   [`freetext::parse_parallel`], [`parse::csv::parse_parallel`]), makes the entries and
+//!   writes the output.
 //! - [`Converted::summary`] says what happened to every line and entry, for the terminal.
 
 use std::borrow::Cow;
