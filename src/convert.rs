@@ -20,8 +20,9 @@
 //!
 //! # Architecture
 //! - [`read_input`] reads the body from a file or standard input.
-//! - [`convert`] parses it (free text on every thread, in line-aligned chunks;
-//!   [`freetext::parse_parallel`]), makes the entries and writes the output.
+//! - [`convert`] parses it (free text and CSV on every thread, in line-aligned chunks;
+//!   [`freetext::parse_parallel`], [`parse::csv::parse_parallel`]), makes the entries and
+//!   writes the output.
 //! - [`Converted::summary`] says what happened to every line and entry, for the terminal.
 
 use std::borrow::Cow;
@@ -362,7 +363,7 @@ fn check(options: &ConvertOptions) -> Result<(), ConvertError> {
 
 fn parse_body(body: &[u8], options: &ConvertOptions) -> Result<ParsedFeed, ParseError> {
     match options.from {
-        FeedFormat::Csv => parse::csv::parse(body, &options.csv, None),
+        FeedFormat::Csv => parse::csv::parse_parallel(body, &options.csv, None),
         FeedFormat::Json => parse::json::parse(body, &options.json, None),
         // `check` refused `misp`.
         FeedFormat::Freetext | FeedFormat::Misp => {

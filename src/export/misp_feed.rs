@@ -32,7 +32,6 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 use std::io::{Read as _, Write as _};
 use std::path::Path;
 
@@ -124,9 +123,14 @@ impl EventSettings<'_> {
     }
 }
 
-/// The UUID of the attribute of type `kind` and `value` in event `event`.
-fn attribute_uuid(event: &Uuid, kind: &str, value: &str) -> String {
-    Uuid::new_v5(event, format!("{kind}|{value}").as_bytes()).to_string()
+/// The UUID of the attribute of type `kind` and `value` in event `event`; `name` is room for
+/// the name it is derived from, reused from call to call.
+fn attribute_uuid(event: &Uuid, kind: &str, value: &str, name: &mut Vec<u8>) -> Uuid {
+    name.clear();
+    name.extend_from_slice(kind.as_bytes());
+    name.push(b'|');
+    name.extend_from_slice(value.as_bytes());
+    Uuid::new_v5(event, name)
 }
 
 /// The tag naming a feed that lists a value.
@@ -323,9 +327,9 @@ fn lenient_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Err
 /// An attribute's content: everything written but its timestamp.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Attr<'a> {
-    uuid: Cow<'a, str>,
+    uuid: Uuid,
     kind: &'static str,
-    value: Cow<'a, str>,
+    value: &'a str,
     to_ids: bool,
     deleted: bool,
     tags: Vec<Cow<'a, str>>,
@@ -338,7 +342,7 @@ impl Attr<'_> {
 
     /// Whether `previous` has this content, as this writer would write it.
     fn same_as(&self, previous: &PrevAttribute, distribution: &str) -> bool {
-        previous.uuid == self.uuid
+        previous.uuid == *self.uuid.hyphenated().encode_lower(&mut Uuid::encode_buffer())
             && previous.kind == self.kind
             && previous.category == self.category()
             && previous.value == self.value
@@ -445,29 +449,23 @@ fn plan<'a>(
         }
     }
 
-    // Each selected value's event.
+    // Each selected value's event, in (type, value) order, the first entry of a repeated
+    // value kept.
     let fixed = settings.event_uuid(None).to_string();
     let today_uuid = settings.event_uuid(Some(&today)).to_string();
-    let mut members: BTreeMap<String, Vec<&Entry<'a>>> = BTreeMap::new();
-    let mut seen: HashSet<(&str, &str)> = HashSet::default();
-    for entry in entries {
-        let (kind, value) = (entry.indicator.kind.as_str(), &*entry.indicator.value);
-        if !seen.insert((kind, value)) {
-            continue;
-        }
-        let event = match settings.events {
-            EventMode::Fixed => fixed.clone(),
-            EventMode::Daily => match was.get(&(kind, value)) {
+    let mut members: BTreeMap<String, Vec<Member<'a>>> = BTreeMap::new();
+    let ordered = in_attribute_order(entries);
+    if settings.events == EventMode::Fixed {
+        members.insert(fixed.clone(), ordered);
+    } else {
+        for member in ordered {
+            let event = match was.get(&(member.kind.as_str(), member.value)) {
                 Some((uuid, attribute)) if kept(attribute) => (*uuid).to_owned(),
                 _ => today_uuid.clone(),
-            },
-        };
-        members.entry(event).or_default().push(entry);
+            };
+            members.entry(event).or_default().push(member);
+        }
     }
-    if settings.events == EventMode::Fixed {
-        members.entry(fixed.clone()).or_default();
-    }
-
     let uuids: BTreeSet<&str> = members
         .keys()
         .map(String::as_str)
@@ -483,32 +481,39 @@ fn plan<'a>(
             })
             .unwrap_or_default();
         let mut changed = prev.is_none();
-        let mut attributes: Vec<(Attr<'a>, i64)> = Vec::new();
+        let event_entries = members.get(uuid).map(Vec::as_slice).unwrap_or_default();
+        let prev_list = prev.map(|p| p.attributes.as_slice()).unwrap_or_default();
+        let mut attributes: Vec<(Attr<'a>, i64)> =
+            Vec::with_capacity(event_entries.len() + prev_list.len());
         let mut present: HashSet<(&str, &str)> = HashSet::default();
         let mut sources = BTreeSet::new();
-        let event_entries = members.get(uuid).map(Vec::as_slice).unwrap_or_default();
-        // The attributes' UUIDs (a SHA-1 each) and tags, made on every thread.
-        let made: Vec<Attr<'a>> = event_entries
-            .par_iter()
-            .with_min_len(PARALLEL_CHUNK)
-            .map(|entry| Attr {
-                uuid: Cow::Owned(attribute_uuid(
-                    &event_uuid,
-                    entry.indicator.kind.as_str(),
-                    &entry.indicator.value,
-                )),
-                kind: entry.indicator.kind.as_str(),
-                value: Cow::Borrowed(&*entry.indicator.value),
-                to_ids: entry.to_ids,
-                deleted: false,
-                tags: entry.feeds.iter().map(|f| Cow::Owned(source_tag(f))).collect(),
-            })
-            .collect();
-        for (entry, attr) in event_entries.iter().zip(made) {
-            let (kind, value) = (attr.kind, &*entry.indicator.value);
+        // The attributes' UUIDs (a SHA-1 each) and tags, made on every thread; their
+        // timestamps follow.
+        attributes.par_extend(event_entries.par_iter().with_min_len(PARALLEL_CHUNK).map_init(
+            Vec::new,
+            |name, member| {
+                let kind = member.kind.as_str();
+                let attr = Attr {
+                    uuid: attribute_uuid(&event_uuid, kind, member.value, name),
+                    kind,
+                    value: member.value,
+                    to_ids: member.to_ids,
+                    deleted: false,
+                    tags: member.feeds.iter().map(|f| Cow::Owned(source_tag(f))).collect(),
+                };
+                (attr, now)
+            },
+        ));
+        for (member, (attr, timestamp)) in event_entries.iter().zip(&mut attributes) {
+            sources.extend(member.feeds.iter().copied());
+            if prev.is_none() {
+                // A new event: every attribute is new, and none of a previous one is left.
+                tally.added += 1;
+                continue;
+            }
+            let (kind, value) = (attr.kind, attr.value);
             present.insert((kind, value));
-            sources.extend(entry.feeds.iter().copied());
-            let timestamp = match prev_attributes.get(&(kind, value)) {
+            *timestamp = match prev_attributes.get(&(kind, value)) {
                 Some(p) if attr.same_as(p, &distribution) => p.timestamp,
                 Some(p) => {
                     tally.updated += 1;
@@ -519,10 +524,12 @@ fn plan<'a>(
                     now
                 }
             };
-            changed |= prev_attributes.get(&(kind, value)).is_none_or(|p| p.timestamp != timestamp);
-            attributes.push((attr, timestamp));
+            changed |=
+                prev_attributes.get(&(kind, value)).is_none_or(|p| p.timestamp != *timestamp);
         }
-        for p in prev.map(|p| p.attributes.as_slice()).unwrap_or_default() {
+        // The selected values are in (type, value) order; the deleted ones after them are not.
+        let selected = attributes.len();
+        for p in prev_list {
             let key = (p.kind.as_str(), p.value.as_str());
             if present.contains(&key) {
                 continue;
@@ -531,7 +538,7 @@ fn plan<'a>(
             // that moved to another event (by a change of `events`) is deleted here too.
             let kind = AttrType::from_name(&p.kind).map(AttrType::as_str);
             let uuid = Uuid::parse_str(&p.uuid).ok().filter(|u| u.to_string() == p.uuid);
-            let (Some(kind), Some(_), false) = (kind, uuid, p.value.is_empty()) else {
+            let (Some(kind), Some(uuid), false) = (kind, uuid, p.value.is_empty()) else {
                 tally.dropped += 1;
                 changed = true;
                 continue;
@@ -542,9 +549,9 @@ fn plan<'a>(
                 continue;
             }
             let attr = Attr {
-                uuid: Cow::Borrowed(p.uuid.as_str()),
+                uuid,
                 kind,
-                value: Cow::Borrowed(p.value.as_str()),
+                value: p.value.as_str(),
                 to_ids: p.to_ids,
                 deleted: true,
                 tags: p.tags.iter().map(|t| Cow::Borrowed(t.name.as_str())).collect(),
@@ -567,8 +574,10 @@ fn plan<'a>(
             continue;
         }
         // Each (type, value) is there once, so the unstable sort gives the one order.
-        attributes
-            .par_sort_unstable_by(|(a, _), (b, _)| (a.kind, &a.value).cmp(&(b.kind, &b.value)));
+        if attributes.len() > selected {
+            attributes
+                .par_sort_unstable_by(|(a, _), (b, _)| (a.kind, a.value).cmp(&(b.kind, b.value)));
+        }
 
         let day = prev.map(|p| p.date.as_str()).filter(|d| is_date(d)).unwrap_or(&today).to_owned();
         let info = match settings.events {
@@ -599,6 +608,59 @@ fn plan<'a>(
         events.push(Event { uuid: uuid.to_owned(), head, timestamp, attributes });
     }
     events
+}
+
+/// What an event needs of an entry, gathered so that the entries, once sorted, are read
+/// in order.
+#[derive(Clone, Copy, Debug)]
+struct Member<'a> {
+    kind: AttrType,
+    to_ids: bool,
+    value: &'a str,
+    feeds: &'a [&'a str],
+}
+
+/// The first entry of each (type, value) of `entries`, in the order of the attributes of an
+/// event: by type name, then value.
+fn in_attribute_order<'a>(entries: &'a [Entry<'a>]) -> Vec<Member<'a>> {
+    // The rank of each type in the order of the names.
+    const _: () = assert!(AttrType::ALL.len() <= 256);
+    let mut by_name = AttrType::ALL.to_vec();
+    by_name.sort_unstable_by_key(|kind| kind.as_str());
+    let mut rank = [0u8; 256];
+    for (at, kind) in by_name.iter().enumerate() {
+        rank[*kind as usize] = at as u8;
+    }
+    // The sort key holds the type's rank and the value's first 15 bytes, padded with zeros
+    // and read as numbers, which order as the values do wherever they differ; then come the
+    // value and the entry's place. Most comparisons need no read of the value, and the first
+    // entry of a repeated value comes first. The entries are read once, in memory order, and
+    // what is needed of them moves with the keys.
+    let mut keys: Vec<(u64, u64, usize, Member<'a>)> = entries
+        .par_iter()
+        .enumerate()
+        .map(|(at, entry)| {
+            let member = Member {
+                kind: entry.indicator.kind,
+                to_ids: entry.to_ids,
+                value: &entry.indicator.value,
+                feeds: &entry.feeds,
+            };
+            let mut head = [0u8; 16];
+            head[0] = rank[member.kind as usize];
+            let bytes = member.value.as_bytes();
+            let len = bytes.len().min(15);
+            head[1..=len].copy_from_slice(&bytes[..len]);
+            let [high, low] = [&head[..8], &head[8..]]
+                .map(|half| u64::from_be_bytes(half.try_into().unwrap_or_default()));
+            (high, low, at, member)
+        })
+        .collect();
+    keys.par_sort_unstable_by(|a, b| {
+        (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| a.3.value.cmp(b.3.value)).then(a.2.cmp(&b.2))
+    });
+    keys.dedup_by(|later, first| later.3.kind == first.3.kind && later.3.value == first.3.value);
+    keys.into_iter().map(|(_, _, _, member)| member).collect()
 }
 
 fn org_uuid(name: &str) -> String {
@@ -643,6 +705,8 @@ struct EventHead<'a> {
     tag: Vec<TagJson<'a>>,
 }
 
+/// An attribute as MISP reads it; [`attribute_json`] writes the same JSON.
+#[cfg(test)]
 #[derive(Serialize)]
 struct AttributeJson<'a> {
     uuid: &'a str,
@@ -674,24 +738,25 @@ struct ManifestEntryJson<'a> {
     timestamp: i64,
 }
 
-/// The value parts of an attribute that MISP's feed cache hashes.
-fn hashed_parts<'v>(kind: &str, value: &'v str) -> Vec<&'v str> {
+/// Calls `part` with each value part of an attribute that MISP's feed cache hashes.
+fn hashed_parts<'v>(kind: &str, value: &'v str, mut part: impl FnMut(&'v str)) {
     if NOT_CORRELATED.contains(&kind) {
-        Vec::new()
     } else if kind.ends_with("|port") {
-        value.split('|').take(1).collect()
+        value.split('|').take(1).for_each(part);
     } else if kind.contains('|') || kind == "malware-sample" {
-        value.split('|').collect()
+        value.split('|').for_each(part);
     } else {
-        vec![value]
+        part(value);
     }
 }
 
 /// Writes the feed folder `dir/relative` for the sorted `entries`, carrying `previous` (the
 /// last build's folder, read with [`Previous::read`]) forward.
 ///
-/// Event files are streamed, one attribute at a time. The reported SHA-256 covers
-/// `manifest.json`, each event file in UUID order and `hashes.csv`.
+/// Each event file is written as it is made: its attributes are serialized, and their
+/// `hashes.csv` lines made, in runs on every thread, and one thread writes the runs in order
+/// ([`write_event`]). The reported SHA-256 covers `manifest.json`, each event file in UUID
+/// order and `hashes.csv`.
 pub fn write(
     dir: &Path,
     relative: &str,
@@ -711,19 +776,13 @@ pub fn write(
     std::fs::create_dir_all(&folder).map_err(io(&folder))?;
 
     let mut manifest = BTreeMap::new();
-    let mut hashes = String::new();
-    let mut event_digests = Vec::with_capacity(events.len());
-    let mut event_bytes = 0;
-    let mut written = 0;
     for event in &events {
         let head = &event.head;
-        let orgc = || OrgJson { name: &head.org_name, uuid: &head.org_uuid };
-        let tags = || head.tags.iter().map(|t| tag(t)).collect::<Vec<_>>();
         manifest.insert(
             event.uuid.as_str(),
             ManifestEntryJson {
-                orgc: orgc(),
-                tag: tags(),
+                orgc: OrgJson { name: &head.org_name, uuid: &head.org_uuid },
+                tag: head.tags.iter().map(|t| tag(t)).collect(),
                 info: &head.info,
                 date: &head.date,
                 analysis: 2,
@@ -731,6 +790,20 @@ pub fn write(
                 timestamp: event.timestamp,
             },
         );
+    }
+    let mut manifest_bytes = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
+    manifest_bytes.push(b'\n');
+    drop(manifest);
+
+    let hashes_path = folder.join(HASHES);
+    let hashes_file = std::fs::File::create(&hashes_path).map_err(io(&hashes_path))?;
+    let mut hashes = CountingWriter { file: hashes_file, bytes: 0 };
+
+    let mut event_digests = Vec::with_capacity(events.len());
+    let mut event_bytes = 0;
+    let mut written = 0;
+    for event in &events {
+        let head = &event.head;
         let json = EventHead {
             uuid: &event.uuid,
             info: &head.info,
@@ -742,39 +815,27 @@ pub fn write(
             threat_level_id: &head.threat_level_id,
             distribution: &head.distribution,
             extends_uuid: "",
-            orgc: orgc(),
-            tag: tags(),
+            orgc: OrgJson { name: &head.org_name, uuid: &head.org_uuid },
+            tag: head.tags.iter().map(|t| tag(t)).collect(),
         };
         let head_json = serde_json::to_string(&json).unwrap_or_default();
         let head_open = head_json.strip_suffix('}').unwrap_or(&head_json);
         let path = folder.join(format!("{}.json", event.uuid));
-        let mut file = HashingWriter::create(&path).map_err(io(&path))?;
-        // The attributes are serialized, and their hashes computed, in chunks on every
-        // thread, then written in order.
-        let pieces: Vec<Piece> = event
-            .attributes
-            .par_chunks(PARALLEL_CHUNK)
-            .enumerate()
-            .map(|(chunk, attributes)| piece(chunk == 0, attributes, distribution, &event.uuid))
-            .collect();
-        let write_event = || -> std::io::Result<()> {
-            write!(file, "{{\"Event\":{head_open},\"Attribute\":[")?;
-            for piece in pieces {
-                file.write_all(&piece.json)?;
-                hashes.push_str(&piece.hashes);
-                written += piece.written;
-            }
-            file.write_all(b"\n]}}\n")
-        };
-        write_event().map_err(io(&path))?;
-        let (bytes, digest) = file.finish().map_err(io(&path))?;
+        let file = HashingWriter::create(&path).map_err(io(&path))?;
+        let out = EventOut { file, hashes: &mut hashes };
+        let made = write_event(out, head_open, &event.attributes, distribution, &event.uuid);
+        let (bytes, digest, count) = made.map_err(|e| ExportError::Io {
+            path: if e.hashes { hashes_path.clone() } else { path.clone() },
+            source: e.source,
+        })?;
+        written += count;
         event_bytes += bytes;
         event_digests.push(digest);
     }
-    let mut manifest_bytes = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
-    manifest_bytes.push(b'\n');
+    let hashes_bytes = hashes.bytes;
+    hashes.file.flush().map_err(io(&hashes_path))?;
+    drop(hashes);
     write_file(&folder.join(MANIFEST), &manifest_bytes)?;
-    write_file(&folder.join(HASHES), hashes.as_bytes())?;
     tracing::debug!(
         output = relative,
         events = events.len(),
@@ -791,60 +852,267 @@ pub fn write(
     for event in &event_digests {
         digest.update(event);
     }
-    digest.update(hashes.as_bytes());
+    // `hashes.csv` is read back rather than kept: it was written run by run.
+    let read_back = std::fs::File::open(&hashes_path).and_then(|file| {
+        let mut read = 0;
+        let mut buffer = vec![0; WRITE_BLOCK * 4];
+        let mut file = file.take(hashes_bytes);
+        loop {
+            let n = file.read(&mut buffer)?;
+            if n == 0 {
+                break;
+            }
+            digest.update(&buffer[..n]);
+            read += n as u64;
+        }
+        Ok(read)
+    });
+    match read_back {
+        Ok(read) if read == hashes_bytes => {}
+        Ok(_) => {
+            let error = std::io::Error::other("changed while it was written");
+            return Err(io(&hashes_path)(error));
+        }
+        Err(e) => return Err(io(&hashes_path)(e)),
+    }
     let mut report = file_report(relative, OutputFormat::MispFeed, written, 0, &manifest_bytes);
     report.sha256 = hex::encode(digest.finalize());
-    report.bytes = manifest_bytes.len() as u64 + event_bytes + hashes.len() as u64;
+    report.bytes = manifest_bytes.len() as u64 + event_bytes + hashes_bytes;
     Ok(report)
 }
 
 /// How many attributes one thread makes, serializes or hashes at a time.
 const PARALLEL_CHUNK: usize = 2048;
 
-/// A run of an event's attributes, serialized.
-struct Piece {
-    /// The attributes' JSON, each after a `,\n` (the event's first one after a `\n`).
-    json: Vec<u8>,
-    /// The `hashes.csv` lines of those not deleted.
-    hashes: String,
-    /// How many are not deleted.
-    written: u64,
+/// A file writer that counts what it writes.
+struct CountingWriter {
+    file: std::fs::File,
+    bytes: u64,
 }
 
-/// Serializes a run of an event's attributes; `first` says that it starts the event's list.
-fn piece(first: bool, attributes: &[(Attr<'_>, i64)], distribution: &str, event: &str) -> Piece {
-    let mut out = Piece {
-        json: Vec::with_capacity(attributes.len() * 256),
-        hashes: String::new(),
-        written: 0,
-    };
+/// Where an event goes: its file, and `hashes.csv`, which receives the runs' lines as the
+/// runs are written.
+struct EventOut<'h> {
+    file: HashingWriter,
+    hashes: &'h mut CountingWriter,
+}
+
+/// A write that failed, and whether it was one of `hashes.csv`.
+struct EventError {
+    hashes: bool,
+    source: std::io::Error,
+}
+
+impl EventOut<'_> {
+    /// Writes a run's JSON to the event file and its lines to `hashes.csv`.
+    fn put(&mut self, run: &RunOut) -> Result<(), EventError> {
+        self.file.write_all(&run.json).map_err(|source| EventError { hashes: false, source })?;
+        self.hashes
+            .file
+            .write_all(&run.hashes)
+            .map_err(|source| EventError { hashes: true, source })?;
+        self.hashes.bytes += run.hashes.len() as u64;
+        Ok(())
+    }
+}
+
+/// A run of attributes, serialized: its JSON and its `hashes.csv` lines.
+#[derive(Default)]
+struct RunOut {
+    json: Vec<u8>,
+    hashes: Vec<u8>,
+}
+
+/// Writes one event file: `head_open` (the event's JSON without its closing brace), then its
+/// attributes, run by run. The runs are serialized on every thread while this thread's helper
+/// writes the finished ones in order; a few buffers go round between them, so that neither
+/// the file nor `hashes.csv` is ever held in memory whole. Returns the file's size and
+/// SHA-256 and how many attributes are not deleted.
+fn write_event(
+    mut out: EventOut<'_>,
+    head_open: &str,
+    attributes: &[(Attr<'_>, i64)],
+    distribution: &str,
+    event: &str,
+) -> Result<(u64, [u8; 32], u64), EventError> {
+    let file_error = |source| EventError { hashes: false, source };
+    write!(out.file, "{{\"Event\":{head_open},\"Attribute\":[").map_err(file_error)?;
+    let runs: Vec<&[(Attr<'_>, i64)]> = attributes.chunks(PARALLEL_CHUNK).collect();
+    let mut written = 0;
+    if runs.len() < 2 || rayon::current_num_threads() < 2 {
+        let mut buffer = RunOut::default();
+        for (i, run) in runs.into_iter().enumerate() {
+            written += piece(i == 0, run, distribution, event, &mut buffer);
+            out.put(&buffer)?;
+        }
+    } else {
+        written = write_runs(&mut out, &runs, distribution, event)?;
+    }
+    out.file.write_all(b"\n]}}\n").map_err(file_error)?;
+    let (bytes, digest) = out.file.finish().map_err(file_error)?;
+    Ok((bytes, digest, written))
+}
+
+/// The serialized runs of [`write_event`], made on every thread and written in order by a
+/// writer thread.
+///
+/// A thread making a run first takes a free buffer, then the next run: runs are taken in
+/// order, and every run taken is being made by a thread that holds a buffer and no lock, so
+/// the writer always gets the run it waits for. The writer gives each buffer back once its run
+/// is written, and stops on an error, which ends the makers' waits for buffers.
+fn write_runs(
+    out: &mut EventOut<'_>,
+    runs: &[&[(Attr<'_>, i64)]],
+    distribution: &str,
+    event: &str,
+) -> Result<u64, EventError> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Mutex, mpsc};
+
+    let count = runs.len();
+    let threads = rayon::current_num_threads();
+    let written = AtomicU64::new(0);
+    let queue = Mutex::new(runs.iter().enumerate());
+    std::thread::scope(|scope| {
+        let (free_tx, free_rx) = mpsc::channel::<RunOut>();
+        for _ in 0..threads * 2 + 2 {
+            let _ = free_tx.send(RunOut::default());
+        }
+        let free_rx = Mutex::new(free_rx);
+        let (done_tx, done_rx) = mpsc::channel::<(usize, RunOut)>();
+        let writer = scope.spawn(move || -> Result<(), EventError> {
+            // The buffers come back through `free_tx`, which ends with this thread.
+            let mut waiting = BTreeMap::new();
+            let mut next = 0;
+            while next < count {
+                let Ok((index, run)) = done_rx.recv() else { break };
+                waiting.insert(index, run);
+                while let Some(run) = waiting.remove(&next) {
+                    out.put(&run)?;
+                    let _ = free_tx.send(run);
+                    next += 1;
+                }
+            }
+            Ok(())
+        });
+        (0..threads).into_par_iter().for_each(|_| {
+            loop {
+                let buffer = free_rx.lock().map_or(None, |free| free.recv().ok());
+                let Some(mut buffer) = buffer else { return };
+                let taken = queue.lock().map_or(None, |mut queue| queue.next());
+                let Some((index, run)) = taken else { return };
+                let count = piece(index == 0, run, distribution, event, &mut buffer);
+                written.fetch_add(count, Ordering::Relaxed);
+                if done_tx.send((index, buffer)).is_err() {
+                    return;
+                }
+            }
+        });
+        drop(done_tx);
+        writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })?;
+    Ok(written.into_inner())
+}
+
+/// Serializes a run of an event's attributes into `out`, replacing what it held: their
+/// JSON, and the `hashes.csv` lines of those not deleted; `first` says that the run starts
+/// the event's list. Returns how many are not deleted.
+///
+/// The JSON is what `serde_json` writes for an attribute (the tests hold it to that), put
+/// together here from its fixed parts: serializing each key and value of the many
+/// attributes of a large feed was a tenth of its conversion.
+fn piece(
+    first: bool,
+    attributes: &[(Attr<'_>, i64)],
+    distribution: &str,
+    event: &str,
+    out: &mut RunOut,
+) -> u64 {
+    out.json.clear();
+    out.hashes.clear();
+    out.json.reserve(attributes.len() * 256);
+    let mut written = 0;
+    let mut time = (None, String::new());
     for (i, (attr, timestamp)) in attributes.iter().enumerate() {
-        let attribute = AttributeJson {
-            uuid: &attr.uuid,
-            kind: attr.kind,
-            category: attr.category(),
-            value: &attr.value,
-            to_ids: attr.to_ids,
-            timestamp: timestamp.to_string(),
-            distribution,
-            comment: "",
-            deleted: attr.deleted,
-            disable_correlation: false,
-            tag: attr.tags.iter().map(|t| tag(t)).collect(),
-        };
         out.json.extend_from_slice(if first && i == 0 { b"\n" } else { b",\n" });
-        // Serializing into a vector cannot fail: every field is text, a number or a flag.
-        let _ = serde_json::to_writer(&mut out.json, &attribute);
+        if time.0 != Some(*timestamp) {
+            time = (Some(*timestamp), timestamp.to_string());
+        }
+        attribute_json(&mut out.json, attr, &time.1, distribution);
         if attr.deleted {
             continue;
         }
-        out.written += 1;
-        for part in hashed_parts(attr.kind, &attr.value) {
-            let md5 = hex::encode(Md5::digest(part.as_bytes()));
-            let _ = writeln!(out.hashes, "{md5},{event}");
-        }
+        written += 1;
+        hashed_parts(attr.kind, attr.value, |part| {
+            let mut md5 = [0; 32];
+            // Encoding 16 bytes into 32 cannot fail.
+            let _ = hex::encode_to_slice(Md5::digest(part.as_bytes()), &mut md5);
+            out.hashes.extend_from_slice(&md5);
+            out.hashes.push(b',');
+            out.hashes.extend_from_slice(event.as_bytes());
+            out.hashes.push(b'\n');
+        });
     }
-    out
+    written
+}
+
+/// Appends the JSON of one attribute, as `serde_json` writes its [`AttributeJson`]:
+/// `timestamp` is its timestamp as text.
+fn attribute_json(out: &mut Vec<u8>, attr: &Attr<'_>, timestamp: &str, distribution: &str) {
+    debug_assert!(distribution.is_empty() || distribution == "5");
+    let mut uuid = Uuid::encode_buffer();
+    out.extend_from_slice(b"{\"uuid\":");
+    quoted(out, attr.uuid.hyphenated().encode_lower(&mut uuid));
+    out.extend_from_slice(b",\"type\":");
+    quoted(out, attr.kind);
+    out.extend_from_slice(b",\"category\":");
+    quoted(out, attr.category());
+    out.extend_from_slice(b",\"value\":");
+    json_string(out, attr.value);
+    out.extend_from_slice(b",\"to_ids\":");
+    out.extend_from_slice(if attr.to_ids { b"true" } else { b"false" });
+    out.extend_from_slice(b",\"timestamp\":");
+    quoted(out, timestamp);
+    if !distribution.is_empty() {
+        out.extend_from_slice(b",\"distribution\":");
+        quoted(out, distribution);
+    }
+    out.extend_from_slice(b",\"comment\":\"\",\"deleted\":");
+    out.extend_from_slice(if attr.deleted { b"true" } else { b"false" });
+    out.extend_from_slice(b",\"disable_correlation\":false,\"Tag\":[");
+    for (i, name) in attr.tags.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"name\":");
+        json_string(out, name);
+        out.extend_from_slice(
+            b",\"colour\":\"#ffffff\",\"local\":false,\"relationship_type\":\"\"}",
+        );
+    }
+    out.extend_from_slice(b"]}");
+}
+
+/// Appends `text` between quotes: the JSON string of a text that holds nothing to escape (a
+/// UUID, a number, a type or category name of the table, which the tests check).
+fn quoted(out: &mut Vec<u8>, text: &str) {
+    out.push(b'"');
+    out.extend_from_slice(text.as_bytes());
+    out.push(b'"');
+}
+
+/// Appends `text` as a JSON string: as is between quotes when it holds nothing `serde_json`
+/// escapes (a quote, a backslash, a control character below U+0020), else as `serde_json`
+/// writes it.
+fn json_string(out: &mut Vec<u8>, text: &str) {
+    if text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        // Serializing a string into a vector cannot fail.
+        let _ = serde_json::to_writer(&mut *out, text);
+    } else {
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    }
 }
 
 /// A buffered file writer that counts and hashes what it writes, a block at a time: hashing
@@ -888,8 +1156,15 @@ impl HashingWriter {
 
 impl std::io::Write for HashingWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.buffer.extend_from_slice(buf);
         self.bytes += buf.len() as u64;
+        if buf.len() >= WRITE_BLOCK {
+            // A block of its own: hashed and written without a copy.
+            self.drain()?;
+            self.hasher.update(buf);
+            self.file.write_all(buf)?;
+            return Ok(buf.len());
+        }
+        self.buffer.extend_from_slice(buf);
         if self.buffer.len() >= WRITE_BLOCK {
             self.drain()?;
         }

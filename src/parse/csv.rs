@@ -79,85 +79,247 @@ pub fn parse(
     opts: &CsvOptions,
     exclude: Option<&Regex>,
 ) -> Result<ParsedFeed, ParseError> {
-    let schema = |message: String| ParseError::CsvSchema { line: 0, message };
-    if opts.value_columns.contains(&Column::Number(0)) {
-        return Err(schema(
-            "value column 0 does not exist: columns are numbered from 1".to_owned(),
-        ));
-    }
-    let delimiter: &[u8] = match opts.delimiter.as_str() {
-        "\\t" => b"\t",
-        "" => b",",
-        other => other.as_bytes(),
-    };
-    if delimiter.contains(&b'\n') || delimiter.contains(&b'\r') {
-        return Err(schema(format!("the delimiter {:?} holds a line break", opts.delimiter)));
-    }
-    if opts.value_columns.is_empty() && Layout::meta_columns(opts).any(|c| c.is_some()) {
-        return Err(schema(
-            "type, time and tags columns need `value_columns`: when every column is read as \
-             a value, they would be read as values too"
-                .to_owned(),
-        ));
-    }
-    if opts.tag_separator.is_empty() {
-        return Err(schema("`tag_separator` is empty".to_owned()));
-    }
-    let types = TypeMap::new(&opts.type_map).map_err(schema)?;
-    // Without a header the layout is known now; with one, at the first row after the comments.
-    let mut layout =
-        if opts.header { None } else { Some(Layout::resolve(opts, None).map_err(schema)?) };
-
+    let setup = Setup::new(opts)?;
     let mut stats = ParseStats::default();
     let body = text::strip_bom(body, &mut stats);
-    let mut rows = Rows::new(body, delimiter);
-    let mut reader = RowReader {
-        collector: Collector::new(),
-        stats,
-        exclude,
-        opts: indicator::Options::default(),
-        csv: opts,
-        delimiter,
-        types,
-        tags: Tags::default(),
-        comment_prefix: opts.comment_prefix.as_bytes(),
-        headers_left: opts.header_lines,
-        last_comment: None,
-        data_rows: 0,
-        mismatched: 0,
-        first_mismatch: None,
-    };
+    let mut reader = setup.reader(exclude, Collector::new(), stats);
+    let mut layout = setup.layout.clone();
+    let mut rows = Rows::new(body, setup.delimiter);
     let mut fields = Fields::default();
-
     while rows.pos < body.len() {
-        let (start, end) = rows.current_line();
-        let line = &body[start..end];
-        if text::is_blank(line) {
-            reader.stats.lines += 1;
-            reader.stats.blank += 1;
-            rows.skip_line();
-            continue;
-        }
-        if reader.is_comment(line) {
-            reader.stats.lines += 1;
-            reader.stats.comments += 1;
-            if layout.is_none() {
-                reader.last_comment = Some(line);
-            }
-            rows.skip_line();
-            continue;
-        }
-        let number = rows.line;
-        let (raw, spanned) = rows.read(&mut fields);
-        reader.stats.lines += spanned;
-        reader.read_row(&mut layout, number, raw, &fields)?;
+        reader.step(&mut rows, &mut layout, &mut fields)?;
     }
-
     reader.finish()
 }
 
+/// The size under which [`parse_parallel`] reads a body on one thread.
+const PARALLEL_MIN_BYTES: usize = 1 << 20;
+
+/// Reads a CSV body as [`parse`] does, on every thread of the rayon pool, with the same
+/// result: the same records in the same order, the same counts and rejection examples with
+/// the same line numbers, and the same errors.
+///
+/// A row may span lines (a quoted field holds line breaks), so where a row starts depends on
+/// every quote before it. The reader therefore reads the body up to its header on one thread,
+/// cuts the rest into chunks at line ends, and reads each chunk on its own as if a row started
+/// there; then it keeps a chunk's reading only where it is the one [`parse`] makes:
+///
+/// - the reading of [`parse`] at a row start depends only on the position and on whether a
+///   quote ran to the end of the body before (after which quoted fields end at their line);
+/// - a chunk is read from its start while its rows start inside it, and stops, keeping the
+///   rows before, at a row whose quoted field runs past its end;
+/// - chunks are taken in order: a chunk is kept when the reading before it ended exactly at
+///   its start with no quote run to the end; else it is read again, on one thread, from where
+///   the reading before it ended, with that reading's state.
+///
+/// So every row kept starts where [`parse`] starts one, with the same state, and is read the
+/// same way; a body whose quoted fields span chunk ends is partly read twice, never wrongly.
+/// Repeated values are merged once the chunks are read, over all of them, as one reader would
+/// (`collect::dedup_parts`).
+///
+/// # Errors
+/// As [`parse`].
+pub fn parse_parallel(
+    body: &[u8],
+    opts: &CsvOptions,
+    exclude: Option<&Regex>,
+) -> Result<ParsedFeed, ParseError> {
+    if body.len() < PARALLEL_MIN_BYTES || rayon::current_num_threads() < 2 {
+        return parse(body, opts, exclude);
+    }
+    let chunk_bytes = body.len().div_ceil(rayon::current_num_threads() * 4);
+    parse_chunked(body, opts, exclude, chunk_bytes.max(PARALLEL_MIN_BYTES / 4))
+}
+
+/// [`parse_parallel`] with chunks of about `chunk_bytes` (each one ends at a line end, so it
+/// may be longer), whatever the body's size.
+pub(crate) fn parse_chunked(
+    body: &[u8],
+    opts: &CsvOptions,
+    exclude: Option<&Regex>,
+    chunk_bytes: usize,
+) -> Result<ParsedFeed, ParseError> {
+    use rayon::prelude::*;
+
+    let setup = Setup::new(opts)?;
+    let mut stats = ParseStats::default();
+    let body = text::strip_bom(body, &mut stats);
+    // Up to the first data row on this thread: the layout, a header and the header rows
+    // to skip are only known there.
+    let mut head = setup.reader(exclude, Collector::keeping_all(0), stats);
+    let mut layout = setup.layout.clone();
+    let mut rows = Rows::new(body, setup.delimiter);
+    let mut fields = Fields::default();
+    while rows.pos < body.len() && (layout.is_none() || head.headers_left > 0) {
+        head.step(&mut rows, &mut layout, &mut fields)?;
+    }
+    let Some(layout) = layout else { return head.finish_parts(Vec::new()) };
+    let start = rows.pos;
+    let mut at = State { pos: start, quotes_unreliable: rows.quotes_unreliable };
+    let read = |from: State, stop: usize, limited: bool| {
+        // Room for a value per line, which a list of values has.
+        #[expect(clippy::naive_bytecount, reason = "a capacity hint, counted once per part")]
+        let lines =
+            body.get(from.pos..stop).map_or(0, |part| part.iter().filter(|&&b| b == b'\n').count());
+        let collector = Collector::keeping_all(lines + 1);
+        let reader = setup.reader(exclude, collector, ParseStats::default());
+        reader.read_span(body, from, stop, limited, &layout)
+    };
+    if at.quotes_unreliable || start == body.len() {
+        // A quote ran to the end of the body before: no chunk can start as a row does.
+        let lines = head.stats.lines;
+        let rest = read(at, body.len(), false).map_err(|error| after_lines(error, lines))?;
+        return head.finish_parts(vec![rest]);
+    }
+
+    let mut bounds = vec![start];
+    for chunk in text::line_chunks(&body[start..], chunk_bytes.max(1)) {
+        bounds.push(bounds[bounds.len() - 1] + chunk.len());
+    }
+    let chunks: Vec<Result<Span, ParseError>> = bounds
+        .par_windows(2)
+        .map(|ends| read(State { pos: ends[0], quotes_unreliable: false }, ends[1], true))
+        .collect();
+
+    // The lines before the part being read, to number its errors as the whole body's.
+    let mut lines = head.stats.lines;
+    let mut parts: Vec<Span> = Vec::with_capacity(chunks.len() + 1);
+    let mut keep = |span: Result<Span, ParseError>, parts: &mut Vec<Span>| {
+        let span = span.map_err(|error| after_lines(error, lines))?;
+        lines += span.tally.stats.lines;
+        let end = span.end;
+        let crossed = span.crossed;
+        parts.push(span);
+        Ok::<_, ParseError>((end, crossed))
+    };
+    for (chunk, ends) in chunks.into_iter().zip(bounds.windows(2)) {
+        let stop = ends[1];
+        if at.pos >= stop {
+            // Read already, by a row of the chunks before that ran into this one.
+            continue;
+        }
+        let usable = at.pos == ends[0] && !at.quotes_unreliable;
+        let (end, crossed) = keep(if usable { chunk } else { read(at, stop, false) }, &mut parts)?;
+        at = end;
+        if crossed {
+            // The chunk's last row runs past its end: read from that row on one thread.
+            (at, _) = keep(read(at, stop, false), &mut parts)?;
+        }
+    }
+    if at.pos < body.len() {
+        // The chunks end at the body's end, so this is only reached if they were all cut.
+        (at, _) = keep(read(at, body.len(), false), &mut parts)?;
+    }
+    debug_assert_eq!(at.pos, body.len());
+    head.finish_parts(parts)
+}
+
+/// `error`, raised in a part of a body after `lines` lines, numbered as the body's.
+fn after_lines(error: ParseError, lines: u64) -> ParseError {
+    match error {
+        ParseError::CsvSchema { line, message } if line > 0 => {
+            ParseError::CsvSchema { line: line + lines, message }
+        }
+        other => other,
+    }
+}
+
+/// Where a reading stands between rows: the position, and whether a quoted field ran to the
+/// end of the body before it ([`Rows::quotes_unreliable`]).
+#[derive(Clone, Copy, Debug)]
+struct State {
+    pos: usize,
+    quotes_unreliable: bool,
+}
+
+/// What reading a span of rows gave: its records and counts (its line numbers from 1 at its
+/// start), where the reading stopped, and whether it stopped at a row running past its end.
+struct Span {
+    tally: Tally,
+    collector: Collector,
+    end: State,
+    crossed: bool,
+}
+
+/// The counts of a reader that a later part of a body adds to an earlier one.
+struct Tally {
+    stats: ParseStats,
+    data_rows: u64,
+    mismatched: u64,
+    first_mismatch: Option<(u64, usize, usize)>,
+}
+
+/// The options, checked once, that every reader of a body shares.
+struct Setup<'o> {
+    opts: &'o CsvOptions,
+    delimiter: &'o [u8],
+    types: TypeMap,
+    /// The layout, when it is known without a header.
+    layout: Option<Layout>,
+}
+
+impl<'o> Setup<'o> {
+    fn new(opts: &'o CsvOptions) -> Result<Setup<'o>, ParseError> {
+        let schema = |message: String| ParseError::CsvSchema { line: 0, message };
+        if opts.value_columns.contains(&Column::Number(0)) {
+            return Err(schema(
+                "value column 0 does not exist: columns are numbered from 1".to_owned(),
+            ));
+        }
+        let delimiter: &[u8] = match opts.delimiter.as_str() {
+            "\\t" => b"\t",
+            "" => b",",
+            other => other.as_bytes(),
+        };
+        if delimiter.contains(&b'\n') || delimiter.contains(&b'\r') {
+            return Err(schema(format!("the delimiter {:?} holds a line break", opts.delimiter)));
+        }
+        if opts.value_columns.is_empty() && Layout::meta_columns(opts).any(|c| c.is_some()) {
+            return Err(schema(
+                "type, time and tags columns need `value_columns`: when every column is read \
+                 as a value, they would be read as values too"
+                    .to_owned(),
+            ));
+        }
+        if opts.tag_separator.is_empty() {
+            return Err(schema("`tag_separator` is empty".to_owned()));
+        }
+        let types = TypeMap::new(&opts.type_map).map_err(schema)?;
+        // Without a header the layout is known now; with one, at the first row after the
+        // comments.
+        let layout =
+            if opts.header { None } else { Some(Layout::resolve(opts, None).map_err(schema)?) };
+        Ok(Setup { opts, delimiter, types, layout })
+    }
+
+    /// A reader at the start of a body or of a part of one.
+    fn reader<'r>(
+        &'r self,
+        exclude: Option<&'r Regex>,
+        collector: Collector,
+        stats: ParseStats,
+    ) -> RowReader<'r> {
+        RowReader {
+            collector,
+            stats,
+            exclude,
+            opts: indicator::Options::default(),
+            csv: self.opts,
+            delimiter: self.delimiter,
+            types: &self.types,
+            tags: Tags::default(),
+            comment_prefix: self.opts.comment_prefix.as_bytes(),
+            headers_left: self.opts.header_lines,
+            last_comment: None,
+            data_rows: 0,
+            mismatched: 0,
+            first_mismatch: None,
+        }
+    }
+}
+
 /// Where each thing a row holds is (0-based), once the header, if any, is known.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Layout {
     /// The value columns; empty means every column.
     values: Vec<usize>,
@@ -368,6 +530,11 @@ struct Rows<'a> {
     /// field ends at its line's end, so one stray quote cannot make the rest of a large body
     /// be scanned again for every row.
     quotes_unreliable: bool,
+    /// A line break inside quotes at this position or later ends the reading of the row and
+    /// sets `crossed`: the row runs past the part of the body a reader was given.
+    cross_at: usize,
+    /// Set when a row ran past `cross_at`; the row's fields are then not to be read.
+    crossed: bool,
 }
 
 impl<'a> Rows<'a> {
@@ -380,6 +547,8 @@ impl<'a> Rows<'a> {
             delimiter,
             quoting: !delimiter.contains(&b'"'),
             quotes_unreliable: false,
+            cross_at: usize::MAX,
+            crossed: false,
         }
     }
 
@@ -492,6 +661,11 @@ impl<'a> Rows<'a> {
                     self.pos = pos_before;
                     return self.plain_field(fields);
                 }
+                b'\n' if i >= self.cross_at => {
+                    self.crossed = true;
+                    self.pos = i + 1;
+                    return true;
+                }
                 b'\n' => {
                     // A line break inside quotes is kept as `\n`, without the `\r` before it.
                     if fields.bytes.last() == Some(&b'\r') {
@@ -541,7 +715,7 @@ struct RowReader<'r> {
     opts: indicator::Options,
     csv: &'r CsvOptions,
     delimiter: &'r [u8],
-    types: TypeMap,
+    types: &'r TypeMap,
     tags: Tags,
     comment_prefix: &'r [u8],
     headers_left: usize,
@@ -555,7 +729,111 @@ struct RowReader<'r> {
     first_mismatch: Option<(u64, usize, usize)>,
 }
 
-impl RowReader<'_> {
+impl<'r> RowReader<'r> {
+    /// Reads the physical line (blank or a comment) or the row at `rows.pos`. Returns `false`,
+    /// having read nothing, when the row runs past the limit of `rows` ([`Rows::cross_at`]).
+    fn step(
+        &mut self,
+        rows: &mut Rows<'r>,
+        layout: &mut Option<Layout>,
+        fields: &mut Fields,
+    ) -> Result<bool, ParseError> {
+        let (start, end) = rows.current_line();
+        let line = &rows.body[start..end];
+        if text::is_blank(line) {
+            self.stats.lines += 1;
+            self.stats.blank += 1;
+            rows.skip_line();
+            return Ok(true);
+        }
+        if self.is_comment(line) {
+            self.stats.lines += 1;
+            self.stats.comments += 1;
+            if layout.is_none() {
+                self.last_comment = Some(line);
+            }
+            rows.skip_line();
+            return Ok(true);
+        }
+        let (pos, number, unreliable) = (rows.pos, rows.line, rows.quotes_unreliable);
+        let (raw, spanned) = rows.read(fields);
+        if rows.crossed {
+            (rows.pos, rows.line, rows.quotes_unreliable) = (pos, number, unreliable);
+            rows.crossed = false;
+            return Ok(false);
+        }
+        self.stats.lines += spanned;
+        self.read_row(layout, number, raw, fields)?;
+        Ok(true)
+    }
+
+    /// Reads the rows of `body` from `from` while they start before `stop`, as a reader
+    /// that reached `from` in the state `from` gives, with the header and the rows to skip
+    /// behind it. With `limited`, stops at a row running past `stop` instead of reading it.
+    /// Line numbers count from 1 at `from.pos`.
+    fn read_span(
+        mut self,
+        body: &'r [u8],
+        from: State,
+        stop: usize,
+        limited: bool,
+        layout: &Layout,
+    ) -> Result<Span, ParseError> {
+        self.headers_left = 0;
+        let mut rows = Rows::new(&body[from.pos..], self.delimiter);
+        rows.quotes_unreliable = from.quotes_unreliable;
+        let stop = stop.saturating_sub(from.pos);
+        if limited {
+            // A line break in quotes at the last byte of the span or later continues the row
+            // past it.
+            rows.cross_at = stop.saturating_sub(1);
+        }
+        let mut layout = Some(layout.clone());
+        let mut fields = Fields::default();
+        let mut crossed = false;
+        while rows.pos < stop {
+            if !self.step(&mut rows, &mut layout, &mut fields)? {
+                crossed = true;
+                break;
+            }
+        }
+        let end = State { pos: from.pos + rows.pos, quotes_unreliable: rows.quotes_unreliable };
+        let RowReader { collector, stats, data_rows, mismatched, first_mismatch, .. } = self;
+        let tally = Tally { stats, data_rows, mismatched, first_mismatch };
+        Ok(Span { tally, collector, end, crossed })
+    }
+
+    /// The parsed feed of a reader of a body's start, a collector keeping all, and `parts`,
+    /// the spans read after it, in order: as [`RowReader::finish`] gives it for one reader
+    /// of the whole body.
+    fn finish_parts(self, parts: Vec<Span>) -> Result<ParsedFeed, ParseError> {
+        let RowReader {
+            collector,
+            mut stats,
+            mut data_rows,
+            mut mismatched,
+            mut first_mismatch,
+            ..
+        } = self;
+        let mut records = Vec::with_capacity(parts.len() + 1);
+        records.push(collector.finish(ParseStats::default()).records);
+        for Span { tally, collector, .. } in parts {
+            let offset = stats.lines;
+            let shifted =
+                tally.first_mismatch.map(|(line, got, width)| (line + offset, got, width));
+            first_mismatch = first_mismatch.or(shifted);
+            data_rows += tally.data_rows;
+            mismatched += tally.mismatched;
+            stats.absorb(tally.stats, offset);
+            records.push(collector.finish(ParseStats::default()).records);
+        }
+        if let Some(error) = every_row_mismatched(first_mismatch, mismatched, data_rows) {
+            return Err(error);
+        }
+        let records = super::collect::dedup_parts(records, &mut stats);
+        Ok(ParsedFeed { records, stats })
+    }
+
     /// Whether a physical line is a comment: its first non-blank bytes are the prefix.
     fn is_comment(&self, line: &[u8]) -> bool {
         let Some(&first) = self.comment_prefix.first() else { return false };
@@ -765,23 +1043,33 @@ impl RowReader<'_> {
     /// The parsed feed, or the schema error of a body whose every row had another number of
     /// fields than its layout: its columns changed, and no row can be read.
     fn finish(self) -> Result<ParsedFeed, ParseError> {
-        if let Some((line, got, expected)) = self.first_mismatch
-            && self.mismatched == self.data_rows
+        if let Some(error) =
+            every_row_mismatched(self.first_mismatch, self.mismatched, self.data_rows)
         {
-            let rows = self.data_rows;
-            return Err(ParseError::CsvSchema {
-                line,
-                message: format!(
-                    "expected {expected} columns, got {got}: every data row ({rows} read, 0 \
-                     accepted, {rows} `{SCHEMA_MISMATCH}`) has another number of fields than \
-                     the feed's layout, so no column can be trusted; map the columns by header \
-                     name or update `csv.column_count`"
-                ),
-            });
+            return Err(error);
         }
         let RowReader { collector, stats, .. } = self;
         Ok(collector.finish(stats))
     }
+}
+
+/// The schema error of a body whose every data row had another number of fields than its
+/// layout, given the first such row's line, field count and expected count.
+fn every_row_mismatched(
+    first_mismatch: Option<(u64, usize, usize)>,
+    mismatched: u64,
+    rows: u64,
+) -> Option<ParseError> {
+    let (line, got, expected) = first_mismatch?;
+    (mismatched == rows).then(|| ParseError::CsvSchema {
+        line,
+        message: format!(
+            "expected {expected} columns, got {got}: every data row ({rows} read, 0 \
+             accepted, {rows} `{SCHEMA_MISMATCH}`) has another number of fields than \
+             the feed's layout, so no column can be trusted; map the columns by header \
+             name or update `csv.column_count`"
+        ),
+    })
 }
 
 /// A cell's value: trimmed of white space, NUL and quotes as MISP trims it, or `None` when
@@ -1478,6 +1766,190 @@ mod tests {
             let untagged = rows.iter().filter(|r| r[tags_at] == "None" || r[tags_at].is_empty());
             assert_eq!(feed.records.iter().filter(|r| r.tags.is_empty()).count(), untagged.count());
             assert!(feed.stats.warnings.is_empty(), "{:?}", feed.stats.warnings);
+        }
+    }
+
+    /// Both readings of `body`, compared: the records, the counts and examples, or the error.
+    fn assert_chunked_reads_as_one(body: &[u8], opts: &CsvOptions, chunk: usize) {
+        let whole = parse(body, opts, None);
+        let chunked = parse_chunked(body, opts, None, chunk);
+        match (&whole, &chunked) {
+            (Ok(whole), Ok(chunked)) => {
+                assert_eq!(chunked.records, whole.records, "chunks of {chunk}");
+                assert_eq!(chunked.stats, whole.stats, "chunks of {chunk}");
+            }
+            (Err(whole), Err(chunked)) => {
+                assert_eq!(chunked.to_string(), whole.to_string(), "chunks of {chunk}");
+            }
+            _ => panic!("chunks of {chunk}: {chunked:?} where one reader gives {whole:?}"),
+        }
+    }
+
+    /// A body with a BOM, CRLF and LF lines, comments, blank lines, quoted fields spanning
+    /// lines, rows of another width, repeats, a stray quote near the end and no final newline.
+    fn spanning_body() -> Vec<u8> {
+        let mut body = b"\xEF\xBB\xBF# feed\r\n# when,ip,type\r\n".to_vec();
+        for i in 0..60 {
+            let row = match i % 9 {
+                0 => format!("2024-05-0{},192.0.2.{},ip-dst\r\n", i % 9 + 1, i),
+                1 => format!("\"2024-05-01\",\"198.51.100.{}\",\"ip-src\"\n", i % 4),
+                2 => format!("\"a\nlong\r\nnote {i}\",192.0.2.{i},ip-dst\n"),
+                3 => "\n  \n".to_owned(),
+                4 => format!("x,\"http://bad.example/{i}?q=\"\"a,b\"\"\",url\n"),
+                5 => format!("# comment with a \" quote {i}\n"),
+                6 => format!("short,192.0.2.{i}\n"),
+                7 => format!("\"#quoted comment\",x,y\n\"\",\"\",\"\"\n{i},None,0\n"),
+                _ => format!("y,bad.example{i},sha256\n"),
+            };
+            body.extend_from_slice(row.as_bytes());
+        }
+        body.extend_from_slice(b"z,\"192.0.2.200,ip-dst\nlast,192.0.2.201,ip-dst");
+        body
+    }
+
+    fn typed() -> CsvOptions {
+        CsvOptions {
+            header: true,
+            value_columns: vec![name("ip")],
+            type_column: Some(name("type")),
+            first_seen_column: Some(name("when")),
+            ..columns(&[], ",")
+        }
+    }
+
+    #[test]
+    fn a_chunked_parse_equals_the_single_threaded_parse_at_every_chunk_size() {
+        let body = spanning_body();
+        let whole = parse(&body, &typed(), None).unwrap();
+        // The body is what the test means it to be.
+        assert!(whole.stats.bom);
+        assert!(whole.stats.duplicates > 0);
+        assert!(whole.stats.rejected_count(SCHEMA_MISMATCH) > crate::parse::MAX_EXAMPLES as u64);
+        assert!(whole.records.iter().any(|r| r.indicator.kind == AttrType::Url));
+        for chunk in 1..=body.len() + 1 {
+            assert_chunked_reads_as_one(&body, &typed(), chunk);
+        }
+        // Every column read, no header, and a delimiter holding a quote (quoting off).
+        for opts in [columns(&[], ","), columns(&[2], "\","), columns(&[2], ", ")] {
+            for chunk in [1, 2, 3, 5, 8, 13, 40, 200] {
+                assert_chunked_reads_as_one(&body, &opts, chunk);
+            }
+        }
+    }
+
+    #[test]
+    fn a_chunk_starting_inside_a_quoted_field_is_read_again_from_its_row() {
+        // Every line after the first is inside one quoted field: read alone, each chunk would
+        // find rows that are not there.
+        let mut body = b"ip,note\n192.0.2.1,\"".to_vec();
+        for i in 0..50 {
+            body.extend_from_slice(format!("198.51.100.{i},\"\"x\"\"\n").as_bytes());
+        }
+        body.extend_from_slice(b"\"\n192.0.2.2,done\n");
+        let opts =
+            CsvOptions { header: true, value_columns: vec![name("ip")], ..columns(&[], ",") };
+        let whole = parse(&body, &opts, None).unwrap();
+        assert_eq!(values(&whole), ["192.0.2.1", "192.0.2.2"]);
+        assert_eq!(whole.stats.lines, 53);
+        for chunk in [1, 7, 16, 64, 300] {
+            assert_chunked_reads_as_one(&body, &opts, chunk);
+        }
+        // A quote that never closes: from it on, quoted fields end at their line.
+        let mut open = b"ip,note\n192.0.2.1,\"never closed\n".to_vec();
+        for i in 0..40 {
+            open.extend_from_slice(format!("198.51.100.{i},\"a,b\"\n").as_bytes());
+        }
+        for chunk in [1, 9, 30, 100] {
+            assert_chunked_reads_as_one(&open, &opts, chunk);
+        }
+    }
+
+    #[test]
+    fn a_chunked_parse_fails_as_one_reader_does() {
+        let opts = CsvOptions { column_count: Some(3), ..columns(&[1], ",") };
+        let body = b"# c\n192.0.2.1,2\n\n192.0.2.2,x,y,z\n";
+        for chunk in 1..=body.len() {
+            assert_chunked_reads_as_one(body, &opts, chunk);
+        }
+        let err = parse_chunked(body, &opts, None, 5).unwrap_err();
+        assert!(matches!(err, ParseError::CsvSchema { line: 2, .. }), "{err}");
+        let named =
+            CsvOptions { header: true, value_columns: vec![name("ioc")], ..columns(&[], ",") };
+        assert_chunked_reads_as_one(b"# x\n\nwhen,ip\n1,2\n", &named, 3);
+    }
+
+    /// One piece of a CSV body: values, words, quotes, delimiters and line ends, so that
+    /// random bodies hold quoted fields spanning lines, escaped and stray quotes, comments,
+    /// blank lines and rows of every width.
+    fn csv_piece() -> impl proptest::strategy::Strategy<Value = &'static str> {
+        proptest::sample::select(vec![
+            "192.0.2.1",
+            "198.51.100.7",
+            "bad.example",
+            "http://x.example/a?b=c",
+            "ip-dst",
+            "domain",
+            "url",
+            "sha256",
+            "md5",
+            "None",
+            "0",
+            "word",
+            " ",
+            "\t",
+            ",",
+            ",",
+            ",",
+            ";",
+            ", ",
+            "\"",
+            "\"",
+            "\"\"",
+            "\n",
+            "\n",
+            "\n",
+            "\r\n",
+            "\r",
+            "#",
+            "# note\n",
+            "ip",
+            "type",
+            "when",
+            "2024-05-01",
+            "\u{feff}",
+            "é",
+            "\u{0}",
+        ])
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn random_bodies_read_in_chunks_as_one_reader_reads_them(
+            pieces in proptest::collection::vec(csv_piece(), 0..120),
+            bom in proptest::prelude::any::<bool>(),
+            layout in 0..6_usize,
+            delimiter in proptest::sample::select(vec![",", ";", ", ", "\","]),
+            header_lines in 0..2_usize,
+            chunk in 1..48_usize,
+        ) {
+            let mut body = if bom { b"\xEF\xBB\xBF".to_vec() } else { Vec::new() };
+            body.extend(pieces.iter().flat_map(|piece| piece.bytes()));
+            let base = CsvOptions { header_lines, ..columns(&[], delimiter) };
+            let opts = match layout {
+                0 => base,
+                1 => CsvOptions { value_columns: vec![Column::Number(1)], ..base },
+                2 => CsvOptions { value_columns: vec![Column::Number(2)], column_count: Some(2), ..base },
+                3 => CsvOptions { header: true, value_columns: vec![name("ip")], ..base },
+                4 => CsvOptions {
+                    header: true,
+                    value_columns: vec![name("ip")],
+                    type_column: Some(name("type")),
+                    last_seen_column: Some(name("when")),
+                    ..base
+                },
+                _ => CsvOptions { header: true, value_columns: vec![Column::Number(1)], ..base },
+            };
+            assert_chunked_reads_as_one(&body, &opts, chunk);
         }
     }
 }

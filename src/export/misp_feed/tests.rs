@@ -322,3 +322,173 @@ fn a_damaged_previous_feed_is_ignored_and_never_names_a_file_outside_it() {
     feed.build(&settings(), NOW, &[ip("198.51.100.7")]);
     assert_eq!(feed.manifest().keys().collect::<Vec<_>>(), [FIXED_EVENT]);
 }
+
+/// A run of attributes as the writer serialized it before it put the JSON together itself:
+/// each attribute through `serde_json`, each `hashes.csv` line through `format!`.
+fn reference_piece(
+    first: bool,
+    attributes: &[(Attr<'_>, i64)],
+    distribution: &str,
+    event: &str,
+) -> (Vec<u8>, String, u64) {
+    let (mut json, mut hashes, mut written) = (Vec::new(), String::new(), 0);
+    for (i, (attr, timestamp)) in attributes.iter().enumerate() {
+        let uuid = attr.uuid.to_string();
+        let attribute = AttributeJson {
+            uuid: &uuid,
+            kind: attr.kind,
+            category: attr.category(),
+            value: attr.value,
+            to_ids: attr.to_ids,
+            timestamp: timestamp.to_string(),
+            distribution,
+            comment: "",
+            deleted: attr.deleted,
+            disable_correlation: false,
+            tag: attr.tags.iter().map(|t| tag(t)).collect(),
+        };
+        json.extend_from_slice(if first && i == 0 { b"\n" } else { b",\n" });
+        serde_json::to_writer(&mut json, &attribute).unwrap();
+        if attr.deleted {
+            continue;
+        }
+        written += 1;
+        let parts: Vec<&str> = if NOT_CORRELATED.contains(&attr.kind) {
+            Vec::new()
+        } else if attr.kind.ends_with("|port") {
+            attr.value.split('|').take(1).collect()
+        } else if attr.kind.contains('|') || attr.kind == "malware-sample" {
+            attr.value.split('|').collect()
+        } else {
+            vec![attr.value]
+        };
+        for part in parts {
+            let md5 = hex::encode(Md5::digest(part.as_bytes()));
+            hashes += &[md5.as_str(), ",", event, "\n"].concat();
+        }
+    }
+    (json, hashes, written)
+}
+
+/// Text with what JSON escapes and what it does not: quotes, backslashes, control
+/// characters, DEL, `|`, non-ASCII letters and emoji.
+fn hostile_text() -> impl proptest::strategy::Strategy<Value = String> {
+    proptest::string::string_regex("([a-z0-9.:/|]|\"|\\\\|[\\x00-\\x1f]|\\x7f|é|\u{2028}|😀){0,24}")
+        .unwrap()
+}
+
+proptest::proptest! {
+    #[test]
+    fn runs_are_written_as_serde_json_and_format_wrote_them(
+        attributes in proptest::collection::vec(
+            (
+                proptest::sample::select(AttrType::ALL),
+                hostile_text(),
+                proptest::prelude::any::<(bool, bool, u128)>(),
+                proptest::collection::vec(hostile_text(), 0..3),
+                proptest::prelude::prop_oneof![
+                    proptest::prelude::Just(NOW),
+                    proptest::prelude::any::<i64>()
+                ],
+            ),
+            0..12,
+        ),
+        first in proptest::prelude::any::<bool>(),
+        distribution in proptest::prelude::prop_oneof![
+            proptest::prelude::Just(""),
+            proptest::prelude::Just("5")
+        ],
+    ) {
+        let attributes: Vec<(Attr<'_>, i64)> = attributes
+            .iter()
+            .map(|(kind, value, (to_ids, deleted, uuid), tags, timestamp)| {
+                let attr = Attr {
+                    uuid: Uuid::from_u128(*uuid),
+                    kind: kind.as_str(),
+                    value,
+                    to_ids: *to_ids,
+                    deleted: *deleted,
+                    tags: tags.iter().map(|t| Cow::Borrowed(t.as_str())).collect(),
+                };
+                (attr, *timestamp)
+            })
+            .collect();
+        let (json, hashes, written) =
+            reference_piece(first, &attributes, distribution, FIXED_EVENT);
+        let mut ours = RunOut { json: b"left".to_vec(), hashes: b"over".to_vec() };
+        let our_written = piece(first, &attributes, distribution, FIXED_EVENT, &mut ours);
+        proptest::prop_assert_eq!(
+            String::from_utf8_lossy(&ours.json),
+            String::from_utf8_lossy(&json)
+        );
+        proptest::prop_assert_eq!(String::from_utf8(ours.hashes).unwrap(), hashes);
+        proptest::prop_assert_eq!(our_written, written);
+    }
+
+    #[test]
+    fn entries_are_taken_in_type_and_value_order_first_one_kept(
+        values in proptest::collection::vec(
+            (
+                proptest::sample::select(vec![AttrType::IpDst, AttrType::Url, AttrType::Domain]),
+                proptest::string::string_regex("(a|b|\u{0}|é|[0-9]){0,20}").unwrap(),
+                proptest::prelude::any::<bool>(),
+            ),
+            0..40,
+        ),
+    ) {
+        let indicators: Vec<Indicator> =
+            values.iter().map(|(kind, value, _)| Indicator::new(*kind, value.as_str())).collect();
+        let entries: Vec<Entry<'_>> = indicators
+            .iter()
+            .zip(&values)
+            .map(|(indicator, (_, _, to_ids))| Entry { to_ids: *to_ids, ..entry(indicator, &[]) })
+            .collect();
+        let ours: Vec<(&str, &str, bool)> = in_attribute_order(&entries)
+            .into_iter()
+            .map(|m| (m.kind.as_str(), m.value, m.to_ids))
+            .collect();
+        // The plain way: the first of each (type, value), sorted by type name and value.
+        let mut seen = std::collections::HashSet::new();
+        let mut expected: Vec<(&str, &str, bool)> = entries
+            .iter()
+            .filter(|e| seen.insert((e.indicator.kind, e.indicator.value.clone())))
+            .map(|e| (e.indicator.kind.as_str(), &*e.indicator.value, e.to_ids))
+            .collect();
+        expected.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        proptest::prop_assert_eq!(ours, expected);
+    }
+}
+
+#[test]
+fn type_and_category_names_are_written_without_escaping() {
+    for kind in AttrType::ALL {
+        for name in [kind.as_str(), kind.default_category(), "Other"] {
+            assert_eq!(serde_json::to_string(name).unwrap(), format!("\"{name}\""));
+        }
+    }
+}
+
+#[test]
+fn a_large_event_is_written_in_runs_as_one_thread_writes_it() {
+    // More attributes than a run holds, with tags and a deleted one: the file made on every
+    // thread equals the one made on one thread.
+    let indicators: Vec<Indicator> = (0..3 * PARALLEL_CHUNK + 17)
+        .map(|n| ip(&format!("10.{}.{}.{}", n >> 16, (n >> 8) & 255, n & 255)))
+        .collect();
+    let build = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            let feed = Feed::new();
+            feed.build(&settings(), NOW, &indicators);
+            feed.build(&settings(), NOW + DAY, &indicators[1..]);
+            let read = |name: &str| std::fs::read(feed.folder().join(name)).unwrap();
+            (read(&format!("{FIXED_EVENT}.json")), read("hashes.csv"), read("manifest.json"))
+        })
+    };
+    let one = build(1);
+    assert_eq!(build(3), one);
+    let event: Value = serde_json::from_slice(&one.0).unwrap();
+    assert_eq!(event["Event"]["Attribute"].as_array().unwrap().len(), indicators.len());
+    let lines = String::from_utf8(one.1).unwrap().lines().count();
+    assert_eq!(lines, indicators.len() - 1, "one line per live attribute");
+}
