@@ -979,13 +979,19 @@ fn write_runs(
             let _ = free_tx.send(RunOut::default());
         }
         let free_rx = Mutex::new(free_rx);
-        let (done_tx, done_rx) = mpsc::channel::<(usize, RunOut)>();
+        // `None`: the run could not be made (a panic, which only a bug can cause); the writer
+        // stops with an error rather than wait for it, which ends every other wait.
+        let (done_tx, done_rx) = mpsc::channel::<(usize, Option<RunOut>)>();
         let writer = scope.spawn(move || -> Result<(), EventError> {
             // The buffers come back through `free_tx`, which ends with this thread.
             let mut waiting = BTreeMap::new();
             let mut next = 0;
             while next < count {
                 let Ok((index, run)) = done_rx.recv() else { break };
+                let Some(run) = run else {
+                    let why = "an event's attributes could not be serialized (a bug in feedsmith)";
+                    return Err(EventError { hashes: false, source: std::io::Error::other(why) });
+                };
                 waiting.insert(index, run);
                 while let Some(run) = waiting.remove(&next) {
                     out.put(&run)?;
@@ -1001,9 +1007,17 @@ fn write_runs(
                 let Some(mut buffer) = buffer else { return };
                 let taken = queue.lock().map_or(None, |mut queue| queue.next());
                 let Some((index, run)) = taken else { return };
-                let count = piece(index == 0, run, distribution, event, &mut buffer);
-                written.fetch_add(count, Ordering::Relaxed);
-                if done_tx.send((index, buffer)).is_err() {
+                let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    piece(index == 0, run, distribution, event, &mut buffer)
+                }));
+                let sent = match made {
+                    Ok(count) => {
+                        written.fetch_add(count, Ordering::Relaxed);
+                        done_tx.send((index, Some(buffer)))
+                    }
+                    Err(_) => done_tx.send((index, None)),
+                };
+                if sent.is_err() {
                     return;
                 }
             }
