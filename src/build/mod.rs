@@ -724,14 +724,15 @@ pub fn run(
     swap_in(&staging, &output_dir)?;
     let swap_ms = started.elapsed().as_millis() as u64;
     let started = Instant::now();
-    encoded.save(&settings.state_dir, &damaged);
+    let saved = encoded.save(&settings.state_dir, &damaged);
     tracing::info!(
         swap_ms,
         save_ms = started.elapsed().as_millis() as u64,
         "Swapped in and state saved"
     );
     let summary = BuildSummary::of(&report);
-    if let Some(key) = &key {
+    // A state not saved whole is saved again by the next build, however alike.
+    if let Some(key) = key.as_ref().filter(|_| saved) {
         unchanged::record(&settings.state_dir, &output_dir, key, &summary);
     }
     Ok(BuildOutcome { summary, output_dir, unchanged: false })

@@ -183,8 +183,10 @@ impl Encoded {
     /// file that cannot be written is logged, and the next build recovers it.
     ///
     /// A file of `damaged` is moved aside to `<name>.damaged` first (for a look at what
-    /// happened), so that the good `<name>.prev` it was recovered from stays.
-    pub(super) fn save(&self, state_dir: &Path, damaged: &[&str]) {
+    /// happened), so that the good `<name>.prev` it was recovered from stays. Returns whether
+    /// every file was written.
+    pub(super) fn save(&self, state_dir: &Path, damaged: &[&str]) -> bool {
+        let mut saved = true;
         for (name, bytes) in &self.files {
             let path = state_dir.join(name);
             if damaged.contains(name) {
@@ -195,8 +197,10 @@ impl Encoded {
             }
             if let Err(e) = crate::fs::replace_keeping_previous(&path, bytes) {
                 tracing::warn!(path = %path.display(), error = %e, "Could not save the state");
+                saved = false;
             }
         }
+        saved
     }
 }
 
