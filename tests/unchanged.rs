@@ -170,3 +170,68 @@ fn a_damaged_record_is_ignored_and_a_failed_feed_is_never_kept() {
         assert!(!kept(&output));
     }
 }
+
+#[test]
+fn a_definition_read_through_a_symbolic_link_is_in_the_key() {
+    let root = project();
+    // The task's file is a link to a file outside the definition folders.
+    let task = root.path().join("tasks.d/all.toml");
+    std::fs::create_dir(root.path().join("mine")).unwrap();
+    std::fs::rename(&task, root.path().join("mine/all.toml")).unwrap();
+    std::os::unix::fs::symlink("../mine/all.toml", &task).unwrap();
+    build(root.path(), &[]);
+    assert!(kept(&build(root.path(), &[])));
+    write_file(
+        root.path(),
+        "mine/all.toml",
+        "name = \"all\"\n[select]\ntypes = [\"ip-dst\"]\n[[outputs]]\nformat = \"plain\"\n\
+         path = \"other.txt\"\n",
+    );
+    assert!(!kept(&build(root.path(), &[])), "an edit through a link was not seen");
+    assert!(root.path().join("site/other.txt").is_file());
+}
+
+#[test]
+fn a_hostile_record_is_neither_followed_nor_printed() {
+    let root = project();
+    build(root.path(), &[]);
+    let path = root.path().join(STATE).join("unchanged.json");
+    let hostile = |change: &dyn Fn(&mut serde_json::Value)| {
+        // The record the last build left is taken as it is (so only the change counts)...
+        let good = std::fs::read(&path).unwrap();
+        assert!(kept(&build(root.path(), &[])));
+        let mut record: serde_json::Value = serde_json::from_slice(&good).unwrap();
+        // ...and refused once changed.
+        change(&mut record);
+        std::fs::write(&path, serde_json::to_vec(&record).unwrap()).unwrap();
+        let output = build(root.path(), &[]);
+        assert!(!kept(&output), "a hostile record was taken: {record}");
+        assert!(!String::from_utf8_lossy(&output.stdout).contains('\u{1b}'));
+    };
+    // A name that is not a state file (a device-like file that never ends, were it read).
+    hostile(&|r| {
+        let state = r["state"].as_object_mut().unwrap();
+        state.remove("ledger");
+        state.insert("/proc/self/pagemap".to_owned(), "00".into());
+    });
+    hostile(&|r| {
+        r["state"].as_object_mut().unwrap().insert("ledger.prev".to_owned(), "00".into());
+    });
+    // A summary no clean build writes: terminal escapes, problems, impossible counts.
+    hostile(&|r| r["summary"]["now"] = "\u{1b}[2J\u{1b}]0;owned\u{7}".into());
+    hostile(&|r| r["summary"]["problems"] = serde_json::json!(["\u{1b}[31mfake"]));
+    hostile(&|r| r["summary"]["feeds"] = u64::MAX.into());
+    hostile(&|r| r["summary"]["failed"] = 1.into());
+}
+
+#[test]
+fn last_good_data_removed_by_hand_makes_a_full_build_that_writes_it_again() {
+    let root = project();
+    build(root.path(), &[]);
+    let good = root.path().join(STATE).join("good");
+    let before = tree(&good);
+    assert!(!before.is_empty());
+    std::fs::remove_dir_all(&good).unwrap();
+    assert!(!kept(&build(root.path(), &[])));
+    assert_eq!(tree(&good), before);
+}

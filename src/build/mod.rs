@@ -428,10 +428,16 @@ pub fn run(
     let arrived = fetch_feeds(project, &options.fetch, options.now, reporter, Writes::Allowed)?;
     // A build run again on the same inputs would write what is in place.
     let key = unchanged::key(project, options, &arrived);
+    let expected = unchanged::Expected {
+        now: export::rfc3339(options.now),
+        feeds: arrived.len(),
+        tasks: project.tasks.len(),
+        outputs: project.tasks.iter().map(|t| t.config.outputs.len()).sum(),
+    };
     if let Some(summary) = key
         .as_deref()
         .filter(|_| !options.force)
-        .and_then(|key| unchanged::check(&settings.state_dir, &output_dir, key))
+        .and_then(|key| unchanged::check(&settings.state_dir, &output_dir, key, &expected))
     {
         tracing::info!(
             built = summary.now,

@@ -6,9 +6,11 @@
 //! `<state>/unchanged.json` a key over all but the state, the SHA-256 of each state file it
 //! saved, and of the output folder's `SHA256SUMS` and `report.json`. The next build computes
 //! its key as soon as the feeds are fetched and their files hashed; when the key, the state
-//! files and those two output files are all the same, the outputs it would write are the
-//! ones in place (the ledger, history and feed health it would save are those saved), so it
-//! stops there: nothing is parsed, selected or written.
+//! files (and the last good files' sizes and times) and those two output files are all the
+//! same, the outputs it would write are the ones in place (the ledger, history and feed
+//! health it would save are those saved), so it stops there: nothing is parsed, selected or
+//! written. The site and `report.json` stay the last build's: their "changes since the
+//! previous build" are those of the build that wrote them.
 //!
 //! A nightly build never matches: its `--now` moves. What matches is a build run again at the
 //! same time on the same data: a re-run of a job, `build --offline --now T` after a build at
@@ -32,7 +34,7 @@ use crate::config::Project;
 /// The record's file name in the state folder.
 const FILE: &str = "unchanged.json";
 /// The record's layout, and of the key's stream.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 /// The largest record read back: a key, a few digests and a summary of short lines.
 const MAX_RECORD_BYTES: u64 = 4 << 20;
 /// The files of the output folder whose digests are recorded: together they name every
@@ -58,6 +60,8 @@ struct Record {
     state: BTreeMap<String, String>,
     /// SHA-256 of each of [`OUTPUT_FILES`], hex, by name.
     output: BTreeMap<String, String>,
+    /// [`good_listing`].
+    good: Vec<(String, u64, i128)>,
     /// What the build said, said again by a build that stops here.
     summary: BuildSummary,
 }
@@ -89,8 +93,12 @@ pub(super) fn key(
     files.sort();
     for path in &files {
         field(path.strip_prefix(&project.root).unwrap_or(path).to_string_lossy().as_bytes());
-        // A file that cannot be read is a different input from any bytes it could hold.
-        match std::fs::read(path) {
+        // A file that cannot be read is a different input from any bytes it could hold; a
+        // device or a pipe is not read (the loader refuses it too).
+        match crate::fs::open_regular(path).and_then(|mut file| {
+            let mut bytes = Vec::new();
+            file.read_to_end(&mut bytes).map(|_| bytes)
+        }) {
             Ok(bytes) => field(&bytes),
             Err(e) => field(format!("unreadable: {e}").as_bytes()),
         }
@@ -106,40 +114,130 @@ pub(super) fn key(
     Some(hex::encode(hash.finalize()))
 }
 
-/// Every regular file under `path` (itself when it is one); symbolic links are not
-/// followed, as the loader does not follow them out of the repository.
+/// Every file under `path` (itself when it is one), through symbolic links as the loader
+/// reads them: a linked model or task is hashed with the bytes it links to. A folder linked
+/// into itself is entered once.
 fn definition_files(path: &Path, files: &mut Vec<std::path::PathBuf>) {
-    let Ok(meta) = std::fs::symlink_metadata(path) else { return };
-    if meta.is_file() {
-        files.push(path.to_owned());
-    } else if meta.is_dir() {
-        let Ok(entries) = std::fs::read_dir(path) else { return };
-        for entry in entries.flatten() {
-            definition_files(&entry.path(), files);
+    let mut entered = std::collections::HashSet::new();
+    walk(path, files, &mut entered);
+}
+
+fn walk(
+    path: &Path,
+    files: &mut Vec<std::path::PathBuf>,
+    entered: &mut std::collections::HashSet<std::path::PathBuf>,
+) {
+    let Ok(meta) = std::fs::metadata(path) else {
+        // A dangling link or an unreadable entry is still an input: its name is hashed.
+        if std::fs::symlink_metadata(path).is_ok() {
+            files.push(path.to_owned());
         }
+        return;
+    };
+    if !meta.is_dir() {
+        files.push(path.to_owned());
+        return;
+    }
+    let Ok(real) = std::fs::canonicalize(path) else { return };
+    if !entered.insert(real) {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(path) else { return };
+    for entry in entries.flatten() {
+        walk(&entry.path(), files, entered);
     }
 }
 
 /// The summary of the build recorded under `key`, when the state and the output folder are
-/// still what it left.
-pub(super) fn check(state_dir: &Path, output_dir: &Path, key: &str) -> Option<BuildSummary> {
+/// still what it left. The record is not trusted beyond that: only the state files and the
+/// output files a build records are hashed, whatever names it holds, and its summary must
+/// be one a clean build of `expected`'s shape writes (it is printed and gives the exit code).
+pub(super) fn check(
+    state_dir: &Path,
+    output_dir: &Path,
+    key: &str,
+    expected: &Expected,
+) -> Option<BuildSummary> {
     let record = read(state_dir)?;
     if record.key != key {
         tracing::debug!("The inputs changed since the last build; building");
         return None;
     }
-    let same = |dir: &Path, digests: &BTreeMap<String, String>| {
-        digests.iter().all(|(name, digest)| digest_of(&dir.join(name)).as_ref() == Some(digest))
+    let same = |dir: &Path, names: &[&str], digests: &BTreeMap<String, String>| {
+        digests.len() == names.len()
+            && names.iter().all(|name| {
+                digests
+                    .get(*name)
+                    .is_some_and(|digest| digest_of(&dir.join(name)).as_ref() == Some(digest))
+            })
     };
-    if record.state.len() != super::state::FILES.len() || !same(state_dir, &record.state) {
+    if !same(state_dir, &STATE_FILES, &record.state) || record.good != good_listing(state_dir) {
         tracing::debug!("The state changed since the last build; building");
         return None;
     }
-    if record.output.len() != OUTPUT_FILES.len() || !same(output_dir, &record.output) {
+    if !same(output_dir, &OUTPUT_FILES, &record.output) {
         tracing::debug!("The output folder changed since the last build; building");
         return None;
     }
-    Some(record.summary)
+    let summary = record.summary;
+    let clean = summary.problems.is_empty()
+        && summary.failed == 0
+        && summary.stale == 0
+        && summary.failed_outputs == 0
+        && summary.ok.checked_add(summary.empty) == Some(expected.feeds)
+        && summary.feeds == expected.feeds
+        && summary.tasks == expected.tasks
+        && summary.outputs == expected.outputs
+        && summary.now == expected.now;
+    if !clean {
+        tracing::debug!("The record of the last build is not one a clean build writes; building");
+        return None;
+    }
+    Some(summary)
+}
+
+/// What the summary of a clean build on the same inputs says, for [`check`].
+pub(super) struct Expected {
+    /// The build time, RFC 3339.
+    pub(super) now: String,
+    /// Enabled feeds.
+    pub(super) feeds: usize,
+    /// Tasks.
+    pub(super) tasks: usize,
+    /// Outputs over every task.
+    pub(super) outputs: usize,
+}
+
+/// The state files a build saves, and `unchanged.json` compares.
+const STATE_FILES: [&str; 3] = super::state::FILES;
+
+/// Each last good file of the state folder (`good/`): its path, size and modification time.
+/// They stand in when a feed fails, which a kept build does not rewrite: one removed or
+/// changed by hand makes the next build a full one, which writes them again.
+fn good_listing(state_dir: &Path) -> Vec<(String, u64, i128)> {
+    fn walk(dir: &Path, base: &Path, out: &mut Vec<(String, u64, i128)>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
+            if meta.is_dir() {
+                walk(&path, base, out);
+                continue;
+            }
+            let modified = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(-1, |d| i128::try_from(d.as_nanos()).unwrap_or(i128::MAX));
+            let name = path.strip_prefix(base).unwrap_or(&path).to_string_lossy().into_owned();
+            out.push((name, meta.len(), modified));
+        }
+    }
+    let good = state_dir.join("good");
+    let mut listing = Vec::new();
+    walk(&good, &good, &mut listing);
+    listing.sort();
+    listing
 }
 
 /// Removes the record: the state or the output folder is about to change.
@@ -161,12 +259,18 @@ pub(super) fn record(state_dir: &Path, output_dir: &Path, key: &str, summary: &B
         names.iter().map(|name| Some(((*name).to_owned(), digest_of(&dir.join(name))?))).collect()
     };
     let (Some(state), Some(output)) =
-        (digests(state_dir, &super::state::FILES), digests(output_dir, &OUTPUT_FILES))
+        (digests(state_dir, &STATE_FILES), digests(output_dir, &OUTPUT_FILES))
     else {
         return;
     };
-    let record =
-        Record { format: FORMAT, key: key.to_owned(), state, output, summary: summary.clone() };
+    let record = Record {
+        format: FORMAT,
+        key: key.to_owned(),
+        state,
+        output,
+        good: good_listing(state_dir),
+        summary: summary.clone(),
+    };
     let bytes = serde_json::to_vec_pretty(&record).unwrap_or_default();
     if let Err(e) = crate::fs::write_atomic(&state_dir.join(FILE), &bytes) {
         tracing::warn!(error = %e, "Could not record the build; the next one runs in full");
