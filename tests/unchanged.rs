@@ -5,7 +5,7 @@ use std::os::unix::fs::MetadataExt as _;
 use std::path::Path;
 use std::process::Output;
 
-use crate::util::{feedsmith, one_list_project, plain_values, tree, write_file};
+use crate::util::{assert_built, feedsmith, one_list_project, plain_values, tree, write_file};
 
 const NOW: &str = "2026-08-23T00:00:00Z";
 const LATER: &str = "2026-08-24T00:00:00Z";
@@ -15,13 +15,7 @@ fn build(root: &Path, extra: &[&str]) -> Output {
     let mut args = vec!["build", "--offline", "--now", NOW];
     args.extend_from_slice(extra);
     let output = feedsmith(root, &args);
-    assert!(
-        output.status.success(),
-        "build failed ({:?})\nstdout:\n{}\nstderr:\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_built(&output);
     output
 }
 

@@ -52,10 +52,8 @@ pub(crate) fn feedsmith(root: &Path, args: &[&str]) -> Output {
         .expect("run feedsmith")
 }
 
-/// Builds `root` from the recorded responses at `now` into `root/site`; panics on failure.
-pub(crate) fn build_replay(root: &Path, now: &str) -> serde_json::Value {
-    let recorded = recorded();
-    let output = feedsmith(root, &["build", "--replay", recorded.to_str().unwrap(), "--now", now]);
+/// Panics, with its exit code and both streams, unless a build succeeded.
+pub(crate) fn assert_built(output: &Output) {
     assert!(
         output.status.success(),
         "build failed ({:?})\nstdout:\n{}\nstderr:\n{}",
@@ -63,6 +61,13 @@ pub(crate) fn build_replay(root: &Path, now: &str) -> serde_json::Value {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// Builds `root` from the recorded responses at `now` into `root/site`; panics on failure.
+pub(crate) fn build_replay(root: &Path, now: &str) -> serde_json::Value {
+    let recorded = recorded();
+    let output = feedsmith(root, &["build", "--replay", recorded.to_str().unwrap(), "--now", now]);
+    assert_built(&output);
     let report = std::fs::read(root.join("site/report.json")).expect("report.json");
     serde_json::from_slice(&report).expect("report.json parses")
 }

@@ -739,7 +739,7 @@ pub fn run(
     let summary = BuildSummary::of(&report);
     // A state not saved whole is saved again by the next build, however alike.
     if let Some(key) = key.as_ref().filter(|_| saved) {
-        unchanged::record(&settings.state_dir, &output_dir, key, &summary);
+        unchanged::record(&settings.state_dir, &output_dir, key, encoded.sha256s(), &summary);
     }
     Ok(BuildOutcome { summary, output_dir, unchanged: false })
 }

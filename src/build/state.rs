@@ -140,19 +140,30 @@ pub(super) struct State {
 /// The bytes of the state after a build, to save and to publish.
 pub(super) struct Encoded {
     files: [(&'static str, Vec<u8>); 3],
+    /// Each file's SHA-256, lower-case hex, by name: for the published manifest and the
+    /// record of the build (`unchanged.json`).
+    sha256s: BTreeMap<String, String>,
 }
 
 impl Encoded {
-    /// Encodes the three files once, for both uses.
+    /// Encodes the three files once, for both uses, and hashes them.
     #[must_use]
     pub(super) fn new(ledger: &Ledger, history: &History, health: &Health) -> Encoded {
-        Encoded {
-            files: [
-                (LEDGER, ledger.to_bytes()),
-                (HISTORY, history.to_bytes()),
-                (HEALTH, health_bytes(health)),
-            ],
-        }
+        let files = [
+            (LEDGER, ledger.to_bytes()),
+            (HISTORY, history.to_bytes()),
+            (HEALTH, health_bytes(health)),
+        ];
+        let sha256s = files
+            .iter()
+            .map(|(name, bytes)| ((*name).to_owned(), hex::encode(Sha256::digest(bytes))))
+            .collect();
+        Encoded { files, sha256s }
+    }
+
+    /// Each file's SHA-256, lower-case hex, by name.
+    pub(super) fn sha256s(&self) -> &BTreeMap<String, String> {
+        &self.sha256s
     }
 
     /// Writes the files and their manifest under `state/` in `output` (the staging folder).
@@ -165,7 +176,7 @@ impl Encoded {
         let mut files = BTreeMap::new();
         for (name, bytes) in &self.files {
             crate::export::write_file(&dir.join(name), bytes)?;
-            let sha256 = hex::encode(Sha256::digest(bytes));
+            let sha256 = self.sha256s[*name].clone();
             files.insert((*name).to_owned(), PublishedFile { bytes: bytes.len() as u64, sha256 });
         }
         let manifest = Manifest {

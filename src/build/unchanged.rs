@@ -251,22 +251,26 @@ pub(super) fn forget(state_dir: &Path) {
 
 /// Records a build that ended cleanly; a build with a failed feed or output is not recorded,
 /// so the next one runs in full.
-pub(super) fn record(state_dir: &Path, output_dir: &Path, key: &str, summary: &BuildSummary) {
+/// `state` is the SHA-256 of each state file as saved (hashed when it was encoded).
+pub(super) fn record(
+    state_dir: &Path,
+    output_dir: &Path,
+    key: &str,
+    state: &BTreeMap<String, String>,
+    summary: &BuildSummary,
+) {
     if !summary.problems.is_empty() {
         return;
     }
-    let digests = |dir: &Path, names: &[&str]| -> Option<BTreeMap<String, String>> {
-        names.iter().map(|name| Some(((*name).to_owned(), digest_of(&dir.join(name))?))).collect()
-    };
-    let (Some(state), Some(output)) =
-        (digests(state_dir, &STATE_FILES), digests(output_dir, &OUTPUT_FILES))
-    else {
-        return;
-    };
+    let output: Option<BTreeMap<String, String>> = OUTPUT_FILES
+        .iter()
+        .map(|name| Some(((*name).to_owned(), digest_of(&output_dir.join(name))?)))
+        .collect();
+    let Some(output) = output else { return };
     let record = Record {
         format: FORMAT,
         key: key.to_owned(),
-        state,
+        state: state.clone(),
         output,
         good: good_listing(state_dir),
         summary: summary.clone(),
